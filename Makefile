@@ -1,0 +1,36 @@
+# Quick start:  make run   (install everything, start the kiosk with simulated
+#                           devices and the embedded sandbox central platform)
+#               make test  (install everything, run the test suite)
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test install demo bench clean
+
+run: install
+	$(BIN)/kiosk run
+
+test: install
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+demo: install
+	$(BIN)/kiosk demo --out out/demo
+
+bench: install
+	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
+
+install: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml deploy/apt-packages.txt
+	sh deploy/ensure-apt.sh
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install -q -e '.[all]'
+	# face_recognition declares plain "dlib" (a 9-minute source build); the
+	# face extra already brought dlib-bin, so install it without dependencies.
+	$(BIN)/python -m pip install -q --no-deps 'face_recognition>=1.3'
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) out build *.egg-info

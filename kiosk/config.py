@@ -1,0 +1,195 @@
+"""Configuration: one TOML file over a built-in default.
+
+Order (later wins): built-in ``default.toml`` < file from ``--config`` or
+``KIOSK_CONFIG`` < environment (``KIOSK_DATA_DIR``, ``KIOSK_CENTRAL_URL``).
+Validation reports the first problem as one line naming the dotted key.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ENV_CONFIG = "KIOSK_CONFIG"
+ENV_DATA_DIR = "KIOSK_DATA_DIR"
+ENV_CENTRAL_URL = "KIOSK_CENTRAL_URL"
+
+DEVICE_FAMILIES = ("idcard", "smartcard", "camera", "escpos", "a4")
+DEVICE_SCHEMES = ("sim", "serial", "tcp", "pcsc", "ipp", "ipps", "cups", "v4l2", "file", "usb", "rfc2217", "socket")
+CENTRAL_SCHEMES = ("embedded", "http", "https")
+
+
+class ConfigError(Exception):
+    """Invalid configuration; ``str()`` is the one line shown to the user."""
+
+    def __init__(self, key: str, problem: str):
+        self.key = key
+        self.problem = problem
+        super().__init__(f"invalid config: {key}: {problem}")
+
+
+def _load_default() -> dict:
+    return tomllib.loads((resources.files("kiosk") / "default.toml").read_text("utf-8"))
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+# Scalar schema: dotted key -> (type(s), check or None, description of check)
+_NUM = (int, float)
+_SCHEMA: dict[str, tuple] = {
+    "terminal.id": (str, lambda v: 1 <= len(v) <= 64 and v.replace("-", "").replace("_", "").isalnum(), "1-64 letters, digits, - or _"),
+    "terminal.hall": (str, None, None),
+    "terminal.hall_en": (str, None, None),
+    "terminal.profile": (str, lambda v: v in ("hall", "bank"), "must be hall or bank"),
+    "terminal.language": (str, lambda v: v in ("zh", "en"), "must be zh or en"),
+    "data.dir": (str, lambda v: bool(v.strip()), "must not be empty"),
+    "logging.level": (str, lambda v: v.lower() in ("debug", "info", "warning", "error"), "must be debug, info, warning or error"),
+    "logging.format": (str, lambda v: v in ("auto", "json", "text"), "must be auto, json or text"),
+    "face.threshold": (_NUM, lambda v: 0.2 <= v <= 0.6, "must be between 0.2 and 0.6"),
+    "face.max_attempts": (int, lambda v: 1 <= v <= 10, "must be 1-10"),
+    "face.liveness": (str, lambda v: v in ("blink", "turn", "off"), "must be blink, turn or off"),
+    "face.liveness_seconds": (_NUM, lambda v: 1 <= v <= 60, "must be 1-60 seconds"),
+    "central.url": (str, lambda v: urlsplit(v).scheme in CENTRAL_SCHEMES, "scheme must be embedded, http or https"),
+    "central.token": (str, None, None),
+    "central.client_cert": (str, None, None),
+    "central.client_key": (str, None, None),
+    "central.ca_bundle": (str, None, None),
+    "central.verify_tls": (bool, None, None),
+    "central.connect_timeout_s": (_NUM, lambda v: 0 < v <= 60, "must be 0-60 seconds"),
+    "central.read_timeout_s": (_NUM, lambda v: 0 < v <= 300, "must be 0-300 seconds"),
+    "store.retention_days": (int, lambda v: 0 <= v <= 3650, "must be 0-3650 days"),
+    "sync.interval_s": (_NUM, lambda v: 0 < v <= 3600, "must be 0-3600 seconds"),
+    "sync.backoff_base_s": (_NUM, lambda v: 0 < v <= 60, "must be 0-60 seconds"),
+    "sync.backoff_cap_s": (_NUM, lambda v: 0 < v <= 3600, "must be 0-3600 seconds"),
+    "sync.batch_size": (int, lambda v: 1 <= v <= 1000, "must be 1-1000"),
+    "sync.heartbeat_s": (_NUM, lambda v: 1 <= v <= 3600, "must be 1-3600 seconds"),
+    "ui.idle_timeout_s": (int, lambda v: 10 <= v <= 3600, "must be 10-3600 seconds"),
+    "ui.idle_warning_s": (int, lambda v: 0 <= v <= 120, "must be 0-120 seconds"),
+    "ui.orientation": (str, lambda v: v in ("landscape", "portrait"), "must be landscape or portrait"),
+    "ui.fullscreen": (bool, None, None),
+    "ui.voice": (bool, None, None),
+    "ui.volume": (_NUM, lambda v: 0 <= v <= 1, "must be 0.0-1.0"),
+    "technician.max_failures": (int, lambda v: 1 <= v <= 20, "must be 1-20"),
+    "technician.lockout_s": (int, lambda v: 0 <= v <= 86400, "must be 0-86400 seconds"),
+    "metrics.enabled": (bool, None, None),
+    "metrics.port": (int, lambda v: 0 <= v <= 65535, "must be a TCP port 0-65535"),
+}
+
+
+def _lookup(data: dict, dotted: str):
+    node: Any = data
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None, False
+        node = node[part]
+    return node, True
+
+
+def _typename(t) -> str:
+    if t is _NUM:
+        return "a number"
+    return {str: "a string", int: "an integer", bool: "true or false"}.get(t, str(t))
+
+
+def validate(data: dict) -> None:
+    for dotted, (types, check, desc) in _SCHEMA.items():
+        value, present = _lookup(data, dotted)
+        if not present:
+            raise ConfigError(dotted, "missing")
+        # bool is an int subclass; keep true/false out of numeric settings
+        if (isinstance(value, bool) and types is not bool) or not isinstance(value, types):
+            raise ConfigError(dotted, f"must be {_typename(types)}, got {value!r}")
+        if check is not None and not check(value):
+            raise ConfigError(dotted, f"{desc}, got {value!r}")
+    devices = data.get("devices", {})
+    if not isinstance(devices, dict):
+        raise ConfigError("devices", "must be a table of device tables")
+    for name, dev in devices.items():
+        if not isinstance(dev, dict):
+            raise ConfigError(f"devices.{name}", "must be a table with family and url")
+        family = dev.get("family")
+        if family not in DEVICE_FAMILIES:
+            raise ConfigError(f"devices.{name}.family", f"must be one of {', '.join(DEVICE_FAMILIES)}, got {family!r}")
+        url = dev.get("url")
+        if not isinstance(url, str) or not url:
+            raise ConfigError(f"devices.{name}.url", "missing transport URL (e.g. serial:///dev/ttyUSB0?baud=115200 or sim://)")
+        scheme = urlsplit(url).scheme
+        if scheme not in DEVICE_SCHEMES:
+            raise ConfigError(f"devices.{name}.url", f"unknown scheme {scheme or '(none)'!r} in {url!r}")
+        timeout = dev.get("timeout_s", 1.0)
+        if isinstance(timeout, bool) or not isinstance(timeout, _NUM) or not 0 < timeout <= 60:
+            raise ConfigError(f"devices.{name}.timeout_s", f"must be a number 0-60, got {timeout!r}")
+
+
+@dataclass
+class Config:
+    data: dict
+    source: str = "<default>"
+
+    def get(self, dotted: str, default: Any = None) -> Any:
+        value, present = _lookup(self.data, dotted)
+        return value if present else default
+
+    def section(self, name: str) -> dict:
+        return copy.deepcopy(self.data.get(name, {}))
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(os.path.expanduser(self.data["data"]["dir"]))
+
+    @property
+    def terminal_id(self) -> str:
+        return self.data["terminal"]["id"]
+
+    @property
+    def devices(self) -> dict[str, dict]:
+        return copy.deepcopy(self.data.get("devices", {}))
+
+    def with_overrides(self, overrides: dict) -> "Config":
+        merged = _merge(self.data, overrides)
+        validate(merged)
+        return Config(merged, self.source)
+
+
+def load_config(path: str | os.PathLike | None = None, env: dict | None = None, overrides: dict | None = None) -> Config:
+    """Load and validate; raises ConfigError with the offending key."""
+    env = os.environ if env is None else env
+    data = _load_default()
+    source = "<default>"
+    path = path or env.get(ENV_CONFIG) or None
+    if path:
+        p = Path(path)
+        try:
+            raw = p.read_text("utf-8")
+        except FileNotFoundError:
+            raise ConfigError("--config", f"file not found: {p}") from None
+        except OSError as exc:
+            raise ConfigError("--config", f"cannot read {p}: {exc.strerror}") from None
+        try:
+            site = tomllib.loads(raw)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(str(p), f"not valid TOML ({exc})") from None
+        data = _merge(data, site)
+        source = str(p)
+    if overrides:
+        data = _merge(data, overrides)
+    if env.get(ENV_DATA_DIR):
+        data["data"]["dir"] = env[ENV_DATA_DIR]
+    if env.get(ENV_CENTRAL_URL):
+        data["central"]["url"] = env[ENV_CENTRAL_URL]
+    validate(data)
+    return Config(data, source)
