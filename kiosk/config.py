@@ -59,6 +59,20 @@ _SCHEMA: dict[str, tuple] = {
     "data.dir": (str, lambda v: bool(v.strip()), "must not be empty"),
     "logging.level": (str, lambda v: v.lower() in ("debug", "info", "warning", "error"), "must be debug, info, warning or error"),
     "logging.format": (str, lambda v: v in ("auto", "json", "text"), "must be auto, json or text"),
+    "branding.name": (str, None, None),
+    "branding.name_en": (str, None, None),
+    "branding.logo": (str, None, None),
+    "branding.primary": (str, lambda v: _is_colour(v), "must be a colour like #B71C1C"),
+    "branding.accent": (str, lambda v: _is_colour(v), "must be a colour like #0D47A1"),
+    "services.enabled": (list, lambda v: all(isinstance(x, str) for x in v), "must be a list of service ids"),
+    "services.hidden": (list, lambda v: all(isinstance(x, str) for x in v), "must be a list of service ids"),
+    "counters.hours": (str, None, None),
+    "counters.hours_en": (str, None, None),
+    "staff_call.target": (str, lambda v: urlsplit(v).scheme in ("log", "http", "https"), "scheme must be log, http or https"),
+    "remote_config.enabled": (bool, None, None),
+    "remote_config.interval_s": (_NUM, lambda v: 10 <= v <= 86400, "must be 10-86400 seconds"),
+    "remote_config.public_key": (str, None, None),
+    "sync.in_app": (bool, None, None),
     "face.threshold": (_NUM, lambda v: 0.2 <= v <= 0.6, "must be between 0.2 and 0.6"),
     "face.max_attempts": (int, lambda v: 1 <= v <= 10, "must be 1-10"),
     "face.liveness": (str, lambda v: v in ("blink", "turn", "off"), "must be blink, turn or off"),
@@ -90,6 +104,10 @@ _SCHEMA: dict[str, tuple] = {
 }
 
 
+def _is_colour(v: str) -> bool:
+    return len(v) in (4, 7) and v.startswith("#") and all(c in "0123456789abcdefABCDEF" for c in v[1:])
+
+
 def _lookup(data: dict, dotted: str):
     node: Any = data
     for part in dotted.split("."):
@@ -102,7 +120,7 @@ def _lookup(data: dict, dotted: str):
 def _typename(t) -> str:
     if t is _NUM:
         return "a number"
-    return {str: "a string", int: "an integer", bool: "true or false"}.get(t, str(t))
+    return {str: "a string", int: "an integer", bool: "true or false", list: "a list"}.get(t, str(t))
 
 
 def validate(data: dict) -> None:
