@@ -1,7 +1,9 @@
 """Configuration: one TOML file over a built-in default.
 
 Order (later wins): built-in ``default.toml`` < file from ``--config`` or
-``KIOSK_CONFIG`` < environment (``KIOSK_DATA_DIR``, ``KIOSK_CENTRAL_URL``).
+``KIOSK_CONFIG`` < the signed remote layer from the central platform (only
+the keys it may set, see ``remote_config``) < environment (``KIOSK_DATA_DIR``,
+``KIOSK_CENTRAL_URL``).
 Validation reports the first problem as one line naming the dotted key.
 """
 
@@ -183,7 +185,8 @@ class Config:
         return Config(merged, self.source)
 
 
-def load_config(path: str | os.PathLike | None = None, env: dict | None = None, overrides: dict | None = None) -> Config:
+def load_config(path: str | os.PathLike | None = None, env: dict | None = None, overrides: dict | None = None,
+                remote: bool = True) -> Config:
     """Load and validate; raises ConfigError with the offending key."""
     env = os.environ if env is None else env
     data = _load_default()
@@ -205,9 +208,35 @@ def load_config(path: str | os.PathLike | None = None, env: dict | None = None, 
         source = str(p)
     if overrides:
         data = _merge(data, overrides)
+    _apply_env(data, env)
+    validate(data)
+    if remote and data["remote_config"]["enabled"]:
+        layer = _remote_layer(Config(data, source))
+        if layer:
+            merged = _merge(data, layer)
+            _apply_env(merged, env)
+            try:
+                validate(merged)
+                data = merged
+            except ConfigError:
+                pass  # the stored remote layer no longer fits this site: keep the local config
+    return Config(data, source)
+
+
+def _apply_env(data: dict, env) -> None:
     if env.get(ENV_DATA_DIR):
         data["data"]["dir"] = env[ENV_DATA_DIR]
     if env.get(ENV_CENTRAL_URL):
         data["central"]["url"] = env[ENV_CENTRAL_URL]
-    validate(data)
-    return Config(data, source)
+
+
+def _remote_layer(cfg: Config) -> dict:
+    """Overrides from the verified remote configuration in force (see remote_config)."""
+    from .remote_config import RemoteConfigStore, trusted_keys_from_config
+
+    if not (cfg.data_dir / "remote").is_dir():
+        return {}
+    keys = trusted_keys_from_config(cfg)
+    if not keys:
+        return {}
+    return RemoteConfigStore(cfg.data_dir, cfg.terminal_id, keys).overrides()

@@ -1,0 +1,1 @@
+"""Deployment files (systemd units, udev rules, profiles) and the installer."""

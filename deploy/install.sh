@@ -1,0 +1,158 @@
+#!/bin/sh
+# Unattended, idempotent install of the kiosk on Debian (run as root).
+#
+#   deploy/install.sh [--profile hall|bank] [--root DIR] [--no-apt] [--no-venv]
+#                     [--no-systemctl] [--dry-run] [--rollback]
+#
+# --root DIR installs into a throwaway root (tests, image builds): no apt, no
+# user creation, no systemctl; files and permissions are laid out as on a
+# terminal. --dry-run prints what would be done and changes nothing.
+# Releases live in /opt/kiosk/releases/<version>; /opt/kiosk/current points at
+# the active one, so an upgrade is a new release + symlink switch and a
+# rollback (--rollback) switches back to the previous release.
+set -eu
+
+src=$(cd "$(dirname "$0")/.." && pwd)
+profile=hall
+root=""
+do_apt=1
+do_venv=1
+do_systemctl=1
+dry=0
+rollback=0
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --profile) profile=$2; shift 2 ;;
+        --root) root=$(mkdir -p "$2" && cd "$2" && pwd); do_apt=0; do_systemctl=0; shift 2 ;;
+        --no-apt) do_apt=0; shift ;;
+        --no-venv) do_venv=0; shift ;;
+        --no-systemctl) do_systemctl=0; shift ;;
+        --dry-run) dry=1; shift ;;
+        --rollback) rollback=1; shift ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        *) echo "install.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+done
+
+[ -f "$src/deploy/profiles/$profile.toml" ] || { echo "install.sh: no profile '$profile' (deploy/profiles/)" >&2; exit 2; }
+if [ -z "$root" ] && [ "$(id -u)" != 0 ]; then
+    echo "install.sh: run as root (or use --root DIR for a throwaway root)" >&2; exit 2
+fi
+
+version=$(sed -n 's/^__version__ = "\(.*\)"/\1/p' "$src/kiosk/__init__.py")
+opt="$root/opt/kiosk"
+etc="$root/etc/kiosk"
+var="$root/var/lib/kiosk"
+log="$root/var/log/kiosk"
+release="$opt/releases/$version"
+owner="kiosk:kiosk"
+[ -n "$root" ] && owner=""   # no kiosk user inside a throwaway root
+
+run() {
+    if [ "$dry" = 1 ]; then echo "+ $*"; else "$@"; fi
+}
+
+# install a file only when its content changed (keeps mtimes stable: idempotent)
+put() { # put MODE SRC DEST
+    if [ -f "$3" ] && cmp -s "$2" "$3"; then
+        [ "$dry" = 1 ] || chmod "$1" "$3"
+        return 0
+    fi
+    run install -D -m "$1" "$2" "$3"
+    changed=1
+}
+
+dir() { # dir MODE PATH
+    run mkdir -p "$2"
+    run chmod "$1" "$2"
+    [ -n "$owner" ] && run chown "$owner" "$2"
+    return 0
+}
+
+if [ "$rollback" = 1 ]; then
+    current=$(basename "$(readlink "$opt/current" 2>/dev/null || echo none)")
+    previous=$(ls -1 "$opt/releases" 2>/dev/null | grep -vx "$current" | sort -V | tail -n 1)
+    [ -n "$previous" ] || { echo "install.sh: no previous release to roll back to" >&2; exit 1; }
+    run ln -sfn "releases/$previous" "$opt/current"
+    [ "$do_systemctl" = 1 ] && run systemctl restart kiosk-app.service kiosk-sync.service
+    echo "rolled back to $(basename "$previous")"
+    exit 0
+fi
+
+changed=0
+
+# 1. Debian packages (the project's list plus the session compositor and time sync)
+if [ "$do_apt" = 1 ]; then
+    run sh "$src/deploy/ensure-apt.sh"
+    tmp=$(mktemp); printf 'cage\nchrony\nlogrotate\n' > "$tmp"
+    run sh "$src/deploy/ensure-apt.sh" "$tmp"; rm -f "$tmp"
+fi
+
+# 2. System user: no login, only the device groups it needs
+if [ -z "$root" ] && ! id kiosk >/dev/null 2>&1; then
+    run useradd --system --home-dir /var/lib/kiosk --shell /usr/sbin/nologin --user-group kiosk
+fi
+if [ -z "$root" ]; then
+    for g in dialout video lp input render; do
+        getent group "$g" >/dev/null && run usermod -a -G "$g" kiosk
+    done
+fi
+
+# 3. Release: a virtualenv per version, then switch the current symlink
+dir 0755 "$opt/releases"
+if [ "$do_venv" = 1 ] && [ ! -x "$release/bin/kiosk" ]; then
+    run python3 -m venv "$release"
+    run "$release/bin/pip" install -q "$src[face,smartcard,ui,central]"
+    # plain "dlib" would compile from source; dlib-bin came with the face extra
+    run "$release/bin/pip" install -q --no-deps "face_recognition>=1.3"
+elif [ "$do_venv" = 0 ]; then
+    dir 0755 "$release/bin"
+fi
+# relative link: valid inside an image root too; untouched when already right
+[ "$(readlink "$opt/current" 2>/dev/null)" = "releases/$version" ] || run ln -sfn "releases/$version" "$opt/current"
+
+# 4. Configuration: the profile is copied once; a site's edits are never overwritten
+dir 0750 "$etc"
+if [ ! -f "$etc/kiosk.toml" ]; then
+    run install -m 0640 "$src/deploy/profiles/$profile.toml" "$etc/kiosk.toml"
+    if [ "$dry" = 0 ]; then
+        {
+            echo
+            echo "# Added by install.sh: data under /var/lib/kiosk, sync in its own service."
+            echo "[data]"
+            echo 'dir = "/var/lib/kiosk"'
+            echo "[sync]"
+            echo "in_app = false"
+        } >> "$etc/kiosk.toml"
+    fi
+    [ -z "$root" ] && run chown root:kiosk "$etc/kiosk.toml" "$etc"
+fi
+put 0644 "$src/deploy/profiles/hall.toml" "$etc/profiles/hall.toml"
+put 0644 "$src/deploy/profiles/bank.toml" "$etc/profiles/bank.toml"
+
+# 5. Data (cases, keys) and logs, owned by the kiosk user
+dir 0750 "$var"
+dir 0700 "$var/keys"
+dir 0750 "$log"
+
+# 6. udev names (/dev/kiosk-idcard, /dev/kiosk-ticket-printer, /dev/kiosk-camera)
+put 0644 "$src/deploy/udev/60-kiosk.rules" "$root/etc/udev/rules.d/60-kiosk.rules"
+
+# 7. systemd units and log rotation
+for unit in kiosk-app.service kiosk-sync.service kiosk-health.service kiosk-health.timer; do
+    put 0644 "$src/deploy/systemd/$unit" "$root/etc/systemd/system/$unit"
+done
+put 0644 "$src/deploy/logrotate/kiosk" "$root/etc/logrotate.d/kiosk"
+
+if [ "$do_systemctl" = 1 ]; then
+    if [ "$changed" = 1 ]; then
+        run udevadm control --reload-rules || true
+        run udevadm trigger --subsystem-match=tty --subsystem-match=video4linux --subsystem-match=usbmisc || true
+        run systemctl daemon-reload
+    fi
+    run systemctl enable kiosk-app.service kiosk-sync.service kiosk-health.timer
+    run systemctl set-default graphical.target
+fi
+
+echo "kiosk $version installed (profile $profile)${root:+ into $root}"

@@ -1,0 +1,102 @@
+"""The installer in throwaway-root mode: layout, permissions, idempotence,
+rollback, and systemd's own verification of every unit."""
+
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from kiosk.config import load_config
+
+REPO = Path(__file__).resolve().parents[2]
+INSTALL = REPO / "deploy" / "install.sh"
+UNITS = ["kiosk-app.service", "kiosk-sync.service", "kiosk-health.service", "kiosk-health.timer"]
+
+
+def install(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["sh", str(INSTALL), "--root", str(root), "--no-venv", *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+def mode(p: Path) -> int:
+    return stat.S_IMODE(p.lstat().st_mode)
+
+
+def snapshot(root: Path) -> dict:
+    return {str(p.relative_to(root)): (p.lstat().st_mtime_ns, mode(p)) for p in root.rglob("*")}
+
+
+def test_layout_and_permissions(tmp_path):
+    proc = install(tmp_path, "--profile", "bank")
+    assert proc.returncode == 0, proc.stderr
+    assert mode(tmp_path / "etc/kiosk/kiosk.toml") == 0o640
+    assert mode(tmp_path / "var/lib/kiosk") == 0o750
+    assert mode(tmp_path / "var/lib/kiosk/keys") == 0o700
+    assert os.readlink(tmp_path / "opt/kiosk/current") == "releases/0.1.0"
+    for unit in UNITS:
+        assert (tmp_path / "etc/systemd/system" / unit).is_file()
+    assert (tmp_path / "etc/udev/rules.d/60-kiosk.rules").is_file()
+    assert (tmp_path / "etc/logrotate.d/kiosk").is_file()
+    cfg = load_config(tmp_path / "etc/kiosk/kiosk.toml", env={})
+    assert cfg.get("terminal.profile") == "bank"
+    assert cfg.get("sync.in_app") is False
+    assert cfg.get("data.dir") == "/var/lib/kiosk"
+
+
+def test_second_run_changes_nothing_and_keeps_site_edits(tmp_path):
+    assert install(tmp_path).returncode == 0
+    conf = tmp_path / "etc/kiosk/kiosk.toml"
+    conf.write_text(conf.read_text() + '\n[face]\nthreshold = 0.4\n')
+    before = snapshot(tmp_path)
+    proc = install(tmp_path, "--profile", "bank")
+    assert proc.returncode == 0, proc.stderr
+    assert snapshot(tmp_path) == before
+    assert "threshold = 0.4" in conf.read_text()
+
+
+def test_dry_run_changes_nothing(tmp_path):
+    proc = subprocess.run(["sh", str(INSTALL), "--root", str(tmp_path), "--no-venv", "--dry-run"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0
+    assert "+ mkdir" in proc.stdout
+    assert not (tmp_path / "etc").exists()
+
+
+def test_rollback_switches_to_previous_release(tmp_path):
+    assert install(tmp_path).returncode == 0
+    (tmp_path / "opt/kiosk/releases/0.0.9/bin").mkdir(parents=True)
+    proc = subprocess.run(["sh", str(INSTALL), "--root", str(tmp_path), "--rollback"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert os.readlink(tmp_path / "opt/kiosk/current") == "releases/0.0.9"
+
+
+def test_unknown_profile_is_usage_error(tmp_path):
+    proc = install(tmp_path, "--profile", "casino")
+    assert proc.returncode == 2 and "no profile" in proc.stderr
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None and not os.environ.get("CI"),
+                    reason="systemd-analyze not installed")
+def test_systemd_analyze_verify_passes(tmp_path):
+    assert install(tmp_path).returncode == 0
+    # The image root needs systemd's own units and the executables the units name.
+    shutil.copytree("/usr/lib/systemd/system", tmp_path / "usr/lib/systemd/system", symlinks=True)
+    for exe in ("opt/kiosk/releases/0.1.0/bin/kiosk", "usr/bin/cage"):
+        p = tmp_path / exe
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("#!/bin/sh\n")
+        p.chmod(0o755)
+    proc = subprocess.run(["systemd-analyze", "verify", f"--root={tmp_path}", "--man=no", *UNITS],
+                          cwd=tmp_path / "etc/systemd/system", capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "SYSTEMD_LOG_LEVEL": "notice"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stderr.strip() == "", proc.stderr
+
+
+def test_profiles_are_valid_configs():
+    for profile in (REPO / "deploy/profiles").glob("*.toml"):
+        cfg = load_config(profile, env={})
+        assert cfg.get("terminal.profile") == profile.stem
