@@ -1,0 +1,140 @@
+"""Synthetic camera scenes: what a kiosk camera would see, built from packaged photos.
+
+Only the simulator and tests use these. Every frame is made here from the
+packaged crops (see ATTRIBUTION.txt) on a plain drawn wall, so a demo or a
+test never needs real captures.
+
+``render(name, width, height)`` returns a BGR frame; names are ``SCENES``.
+``blink_sequence(name)`` returns frames of one blink (eyes edited closed).
+``id_photo(name)`` returns the 102x126 JPEG bytes of an ID-card-style photo.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from importlib import resources
+
+import cv2
+import numpy as np
+
+FRAME_W, FRAME_H = 1280, 720
+PEOPLE = ("obama", "biden", "two_people")
+SCENES = PEOPLE + ("empty", "obama_blink", "biden_blink", "dark")
+
+
+def _folder():
+    return resources.files(__name__)
+
+
+@functools.lru_cache(maxsize=1)
+def _meta() -> dict:
+    return json.loads((_folder() / "scenes.json").read_text("utf-8"))
+
+
+@functools.lru_cache(maxsize=8)
+def _crop(file: str) -> np.ndarray:
+    data = np.frombuffer((_folder() / file).read_bytes(), np.uint8)
+    return cv2.imdecode(data, cv2.IMREAD_COLOR)
+
+
+@functools.lru_cache(maxsize=4)
+def _wall(width: int, height: int) -> np.ndarray:
+    """A lit hall wall: soft vertical gradient with a darker skirting band."""
+    y = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
+    x = np.linspace(-1.0, 1.0, width, dtype=np.float32)[None, :]
+    light = 205 - 35 * y - 20 * x * x  # brighter in the middle, like a ceiling light
+    wall = np.dstack([light + 8, light + 2, light - 6])
+    wall[int(height * 0.9):] *= 0.7
+    return np.clip(wall, 0, 255).astype(np.uint8)
+
+
+def _base(name: str, closed_eyes: bool = False) -> np.ndarray:
+    """The scene at the packaged 1280x720 geometry."""
+    frame = _wall(FRAME_W, FRAME_H).copy()
+    if name == "dark":
+        return np.zeros_like(frame)
+    if name == "empty":
+        return frame
+    entry = _meta()["scenes"][name]
+    crop = _crop(entry["file"])
+    x, y = entry["at"]
+    frame[y:y + crop.shape[0], x:x + crop.shape[1]] = crop
+    if closed_eyes:
+        for face in entry["faces"]:
+            close_eyes(frame, face["eyes"])
+    return frame
+
+
+def fit(frame: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Centre-crop to the target aspect ratio, then resize (a camera with another sensor)."""
+    h, w = frame.shape[:2]
+    if (w, h) == (width, height):
+        return frame
+    target = width / height
+    if w / h > target:
+        cw = int(round(h * target))
+        frame = frame[:, (w - cw) // 2:(w - cw) // 2 + cw]
+    else:
+        ch = int(round(w / target))
+        frame = frame[(h - ch) // 2:(h - ch) // 2 + ch]
+    interp = cv2.INTER_AREA if width < frame.shape[1] else cv2.INTER_LINEAR
+    return cv2.resize(frame, (width, height), interpolation=interp)
+
+
+def render(name: str, width: int = FRAME_W, height: int = FRAME_H) -> np.ndarray:
+    """One BGR frame of a scene (``obama``, ``biden``, ``two_people``, ``empty``, ``dark``)."""
+    base = name[:-len("_blink")] if name.endswith("_blink") else name
+    if base not in SCENES:
+        raise KeyError(f"unknown scene {name!r} (known: {', '.join(SCENES)})")
+    return fit(_base(base), width, height)
+
+
+def close_eyes(frame: np.ndarray, eyes) -> np.ndarray:
+    """Edit ``frame`` in place so both eyes look shut.
+
+    ``eyes`` holds two outlines of six (x, y) points in frame coordinates (the
+    68-point landmark order 36-41 and 42-47). The eye is painted over with the
+    surrounding skin (inpainting) and a thin lid line drawn where the lids meet.
+    """
+    mask = np.zeros(frame.shape[:2], np.uint8)
+    for outline in eyes:
+        pts = np.asarray(outline, np.int32)
+        w = pts[:, 0].max() - pts[:, 0].min()
+        hull = cv2.convexHull(pts)
+        cv2.fillConvexPoly(mask, hull, 255)
+        cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, w // 4),) * 2), mask)
+    x, y, w, h = cv2.boundingRect(mask)
+    pad = max(w, h) // 2
+    x0, y0 = max(0, x - pad), max(0, y - pad)
+    roi = frame[y0:y + h + pad, x0:x + w + pad]
+    roi[:] = cv2.inpaint(roi, mask[y0:y + h + pad, x0:x + w + pad], 5, cv2.INPAINT_TELEA)
+    for outline in eyes:
+        pts = np.asarray(outline, np.float64)
+        corner_l, corner_r = pts[0], pts[3]
+        mid_y = (pts[1:3, 1].mean() + pts[4:6, 1].mean()) / 2 + 1
+        lid = np.array([corner_l, ((corner_l[0] + corner_r[0]) / 2, mid_y), corner_r], np.int32)
+        thickness = max(1, int((corner_r[0] - corner_l[0]) / 12))
+        cv2.polylines(frame, [lid], False, (40, 45, 60), thickness, cv2.LINE_AA)
+    return frame
+
+
+def blink_sequence(name: str, width: int = FRAME_W, height: int = FRAME_H,
+                   open_frames: int = 12, closed_frames: int = 3) -> list[np.ndarray]:
+    """Frames of one blink: eyes open, shut for ``closed_frames``, open again."""
+    base = name[:-len("_blink")] if name.endswith("_blink") else name
+    if base not in PEOPLE:
+        raise KeyError(f"no blink for scene {name!r}")
+    opened = fit(_base(base), width, height)
+    shut = fit(_base(base, closed_eyes=True), width, height)
+    half = open_frames // 2
+    return [opened] * half + [shut] * closed_frames + [opened] * (open_frames - half)
+
+
+def id_photo(name: str) -> bytes:
+    """JPEG bytes of the 102x126 ID-card-style photo of ``obama`` or ``biden``."""
+    try:
+        file = _meta()["id_photos"][name]
+    except KeyError:
+        raise KeyError(f"no ID photo for {name!r} (known: {', '.join(_meta()['id_photos'])})") from None
+    return (_folder() / file).read_bytes()

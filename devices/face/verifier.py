@@ -1,0 +1,341 @@
+"""ID-photo-to-live-face verification on face_recognition's dlib models.
+
+Pipeline for a live frame (see docs/face.md for the measurements):
+
+1. HOG detection on a copy scaled down to ``detect_width`` (about 9 ms for
+   480 px instead of 70-300 ms on the full frame); only when nothing is found
+   there, one retry with dlib's 2x upsampling so a small (distant) face is
+   reported as "come closer" rather than "no face".
+2. The box is mapped back to full resolution; landmarks and the encoding are
+   computed on a full-resolution crop around it (the encoder's 150 px chip
+   keeps the detail the small copy lost).
+3. Quality gates (quality.py) run before any encoding: one face, size and
+   position, sharpness, brightness, frontal pose. A refused frame costs no
+   encoding and counts as guidance, not as an attempt.
+4. Euclidean distance to the ID encoding against ``threshold``.
+
+The ID photo (~102x126 from the card) is encoded once, when the card is read,
+by ``encode_id_photo_async``. Nothing here writes, logs or sends an image or
+an encoding: ``IdFace`` keeps the encoding in memory (hidden from repr) until
+``wipe()``; a ``Decision`` carries only the outcome, distance, reasons and
+timings.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import cv2
+import numpy as np
+
+from kiosk.i18n import Text, text
+
+from . import quality as q
+
+DEFAULT_THRESHOLD = 0.45
+
+
+class FaceError(Exception):
+    """A problem with an input image; ``str()`` is one English line."""
+
+    def __init__(self, key: str, **kwargs: Any):
+        self.text = text(key, **kwargs)
+        super().__init__(self.text.en)
+
+    @property
+    def key(self) -> str:
+        return self.text.key
+
+
+class _Models:
+    """dlib models, loaded once per process on first use (about 0.5 s)."""
+
+    _lock = threading.Lock()
+    _loaded: "_Models | None" = None
+
+    def __init__(self) -> None:
+        import dlib
+        import face_recognition_models as frm
+
+        self.detector = dlib.get_frontal_face_detector()
+        self.landmarks68 = dlib.shape_predictor(frm.pose_predictor_model_location())
+        self.landmarks5 = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
+        self.encoder = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
+        self.rectangle = dlib.rectangle
+
+    @classmethod
+    def get(cls) -> "_Models":
+        with cls._lock:
+            if cls._loaded is None:
+                cls._loaded = _Models()
+            return cls._loaded
+
+
+def load_image(image: Any) -> np.ndarray:
+    """BGR ndarray from an ndarray (BGR or grey), encoded bytes (JPEG/PNG/BMP) or a path."""
+    if isinstance(image, np.ndarray):
+        if image.ndim == 2:
+            return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+        if image.ndim == 3 and image.shape[2] == 4:
+            return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+        if image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8:
+            return image
+        raise FaceError("face.error.unreadable", name="array")
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        data = np.frombuffer(bytes(image), np.uint8)
+        name = "image bytes"
+    else:
+        path = Path(os.fspath(image))
+        name = path.name
+        try:
+            data = np.fromfile(str(path), np.uint8)
+        except OSError:
+            raise FaceError("face.error.unreadable", name=name) from None
+    frame = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if frame is None:
+        raise FaceError("face.error.unreadable", name=name)
+    return frame
+
+
+class IdFace:
+    """The ID photo's encoding, in memory only. ``wipe()`` at session end."""
+
+    __slots__ = ("_encoding", "timings_ms", "size")
+
+    def __init__(self, encoding: np.ndarray, timings_ms: dict, size: tuple[int, int]):
+        self._encoding = encoding
+        self.timings_ms = timings_ms
+        self.size = size
+
+    @property
+    def encoding(self) -> np.ndarray:
+        if self._encoding is None:
+            raise FaceError("face.error.wiped")
+        return self._encoding
+
+    @property
+    def wiped(self) -> bool:
+        return self._encoding is None
+
+    def wipe(self) -> None:
+        if self._encoding is not None:
+            self._encoding.fill(0.0)
+            self._encoding = None
+
+    def __repr__(self) -> str:  # never show the encoding
+        return f"IdFace(size={self.size}, wiped={self.wiped})"
+
+    def __reduce__(self):  # not picklable: an encoding must not leave memory
+        raise TypeError("IdFace cannot be serialised")
+
+
+@dataclass(frozen=True)
+class Decision:
+    match: bool
+    distance: float | None
+    threshold: float
+    quality: list[str] = field(default_factory=list)  # catalog keys; empty when the frame was usable
+    timings_ms: dict = field(default_factory=dict)
+
+    @property
+    def decided(self) -> bool:
+        """True when faces were compared (the frame passed every quality gate)."""
+        return self.distance is not None
+
+    @property
+    def prompt(self) -> Text | None:
+        """What to tell the person: the most important quality problem, if any."""
+        return text(self.quality[0]) if self.quality else None
+
+    def as_dict(self) -> dict:
+        return {
+            "match": self.match,
+            "distance": None if self.distance is None else round(self.distance, 4),
+            "threshold": self.threshold,
+            "quality": list(self.quality),
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+        }
+
+
+@dataclass
+class FaceAnalysis:
+    """One frame's faces and quality; landmarks are frame coordinates."""
+
+    faces: list[tuple[int, int, int, int]]  # (left, top, right, bottom), full resolution
+    landmarks: np.ndarray | None  # of the single face, shape (68, 2) or (5, 2)
+    shape: Any  # dlib full_object_detection on ``crop`` (for the encoder)
+    crop: np.ndarray | None  # RGB full-resolution crop around the face
+    quality: list[str]
+    metrics: dict
+    timings_ms: dict
+
+
+def _ms(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000.0
+
+
+class FaceVerifier:
+    def __init__(self, threshold: float = DEFAULT_THRESHOLD, *, detect_width: int = 480,
+                 landmarks: str = "5", gates: q.Gates | None = None, id_jitters: int = 10):
+        if not 0.0 < threshold < 1.0:
+            raise ValueError("threshold must be between 0 and 1")
+        if landmarks not in ("68", "5"):
+            raise ValueError("landmarks must be '68' or '5'")
+        self.threshold = float(threshold)
+        self.detect_width = int(detect_width)
+        self.landmarks = landmarks
+        self.gates = gates or q.Gates()
+        self.id_jitters = int(id_jitters)
+        self._pool: cf.ThreadPoolExecutor | None = None
+
+    @classmethod
+    def from_config(cls, config) -> "FaceVerifier":
+        return cls(threshold=float(config.get("face.threshold", DEFAULT_THRESHOLD)))
+
+    @property
+    def models(self) -> _Models:
+        return _Models.get()
+
+    def warm_up(self) -> None:
+        """Load the models now (the first call otherwise pays ~0.5 s)."""
+        self.models
+
+    # --- ID photo ----------------------------------------------------------
+    def encode_id_photo(self, image: Any) -> IdFace:
+        """Encode the card photo (ndarray, bytes or path). Tiny photos are
+        upscaled so the HOG detector (80 px minimum) finds the face."""
+        t0 = time.perf_counter()
+        bgr = load_image(image)
+        h, w = bgr.shape[:2]
+        scale = max(1.0, 320.0 / min(h, w))
+        big = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC) if scale > 1 else bgr
+        rgb = np.ascontiguousarray(big[:, :, ::-1])
+        m = self.models
+        rects = list(m.detector(rgb, 0)) or list(m.detector(rgb, 1))
+        if not rects:
+            raise FaceError("face.error.id_no_face")
+        rect = max(rects, key=lambda r: r.width() * r.height())  # a card shows one face
+        shape = (m.landmarks68 if self.landmarks == "68" else m.landmarks5)(rgb, rect)
+        t1 = time.perf_counter()
+        enc = np.asarray(m.encoder.compute_face_descriptor(rgb, shape, self.id_jitters), dtype=np.float64)
+        return IdFace(enc, {"detect_ms": (t1 - t0) * 1000.0, "encode_ms": _ms(t1), "total_ms": _ms(t0)}, (w, h))
+
+    def encode_id_photo_async(self, image: Any) -> "cf.Future[IdFace]":
+        """Start encoding in the background (call when the card is read)."""
+        if self._pool is None:
+            self._pool = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="face-id")
+        return self._pool.submit(self.encode_id_photo, image)
+
+    # --- live frames -------------------------------------------------------
+    def _detect(self, bgr: np.ndarray) -> tuple[list[tuple[int, int, int, int]], dict]:
+        m = self.models
+        h, w = bgr.shape[:2]
+        t0 = time.perf_counter()
+        scale = min(1.0, self.detect_width / w)
+        small = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else bgr
+        grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)  # HOG works on grey; a third of the data
+        rects = list(m.detector(grey, 0))
+        timings = {"detect_ms": _ms(t0)}
+        if not rects:
+            t1 = time.perf_counter()
+            rects = list(m.detector(grey, 1))
+            timings["detect_retry_ms"] = _ms(t1)
+        inv = 1.0 / scale
+        boxes = [(int(r.left() * inv), int(r.top() * inv), int((r.right() + 1) * inv), int((r.bottom() + 1) * inv))
+                 for r in rects]
+        return boxes, timings
+
+    def analyse(self, frame_bgr: np.ndarray, landmarks: str | None = None) -> FaceAnalysis:
+        """Detect, locate landmarks and apply the quality gates (no encoding)."""
+        frame = load_image(frame_bgr)
+        boxes, timings = self._detect(frame)
+        h, w = frame.shape[:2]
+        if len(boxes) != 1:
+            reason = q.NO_FACE if not boxes else q.SEVERAL_FACES
+            return FaceAnalysis(boxes, None, None, None, [reason], {"faces": len(boxes)}, timings)
+        t0 = time.perf_counter()
+        left, top, right, bottom = boxes[0]
+        bw, bh = right - left, bottom - top
+        # crop with a margin for the encoder's chip (it pads the face by 25%)
+        cx0, cy0 = max(0, left - bw // 2), max(0, top - bh // 2)
+        cx1, cy1 = min(w, right + bw // 2), min(h, bottom + bh // 2)
+        crop = np.ascontiguousarray(frame[cy0:cy1, cx0:cx1, ::-1])
+        m = self.models
+        rect = m.rectangle(left - cx0, top - cy0, right - cx0 - 1, bottom - cy0 - 1)
+        kind = landmarks or self.landmarks
+        shape = (m.landmarks68 if kind == "68" else m.landmarks5)(crop, rect)
+        pts = np.array([(p.x + cx0, p.y + cy0) for p in shape.parts()], dtype=np.float64)
+        timings["landmarks_ms"] = _ms(t0)
+        t1 = time.perf_counter()
+        reasons, metrics = q.check(frame, boxes[0], pts, self.gates)
+        timings["quality_ms"] = _ms(t1)
+        return FaceAnalysis(boxes, pts, shape, crop, reasons, metrics, timings)
+
+    def verify(self, id_face: IdFace, frame_bgr: np.ndarray) -> Decision:
+        """Compare the live frame with the ID encoding; never raises for a bad frame."""
+        t0 = time.perf_counter()
+        try:
+            a = self.analyse(frame_bgr)
+        except FaceError as exc:
+            return Decision(False, None, self.threshold, [exc.key], {"decision_ms": _ms(t0)})
+        timings = dict(a.timings_ms)
+        if a.quality:
+            timings["decision_ms"] = _ms(t0)
+            return Decision(False, None, self.threshold, a.quality, timings)
+        t1 = time.perf_counter()
+        live = np.asarray(self.models.encoder.compute_face_descriptor(a.crop, a.shape, 1), dtype=np.float64)
+        timings["encode_ms"] = _ms(t1)
+        distance = float(np.linalg.norm(live - id_face.encoding))
+        live.fill(0.0)
+        timings["decision_ms"] = _ms(t0)
+        return Decision(distance <= self.threshold, distance, self.threshold, [], timings)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+
+class FaceSession:
+    """Attempts for one person. Only compared frames count as attempts;
+    frames refused by a quality gate are guidance ("move closer")."""
+
+    def __init__(self, verifier: FaceVerifier, id_face: IdFace, max_attempts: int = 3):
+        self.verifier = verifier
+        self.id_face = id_face
+        self.max_attempts = int(max_attempts)
+        self.attempts = 0
+        self.last: Decision | None = None
+        self.matched = False
+
+    @property
+    def alternative_required(self) -> bool:
+        """True after ``max_attempts`` compared frames without a match."""
+        return not self.matched and self.attempts >= self.max_attempts
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.max_attempts - self.attempts)
+
+    def attempt(self, frame_bgr: np.ndarray) -> Decision:
+        if self.matched or self.alternative_required:
+            raise RuntimeError("face session is finished")
+        decision = self.verifier.verify(self.id_face, frame_bgr)
+        if decision.decided:
+            self.attempts += 1
+            self.matched = decision.match
+        self.last = decision
+        return decision
+
+    def wipe(self) -> None:
+        self.id_face.wipe()
+
+
+def distance(a: Sequence[float], b: Sequence[float]) -> float:
+    return float(np.linalg.norm(np.asarray(a, np.float64) - np.asarray(b, np.float64)))
