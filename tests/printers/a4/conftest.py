@@ -1,0 +1,48 @@
+"""A real IPP printer (ippeveprinter) on loopback for the A4 tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from printers.a4.simulator import IppPrinterSimulator
+
+
+def ipp_unavailable() -> str | None:
+    """Why ippeveprinter tests cannot run here, or None.  Under CI they always run."""
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        return None
+    if os.geteuid() != 0:
+        return "ippeveprinter needs avahi-daemon and a system D-Bus, which need root"
+    for tool in ("ippeveprinter", "avahi-daemon", "dbus-daemon"):
+        if not shutil.which(tool):
+            return f"{tool} not installed (deploy/apt-packages.txt: cups-ipp-utils, avahi-daemon, dbus)"
+    return None
+
+
+@pytest.fixture
+def require_ipp():
+    reason = ipp_unavailable()
+    if reason:
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def ipp_printer(tmp_path_factory):
+    reason = ipp_unavailable()
+    if reason:
+        pytest.skip(reason)
+    sim = IppPrinterSimulator(tmp_path_factory.mktemp("ipp"), job_seconds=0.4)
+    sim.start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def printer(ipp_printer):
+    """The simulator back in a clean state for each test."""
+    ipp_printer.set_fault(None)
+    yield ipp_printer
+    ipp_printer.set_fault(None)
