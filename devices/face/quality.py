@@ -67,12 +67,6 @@ def face_patch(frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray 
     return cv2.resize(grey, (_PATCH_W, max(4, int(grey.shape[0] * scale))), interpolation=cv2.INTER_AREA)
 
 
-def brightness(frame: np.ndarray) -> float:
-    """Mean grey level of a frame, on a small copy (cheap enough per frame)."""
-    small = cv2.resize(frame, (64, 36), interpolation=cv2.INTER_AREA)
-    return float(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY).mean()) if small.ndim == 3 else float(small.mean())
-
-
 def check(frame: np.ndarray, box: tuple[int, int, int, int], points: np.ndarray, gates: Gates) -> tuple[list[str], dict]:
     """Reasons (catalog keys) this single face is not good enough, and the measures."""
     h, w = frame.shape[:2]
