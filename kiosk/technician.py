@@ -113,10 +113,10 @@ class PinResult:
 
     def message_key(self) -> str:
         if self.ok:
-            return "tech.pin.ok"
+            return "ui.tech.pin_ok"
         if self.locked:
-            return "tech.pin.locked"
-        return "tech.pin.wrong"
+            return "ui.tech.pin_locked"
+        return "ui.tech.pin_wrong"
 
 
 class PinGate:

@@ -1,0 +1,356 @@
+"""Terminal self-check, shared by ``kiosk diagnose`` and the technician screen.
+
+``Diagnostics(config, source)`` takes a running ``KioskApp`` (or the UI's
+backend wrapping one, or a bare ``DeviceManager``) and runs named actions:
+
+- ``report``: every device with its common status and last error, the
+  outbox depth and last sync, the network check, the data directory;
+  ``ok`` is False when something core is broken.
+- test actions: ``read_id``, ``read_smartcard``, ``camera``, ``print_ticket``,
+  ``print_a4``, ``printer_status``, ``network``, ``logs``.
+
+Every result is a JSON-able dict with personal data masked.  Qt-free.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import shutil
+import time
+from typing import Any
+
+import click
+
+from .i18n import t
+from .masking import mask_mapping
+
+log = logging.getLogger(__name__)
+
+# Families without which the terminal cannot serve anyone; the rest degrade
+# single services (shown as unavailable) rather than the whole terminal.
+CORE_FAMILIES = ("idcard", "escpos")
+ACTIONS = ("report", "read_id", "read_smartcard", "camera", "print_ticket", "print_a4", "printer_status",
+           "network", "logs")
+
+
+class LogTail(logging.Handler):
+    """Keeps the last lines of the log, masked like every other handler."""
+
+    def __init__(self, size: int = 200):
+        super().__init__(level=logging.INFO)
+        from .logs import MaskingFilter
+
+        self.lines: collections.deque[str] = collections.deque(maxlen=size)
+        self.addFilter(MaskingFilter())
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.lines.append(self.format(record))
+        except Exception:
+            pass
+
+
+_tail: LogTail | None = None
+
+
+def log_tail() -> LogTail:
+    global _tail
+    if _tail is None:
+        _tail = LogTail()
+        logging.getLogger().addHandler(_tail)
+    return _tail
+
+
+def _app_of(source: Any) -> Any:
+    return getattr(source, "app", None) if hasattr(source, "camera_latest") else source
+
+
+def _manager_of(source: Any) -> Any:
+    app = _app_of(source)
+    if app is None:
+        return None
+    if hasattr(app, "by_family") and hasattr(app, "devices"):
+        return app  # a DeviceManager
+    return getattr(app, "devices", None)
+
+
+def _detail_text(detail: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(detail.items()))
+
+
+class Diagnostics:
+    def __init__(self, config, source: Any = None):
+        self.config = config
+        self.source = source
+        log_tail()
+
+    # --- helpers ----------------------------------------------------------------
+    @property
+    def manager(self):
+        return _manager_of(self.source)
+
+    @property
+    def app(self):
+        return _app_of(self.source)
+
+    def _device(self, family: str):
+        manager = self.manager
+        return manager.first(family) if manager is not None else None
+
+    def run_action(self, name: str) -> dict:
+        if name not in ACTIONS:
+            return {"ok": False, "error": f"unknown action {name!r}"}
+        try:
+            result = getattr(self, f"action_{name}")()
+        except Exception as exc:
+            log.warning("diagnostic action failed", extra={"action": name, "reason": str(exc)})
+            result = {"ok": False, "error": _error_text(exc)}
+        return mask_mapping(result)
+
+    # --- report -------------------------------------------------------------------
+    def devices(self, refresh: bool = True) -> list[dict]:
+        manager = self.manager
+        if manager is None:
+            return []
+        out = []
+        for name, dev in list(manager.devices.items()):
+            status = dev.refresh_status() if refresh else dev.status()
+            d = status.as_dict()
+            out.append({"name": name, "family": dev.family, "url": dev.url,
+                        "simulated": name in getattr(manager, "simulators", {}),
+                        "device": d["device"], "detail": d["detail"], "detail_text": _detail_text(d["detail"]),
+                        "message": d["message"], "last_error": d["last_error"], "usable": status.usable})
+        return out
+
+    def core_broken(self, devices: list[dict]) -> list[str]:
+        broken = []
+        for family in CORE_FAMILIES:
+            found = [d for d in devices if d["family"] == family]
+            if not found:
+                broken.append(f"{family} (not configured)")
+            elif not any(d["usable"] for d in found):
+                broken.extend(d["name"] for d in found)
+        return broken
+
+    def outbox(self) -> dict:
+        app = self.app
+        store = getattr(app, "store", None) if app is not None else None
+        if store is None:
+            return {"ok": False, "depth": None, "last_sync": None, "error": "case store not running"}
+        stats = store.stats()
+        sync = getattr(app, "sync", None) or getattr(app, "sync_worker", None)
+        last = None
+        for attr in ("last_success", "last_sync", "last_ok_at"):
+            value = getattr(sync, attr, None) if sync is not None else None
+            if value:
+                last = value if isinstance(value, str) else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(value))
+                break
+        return {"ok": stats.get("dead", 0) == 0, "depth": stats.get("outbox", 0), "dead": stats.get("dead", 0),
+                "oldest_pending_at": stats.get("oldest_pending_at"), "last_sync": last}
+
+    def data_dir(self) -> dict:
+        path = self.config.data_dir
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            usage = shutil.disk_usage(path)
+            writable = os.access(path, os.W_OK)
+        except OSError as exc:
+            return {"ok": False, "path": str(path), "error": exc.strerror or str(exc)}
+        free_mb = usage.free // (1024 * 1024)
+        return {"ok": writable and free_mb >= 100, "path": str(path), "free_mb": free_mb, "writable": writable}
+
+    def action_report(self) -> dict:
+        devices = self.devices(refresh=True)
+        broken = self.core_broken(devices)
+        data = self.data_dir()
+        report = {
+            "terminal": self.config.terminal_id,
+            "devices": devices,
+            "outbox": self.outbox(),
+            "network": self.action_network(),
+            "data_dir": data,
+            "voice": {"ok": shutil.which("espeak-ng") is not None},
+            "core_broken": broken,
+            "logs": list(log_tail().lines)[-40:],
+        }
+        report["ok"] = not broken and data["ok"]
+        report["summary"] = (t("ui.diag.core_broken", "en", names=", ".join(broken)) if broken
+                             else t("ui.diag.all_ok", "en"))
+        return report
+
+    # --- test actions -------------------------------------------------------------
+    def action_read_id(self) -> dict:
+        dev = self._need("idcard")
+        identity = dev.read_card(timeout=3.0)
+        try:
+            fields = identity.as_dict(reveal=False)
+        finally:
+            identity.wipe()
+        return {"ok": not fields.get("problems"), "fields": fields,
+                "summary": f"{fields['name']} {fields['id_number']} ({fields['card_type']})"}
+
+    def action_read_smartcard(self) -> dict:
+        dev = self._need("smartcard")
+        try:
+            identity = dev.read_social_security(timeout=3.0)
+        except Exception as first:
+            try:
+                card = dev.read_bank_card(timeout=3.0)
+            except Exception:
+                raise first from None
+            card = mask_mapping({"pan": card.get("pan", ""), "expiry": card.get("expiry", ""),
+                                 "scheme": card.get("scheme", "")})
+            return {"ok": True, "card": card, "summary": f"bank {card['pan']}"}
+        fields = identity.as_dict(reveal=False)
+        identity.wipe()
+        return {"ok": True, "fields": fields, "summary": f"{fields['name']} {fields['id_number']}"}
+
+    def action_camera(self) -> dict:
+        dev = self._need("camera")
+        got = dev.latest()
+        if not got:
+            return {"ok": False, "error": "no frame yet"}
+        frame, _ts = got
+        fps = float(dev.fps()) if hasattr(dev, "fps") else 0.0
+        h, w = frame.shape[:2]
+        return {"ok": True, "fps": round(fps, 1), "size": f"{w}x{h}", "summary": f"{w}x{h} @ {fps:.1f} fps"}
+
+    def action_print_ticket(self) -> dict:
+        dev = self._need("escpos")
+        result = dev.print_ticket({"number": "TEST", "service": {"zh": "打印测试", "en": "Print test"},
+                                   "hall": self.config.get("terminal.hall", ""), "waiting": 0,
+                                   "job_id": f"diag-{int(time.time())}"})
+        return {"ok": bool(getattr(result, "confirmed", True)), "state": getattr(result, "state", ""),
+                "summary": f"{getattr(result, 'state', 'printed')}"}
+
+    def action_print_a4(self) -> dict:
+        dev = self._need("a4")
+        pdf = _test_page_pdf(self.config)
+        result = dev.print_pdf(pdf, "kiosk test page")
+        return {"ok": bool(result.ok), "state": result.state, "reasons": list(result.reasons),
+                "summary": f"{result.state} ({result.seconds:.1f} s)"}
+
+    def action_printer_status(self) -> dict:
+        manager = self.manager
+        out = []
+        for family in ("escpos", "a4"):
+            for dev in (manager.by_family(family) if manager is not None else []):
+                st = dev.refresh_status()
+                out.append({"name": dev.name, "device": st.device.value, "detail": dict(st.detail)})
+        ok = bool(out) and all(p["device"] in ("online", "deviceBusy") for p in out)
+        summary = "; ".join(f"{p['name']}: {p['device']} {_detail_text(p['detail'])}".strip() for p in out)
+        return {"ok": ok, "printers": out, "summary": summary or "no printer configured"}
+
+    def action_network(self) -> dict:
+        app = self.app
+        central = getattr(app, "central", None) if app is not None else None
+        if central is None:
+            return {"ok": False, "error": "central client not running"}
+        started = time.perf_counter()
+        for name in ("health", "ping", "check"):
+            fn = getattr(central, name, None)
+            if callable(fn):
+                answer = fn()
+                ms = round((time.perf_counter() - started) * 1000, 1)
+                ok = answer is not False and not (isinstance(answer, dict) and answer.get("ok") is False)
+                return {"ok": ok, "latency_ms": ms, "url": str(getattr(central, "base_url", "")),
+                        "summary": f"{'reachable' if ok else 'unreachable'} in {ms} ms"}
+        return {"ok": False, "error": "central client has no health check"}
+
+    def action_logs(self) -> dict:
+        lines = list(log_tail().lines)[-80:]
+        return {"ok": True, "lines": lines, "summary": f"{len(lines)} lines"}
+
+    def _need(self, family: str):
+        dev = self._device(family)
+        if dev is None:
+            raise LookupError(f"no {family} device configured")
+        return dev
+
+
+def _error_text(exc: BaseException) -> str:
+    message = getattr(exc, "text", None)
+    return str(message) if message is not None else f"{type(exc).__name__}: {exc}"
+
+
+def _test_page_pdf(config) -> bytes:
+    """The documents package's test page when present, else a one-page PDF."""
+    try:
+        from printers.documents import render_test_page  # type: ignore[attr-defined]
+
+        return render_test_page({"terminal": config.terminal_id, "hall": config.get("terminal.hall", "")}, None)
+    except Exception:
+        from io import BytesIO
+
+        from reportlab.lib.pagesizes import A4
+        from reportlab.pdfgen import canvas
+
+        buf = BytesIO()
+        c = canvas.Canvas(buf, pagesize=A4)
+        c.setFont("Helvetica-Bold", 28)
+        c.drawString(72, 760, "Kiosk A4 test page")
+        c.setFont("Helvetica", 14)
+        c.drawString(72, 730, f"terminal {config.terminal_id}  {time.strftime('%Y-%m-%d %H:%M:%S')}")
+        c.rect(72, 400, 451, 300)
+        c.showPage()
+        c.save()
+        return buf.getvalue()
+
+
+# --- CLI ---------------------------------------------------------------------------
+
+def _human(report: dict) -> str:
+    lines = [f"terminal {report['terminal']}: {'OK' if report['ok'] else 'BROKEN'} - {report['summary']}"]
+    for d in report["devices"]:
+        mark = "ok " if d["usable"] else "BAD"
+        extra = f" [{d['detail_text']}]" if d["detail_text"] else ""
+        err = f" last error: {d['last_error']}" if d["last_error"] else ""
+        lines.append(f"  {mark} {d['name']:<16} {d['family']:<9} {d['device']:<13} {d['message']['en']}{extra}{err}")
+    ob = report["outbox"]
+    lines.append(f"  outbox: {ob.get('depth')} pending, {ob.get('dead', 0)} dead, last sync {ob.get('last_sync') or 'never'}"
+                 + (f" ({ob['error']})" if ob.get("error") else ""))
+    net = report["network"]
+    lines.append(f"  network: {net.get('summary') or net.get('error')}")
+    dd = report["data_dir"]
+    lines.append(f"  data dir: {dd['path']} " + (f"{dd.get('free_mb')} MB free" if dd.get("ok") else f"PROBLEM {dd}"))
+    lines.append(f"  voice: {'espeak-ng found' if report['voice']['ok'] else 'espeak-ng missing (no voice guidance)'}")
+    return "\n".join(lines)
+
+
+@click.command("diagnose")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--devices-only", is_flag=True, help="Check devices only (no case store, no central platform).")
+@click.pass_context
+def diagnose(ctx: click.Context, as_json: bool, devices_only: bool) -> None:
+    """Run the technician checks without a screen; exit 1 when something core is broken."""
+    import sys
+
+    from .cli import emit, fail
+
+    config = ctx.obj.config
+    source: Any = None
+    try:
+        if devices_only:
+            raise ImportError("devices only")
+        from .app import KioskApp
+
+        source = KioskApp(config)
+        source.start()
+    except ImportError:
+        from devices.manager import DeviceManager
+
+        source = DeviceManager(config).start()
+    except Exception as exc:
+        fail(f"cannot start the kiosk core: {_error_text(exc)}")
+    try:
+        report = Diagnostics(config, source).run_action("report")
+    finally:
+        stop = getattr(source, "stop", None)
+        if callable(stop):
+            stop()
+    emit(report, as_json, human=_human(report))
+    if not report.get("ok"):
+        sys.exit(1)

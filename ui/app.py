@@ -1,0 +1,383 @@
+"""``kiosk run``: the full-screen touch kiosk.
+
+Start-up order is chosen for a fast first screen: the QML attract screen is
+shown first, then ``KioskApp`` (devices, simulators, case store, sandbox) is
+started on a background thread and attached when ready; heavy libraries
+(OpenCV, dlib) load only when a step needs them.
+
+On a machine without a display the command starts a private Xvfb server (or
+falls back to Qt's offscreen platform), says so, keeps running until Ctrl-C,
+and writes a screenshot of the attract screen to a path it prints.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+QML_DIR = Path(__file__).resolve().parent / "qml"
+SIZES = {"landscape": (1920, 1080), "portrait": (1080, 1920)}
+EXIT_RESTART = 75  # the technician's "restart app": run_command re-executes itself
+
+log = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------- display
+
+@dataclass
+class Display:
+    kind: str                       # native | xvfb | offscreen
+    note: str = ""
+    process: subprocess.Popen | None = None
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def _start_xvfb(size: tuple[int, int]) -> Display | None:
+    binary = shutil.which("Xvfb")
+    if binary is None:
+        return None
+    read_fd, write_fd = os.pipe()
+    try:
+        proc = subprocess.Popen(
+            [binary, "-displayfd", str(write_fd), "-screen", "0", f"{size[0]}x{size[1]}x24", "-nolisten", "tcp",
+             "-noreset"],
+            pass_fds=(write_fd,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except OSError:
+        os.close(read_fd)
+        os.close(write_fd)
+        return None
+    os.close(write_fd)
+    number = b""
+    deadline = time.monotonic() + 10
+    with os.fdopen(read_fd, "rb") as pipe:
+        while time.monotonic() < deadline and not number.endswith(b"\n"):
+            chunk = pipe.read(1)
+            if not chunk:
+                break
+            number += chunk
+    if not number.strip().isdigit():
+        proc.kill()
+        return None
+    os.environ["DISPLAY"] = f":{number.strip().decode()}"
+    return Display("xvfb", f"no display found: started Xvfb on {os.environ['DISPLAY']} "
+                           f"({size[0]}x{size[1]}); the kiosk runs there, nothing appears on this terminal",
+                   process=proc)
+
+
+def prepare_display(size: tuple[int, int], env: dict | None = None) -> Display:
+    """Make sure Qt has somewhere to draw; never crash for lack of a screen."""
+    env = os.environ if env is None else env
+    if env.get("QT_QPA_PLATFORM"):
+        return Display("native" if env["QT_QPA_PLATFORM"] not in ("offscreen", "minimal") else "offscreen",
+                       f"using QT_QPA_PLATFORM={env['QT_QPA_PLATFORM']}")
+    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
+        return Display("native")
+    xvfb = _start_xvfb(size)
+    if xvfb is not None:
+        os.environ["QT_QPA_PLATFORM"] = "xcb"
+        os.environ.setdefault("QT_QUICK_BACKEND", "software")  # no GPU behind Xvfb
+        return xvfb
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    os.environ.setdefault("QT_QUICK_BACKEND", "software")
+    return Display("offscreen", "no display and no Xvfb found: running with Qt's offscreen platform "
+                                "(install xvfb to get a virtual screen)")
+
+
+# --------------------------------------------------------------------------- UI assembly
+
+@dataclass
+class KioskUI:
+    """Everything the screen needs; tests build one with ``build_ui``."""
+
+    qapp: Any
+    view: Any
+    vm: Any
+    tech: Any
+    theme: Any
+    feed: Any
+    backend: Any
+    shown_at: float | None = None
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
+
+    def root(self):
+        return self.view.rootObject()
+
+    def find(self, object_name: str):
+        from PySide6.QtCore import QObject
+
+        root = self.root()
+        if root is None:
+            return None
+        if root.objectName() == object_name:
+            return root
+        return root.findChild(QObject, object_name)
+
+    def grab(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        image = self.view.grabWindow()
+        if image.isNull() or not image.save(str(path)):
+            raise OSError(f"cannot write screenshot {path}")
+        return path
+
+    def close(self) -> None:
+        for fn in reversed(self.cleanups):
+            try:
+                fn()
+            except Exception:
+                log.exception("ui cleanup failed")
+        self.cleanups.clear()
+
+
+def _image_provider(backend):
+    """image://kiosk/qr/<payload> and image://kiosk/doc/<session>/<doc>/<page>."""
+    from PySide6.QtGui import QImage
+    from PySide6.QtQuick import QQuickImageProvider
+
+    class Provider(QQuickImageProvider):
+        def __init__(self):
+            super().__init__(QQuickImageProvider.Image)
+            self._pages: dict[str, QImage] = {}
+
+        def requestImage(self, ident, size, requested):  # noqa: N802 - Qt override
+            kind, _, rest = ident.partition("/")
+            image = QImage()
+            if kind == "qr":
+                image = _qr_image(urllib.parse.unquote(rest))
+            elif kind == "doc":
+                image = self._pages.get(rest) or self._render_doc(rest)
+            if size is not None and not image.isNull():
+                size.setWidth(image.width())
+                size.setHeight(image.height())
+            return image
+
+        def _render_doc(self, rest: str):
+            parts = rest.split("/")
+            if len(parts) != 3:
+                return QImage()
+            _session, doc_id, page = parts
+            data = backend.document(doc_id)
+            image = _pdf_page_image(data, int(page) if page.isdigit() else 1) if data else QImage()
+            if not image.isNull():
+                self._pages = {rest: image}  # keep only the document on screen
+            return image
+
+    return Provider()
+
+
+def _qr_image(payload: str):
+    """A QR code as a crisp black-on-white QImage (module-exact, no smoothing)."""
+    from PySide6.QtGui import QImage
+    import qrcode
+
+    qr = qrcode.QRCode(border=2, error_correction=qrcode.constants.ERROR_CORRECT_M)
+    qr.add_data(payload)
+    qr.make(fit=True)
+    matrix = qr.get_matrix()
+    n, scale = len(matrix), 8
+    image = QImage(n * scale, n * scale, QImage.Format_RGB32)
+    image.fill(0xFFFFFF)
+    from PySide6.QtGui import QPainter
+
+    painter = QPainter(image)
+    for y, row in enumerate(matrix):
+        for x, dark in enumerate(row):
+            if dark:
+                painter.fillRect(x * scale, y * scale, scale, scale, 0x000000)
+    painter.end()
+    return image
+
+
+def _pdf_page_image(pdf: bytes, page: int):
+    """Render one PDF page with poppler's pdftoppm (in memory, no temp file)."""
+    from PySide6.QtGui import QImage
+
+    binary = shutil.which("pdftoppm")
+    if binary is None:
+        return QImage()
+    try:
+        out = subprocess.run([binary, "-png", "-r", "80", "-f", str(page), "-l", str(page), "-", "-"],
+                             input=pdf, capture_output=True, timeout=20, check=True).stdout
+    except (subprocess.SubprocessError, OSError):
+        return QImage()
+    return QImage.fromData(out, "PNG")
+
+
+def build_ui(config, backend, *, orientation: str | None = None, elderly: bool = False, lang: str | None = None,
+             voice=None, show: bool = True, fullscreen: bool = False) -> KioskUI:
+    """Create the QML window bound to view-models over ``backend``."""
+    from PySide6.QtCore import QUrl, Qt
+    from PySide6.QtGui import QFont, QGuiApplication
+    import PySide6.QtQuick  # noqa: F401 - registers the QtQuick types before QML loads
+    from PySide6.QtQuick import QQuickView
+
+    from kiosk.technician import PinGate
+    from kiosk.diagnose import Diagnostics
+
+    from . import camera as _camera  # noqa: F401 - registers CameraView for "import Kiosk"
+    from .camera import CameraFeed
+    from .theme import FONT_FAMILY, Theme
+    from .viewmodels import KioskViewModel, TechnicianViewModel
+
+    qapp = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])
+    qapp.setFont(QFont(FONT_FAMILY))
+    theme = Theme(config.get("branding.primary", "#B71C1C"), config.get("branding.accent", "#0D47A1"))
+    vm = KioskViewModel(backend, config, theme=theme, voice=voice)
+    if lang:
+        vm._default_lang = lang
+        vm.setLang(lang)
+    if elderly:
+        vm.setElderly(True)
+    feed = CameraFeed(backend.camera_latest)
+    tech = TechnicianViewModel(vm, PinGate(config), Diagnostics(config, backend))
+
+    view = QQuickView()
+    view.setResizeMode(QQuickView.SizeRootObjectToView)
+    view.setColor(Qt.white)
+    view.setTitle("Kiosk")
+    engine = view.engine()
+    engine.addImageProvider("kiosk", _image_provider(backend))
+    ctx = view.rootContext()
+    ctx.setContextProperty("vm", vm)
+    ctx.setContextProperty("tech", tech)
+    ctx.setContextProperty("theme", theme)
+    ctx.setContextProperty("cameraFeed", feed)
+    view.setSource(QUrl.fromLocalFile(str(QML_DIR / "Main.qml")))
+    if view.status() == QQuickView.Error:
+        raise RuntimeError("QML failed to load: " + "; ".join(e.toString() for e in view.errors()))
+    w, h = SIZES[orientation or config.get("ui.orientation", "landscape")]
+    view.resize(w, h)
+    ui = KioskUI(qapp, view, vm, tech, theme, feed, backend)
+    ui.cleanups += [vm.shutdown, tech.shutdown, view.close]
+    if show:
+        view.showFullScreen() if fullscreen else view.show()
+    return ui
+
+
+# --------------------------------------------------------------------------- command
+
+def _start_kiosk_app(config, backend, ui: KioskUI, ready: Callable[[Any], None]) -> threading.Thread:
+    def run():
+        try:
+            from kiosk.app import KioskApp
+
+            app = KioskApp(config)
+            app.start()
+        except Exception as exc:  # the screen shows out-of-service with the reason
+            log.exception("kiosk core failed to start")
+            ui.vm.run_on_gui(lambda: ui.vm.core_failed(str(exc)))
+            return
+        ui.vm.run_on_gui(lambda: ready(app))
+
+    thread = threading.Thread(target=run, name="kiosk-start", daemon=True)
+    thread.start()
+    return thread
+
+
+@click.command("run")
+@click.option("--windowed", is_flag=True, help="A normal window instead of full screen.")
+@click.option("--portrait", is_flag=True, help="Portrait 1080x1920 (default: config ui.orientation).")
+@click.option("--elderly", is_flag=True, help="Start in elderly mode (长辈版).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None, help="First screen language.")
+@click.option("--screenshot", "screenshot_path", type=click.Path(dir_okay=False), default=None,
+              help="Where to write the attract-screen screenshot (default: <data dir>/screenshots/attract.png).")
+@click.option("--exit-after", type=float, default=None, hidden=True, help="Quit after N seconds (scripts).")
+@click.pass_context
+def run_command(ctx: click.Context, windowed: bool, portrait: bool, elderly: bool, lang: str | None,
+                screenshot_path: str | None, exit_after: float | None) -> None:
+    """Open the touch kiosk (simulated devices + sandbox central by default)."""
+    from kiosk.cli import fail
+
+    t0 = time.perf_counter()
+    config = ctx.obj.config
+    orientation = "portrait" if portrait else config.get("ui.orientation", "landscape")
+    size = SIZES[orientation]
+    display = prepare_display(size)
+    if display.note:
+        click.echo(display.note)
+    try:
+        from PySide6.QtCore import QTimer
+    except ImportError as exc:
+        display.stop()
+        fail(f"the touch UI needs PySide6 (pip install '.[ui]'): {exc}")
+    from .backend import EngineBackend
+
+    backend = EngineBackend(None)
+    try:
+        ui = build_ui(config, backend, orientation=orientation, elderly=elderly, lang=lang,
+                      fullscreen=bool(config.get("ui.fullscreen", True)) and not windowed)
+    except Exception as exc:
+        display.stop()
+        fail(f"cannot open the kiosk window: {exc}")
+    shot = Path(screenshot_path) if screenshot_path else config.data_dir / "screenshots" / "attract.png"
+    started: dict[str, Any] = {}
+
+    def first_frame():
+        if "shown" in started:
+            return
+        started["shown"] = time.perf_counter() - t0
+        click.echo(f"attract screen shown in {started['shown']:.2f} s")
+        QTimer.singleShot(300, write_shot)
+
+    def write_shot():
+        try:
+            ui.grab(shot)
+            click.echo(f"screenshot of the attract screen: {shot}")
+        except OSError as exc:
+            click.echo(f"warning: {exc}", err=True)
+
+    ui.view.frameSwapped.connect(first_frame)
+    if display.kind == "offscreen":
+        QTimer.singleShot(200, first_frame)  # offscreen windows may never swap
+
+    def attach(app):
+        backend.app = app
+        started["app"] = app
+        ui.cleanups.insert(0, app.stop)
+        ui.vm.core_ready()
+        click.echo(f"kiosk core ready in {time.perf_counter() - t0:.2f} s (devices, case store, central platform)")
+
+    _start_kiosk_app(config, backend, ui, attach)
+
+    # Ctrl-C: Qt's loop does not run Python signal handlers unless Python gets
+    # the interpreter now and then.
+    signal.signal(signal.SIGINT, lambda *_: ui.qapp.exit(130))
+    signal.signal(signal.SIGTERM, lambda *_: ui.qapp.exit(0))
+    heartbeat = QTimer()
+    heartbeat.timeout.connect(lambda: None)
+    heartbeat.start(200)
+    ui.tech.restartRequested.connect(lambda: ui.qapp.exit(EXIT_RESTART))
+    if exit_after:
+        QTimer.singleShot(int(exit_after * 1000), lambda: ui.qapp.exit(0))
+    click.echo("kiosk running; press Ctrl-C to stop")
+    code = ui.qapp.exec()
+    heartbeat.stop()
+    backend.close()
+    ui.close()
+    display.stop()
+    if code == EXIT_RESTART:
+        click.echo("restarting the kiosk app")
+        os.execv(sys.executable, [sys.executable, "-m", "kiosk.cli", *sys.argv[1:]])
+    if code == 130:
+        click.echo("stopped")
+        code = 0
+    sys.exit(code)

@@ -1,0 +1,8 @@
+import QtQuick
+
+Text {
+    font.family: theme.font
+    font.pixelSize: theme.body
+    color: theme.text
+    wrapMode: Text.WordWrap
+}

@@ -1,0 +1,114 @@
+import QtQuick
+
+// On-screen keyboard for ID numbers (digits + X), phone numbers, amounts,
+// plates (province characters, then letters and digits) and plain text.
+// It only produces key presses; the field and the engine validate.
+Rectangle {
+    id: kb
+    property string mode: "text"        // id | phone | number | plate | text
+    property string value: ""           // current field value (plate page choice)
+    property string platePage: ""       // "" = automatic
+    signal key(string k)
+    signal backspace()
+    signal clear()
+    signal done()
+
+    readonly property var provinces: ["京","津","沪","渝","冀","豫","云","辽","黑","湘","皖","鲁","新","苏","浙","赣",
+        "鄂","桂","甘","晋","蒙","陕","吉","闽","贵","粤","青","藏","川","宁","琼"]
+    readonly property var digits: ["1","2","3","4","5","6","7","8","9"]
+    readonly property var letters: ["Q","W","E","R","T","Y","U","P","A","S","D","F","G","H","J","K","L",
+        "Z","X","C","V","B","N","M"]
+    readonly property var lettersFull: ["Q","W","E","R","T","Y","U","I","O","P","A","S","D","F","G","H","J","K","L",
+        "Z","X","C","V","B","N","M"]
+    readonly property bool provincePage: mode === "plate" && (platePage === "province" || (platePage === "" && value.length === 0))
+    readonly property var keys: {
+        if (mode === "id") return digits.concat(["X", "0"])
+        if (mode === "phone") return digits.concat(["0"])
+        if (mode === "number") return digits.concat([".", "0"])
+        if (provincePage) return provinces
+        if (mode === "plate") return ["0"].concat(digits).concat(letters)
+        return ["0"].concat(digits).concat(lettersFull)
+    }
+    readonly property bool numeric: mode === "id" || mode === "phone" || mode === "number"
+    readonly property int cols: numeric ? 3 : (provincePage ? 11 : 12)
+    readonly property int keyW: numeric ? Math.min(theme.keyboardKey * 2.2, (width - theme.spacing * 2) / 4)
+                                        : Math.max(theme.minTarget, (width - theme.spacing * 2 - (cols - 1) * 8) / cols)
+    readonly property int keyH: Math.max(theme.minTarget, theme.keyboardKey)
+
+    color: theme.background
+    border.color: theme.border
+    radius: theme.radius
+    implicitHeight: body.implicitHeight + theme.spacing * 2
+
+    Row {
+        id: body
+        anchors.centerIn: parent
+        spacing: theme.spacing
+        Grid {
+            id: grid
+            columns: kb.cols
+            spacing: 8
+            Repeater {
+                model: kb.keys
+                delegate: Rectangle {
+                    objectName: "key_" + modelData
+                    width: kb.keyW; height: kb.keyH
+                    radius: theme.radius / 2
+                    color: area.pressed ? theme.disabled : theme.keyFill
+                    border.color: theme.border
+                    border.width: 2
+                    Text {
+                        anchors.centerIn: parent
+                        text: modelData
+                        font.family: theme.font
+                        font.pixelSize: Math.min(kb.keyH * 0.5, theme.title)
+                        font.bold: true
+                        color: theme.text
+                    }
+                    MouseArea {
+                        id: area
+                        anchors.fill: parent
+                        onClicked: {
+                            vm.touched()
+                            kb.key(modelData)
+                            if (kb.mode === "plate") kb.platePage = ""
+                        }
+                    }
+                }
+            }
+        }
+        Column {
+            spacing: 8
+            property int w: Math.max(theme.minTarget * 2, kb.keyW * (kb.numeric ? 1 : 2))
+            KButton {
+                objectName: "keyBackspace"
+                kind: "secondary"; width: parent.w; height: kb.keyH
+                text: "⌫ " + vm.t["ui.common.delete"]
+                fontSize: theme.small
+                onClicked: { vm.touched(); kb.backspace() }
+            }
+            KButton {
+                objectName: "keyClear"
+                kind: "secondary"; width: parent.w; height: kb.keyH
+                text: vm.t["ui.common.clear"]
+                fontSize: theme.small
+                onClicked: { vm.touched(); kb.clear() }
+            }
+            KButton {
+                objectName: "keyPlatePage"
+                visible: kb.mode === "plate"
+                kind: "secondary"; width: parent.w; height: kb.keyH
+                text: kb.provincePage ? vm.t["ui.keyboard.letters"] : vm.t["ui.keyboard.province"]
+                fontSize: theme.small
+                onClicked: { vm.touched(); kb.platePage = kb.provincePage ? "alnum" : "province" }
+            }
+            KButton {
+                objectName: "keyDone"
+                kind: "primary"; width: parent.w; height: kb.keyH
+                text: vm.t["ui.common.confirm"]
+                fontSize: theme.small
+                onClicked: { vm.touched(); kb.done() }
+            }
+        }
+    }
+}

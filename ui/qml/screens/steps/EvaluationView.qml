@@ -1,0 +1,56 @@
+import QtQuick
+import "../../components"
+
+// 好差评: five levels as five big buttons (very satisfied ... very dissatisfied).
+Item {
+    id: view
+    objectName: "evaluationView"
+    readonly property var s: vm.session
+    readonly property var levels: s.choices || []
+    readonly property var tints: ["#1B5E20", "#2E7D32", "#4A5563", "#B3261E", "#8E1B15"]
+    readonly property bool stacked: theme.elderly || width < 1200
+    Grid {
+        anchors.centerIn: parent
+        columns: view.stacked ? 1 : Math.max(1, view.levels.length)
+        spacing: theme.spacing
+        Repeater {
+            model: view.levels
+            delegate: Rectangle {
+                objectName: "rate_" + modelData.id
+                width: view.stacked ? Math.min(view.width, 900) : (view.width - theme.spacing * 4) / Math.max(5, view.levels.length)
+                height: view.stacked ? Math.max(theme.button, (view.height - theme.spacing * 4) / Math.max(5, view.levels.length))
+                                     : Math.min(view.height * 0.8, 320)
+                radius: theme.radius
+                color: modelData.selected ? view.tints[index % 5] : theme.surface
+                border.color: view.tints[index % 5]
+                border.width: 4
+                Column {
+                    anchors.centerIn: parent
+                    spacing: theme.spacing / 2
+                    Text {
+                        visible: !view.stacked
+                        anchors.horizontalCenter: parent.horizontalCenter
+                        text: ["☺", "☺", "–", "☹", "☹"][index % 5]
+                        font.pixelSize: theme.huge
+                        color: modelData.selected ? "#FFFFFF" : view.tints[index % 5]
+                    }
+                    KText {
+                        anchors.horizontalCenter: parent.horizontalCenter
+                        text: modelData.label || modelData.id
+                        font.bold: true
+                        color: modelData.selected ? "#FFFFFF" : view.tints[index % 5]
+                        horizontalAlignment: Text.AlignHCenter
+                    }
+                }
+                MouseArea { anchors.fill: parent; onClicked: vm.send("tap", {"action": modelData.id}) }
+            }
+        }
+    }
+    KButton {
+        objectName: "btnSubmit"
+        visible: !!s.multi
+        anchors { right: parent.right; bottom: parent.bottom }
+        text: vm.t["ui.common.next"]
+        onClicked: vm.send("submit")
+    }
+}

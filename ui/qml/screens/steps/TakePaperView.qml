@@ -1,0 +1,34 @@
+import QtQuick
+import "../../components"
+
+Item {
+    objectName: "takePaperView"
+    Rectangle {
+        id: slot
+        anchors.horizontalCenter: parent.horizontalCenter
+        anchors.bottom: parent.bottom
+        anchors.bottomMargin: parent.height * 0.1
+        width: Math.min(parent.width * 0.5, 520); height: 26; radius: 13
+        color: theme.text
+    }
+    Rectangle {
+        id: paper
+        anchors.horizontalCenter: slot.horizontalCenter
+        width: slot.width * 0.6; height: slot.width * 0.5
+        color: theme.surface; border.color: theme.border; border.width: 2
+        SequentialAnimation on y {
+            loops: Animation.Infinite
+            NumberAnimation { from: slot.y - paper.height * 0.2; to: slot.y - paper.height * 1.1; duration: 1200; easing.type: Easing.OutCubic }
+            PauseAnimation { duration: 800 }
+        }
+    }
+    Text {
+        anchors.horizontalCenter: parent.horizontalCenter
+        anchors.bottom: slot.top
+        anchors.bottomMargin: paper.height * 1.4
+        text: "↑"
+        font.pixelSize: theme.huge * 1.4
+        font.bold: true
+        color: theme.success
+    }
+}
