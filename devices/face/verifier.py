@@ -92,7 +92,7 @@ def load_image(image: Any) -> np.ndarray:
         name = "image bytes"
     else:
         path = Path(os.fspath(image))
-        name = path.name
+        name = str(path)
         try:
             data = np.fromfile(str(path), np.uint8)
         except OSError:
