@@ -1,0 +1,1 @@
+"""The central platform: its contract (openapi.yaml) and a sandbox server."""

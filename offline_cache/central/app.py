@@ -1,0 +1,770 @@
+"""The central platform sandbox: the contract in ``openapi.yaml`` served by
+FastAPI over a durable database (``offline_cache.central.db``).
+
+Exactly-once reception: every mutating request carries an ``Idempotency-Key``.
+The key, a hash of the canonical body and the original response are stored in
+the SAME transaction as the case, under a unique key, so:
+
+- same key + same body  -> the original response again (counted as a rejected duplicate),
+- same key + other body -> 422 ``idempotency_key_reused``,
+- same key while the first request is still being processed -> 409 ``in_progress``,
+
+and a crash at any point leaves either nothing (the client retries) or the
+case together with its key (the retry gets the original answer).
+
+Sandbox-only extras, outside the contract: ``/v1/sandbox/*`` (fault
+switches, paying a payment, setting terminal config) and ``/pay/{id}`` (the
+page a resident's phone opens from the payment QR code).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import threading
+import time
+import uuid
+from importlib import resources
+from typing import Any, Callable, Literal
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kiosk import __version__
+
+from . import demo_data
+from .db import Database, IntegrityError, Tx
+from .faults import Faults
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 500
+DEFAULT_TOKEN = "sandbox-terminal-token"
+UNFAULTED = ("/v1/sandbox", "/v1/health", "/v1/openapi.yaml", "/pay/")
+BIG = 2 ** 53  # integers stay exact in every JSON reader
+
+
+# -- request models (strict: "5" is not 5) ----------------------------------------
+
+class _In(BaseModel):
+    model_config = ConfigDict(strict=True, extra="allow")
+
+
+class EvaluationIn(_In):
+    level: int = Field(ge=1, le=5)
+    reasons: list[str] = Field(default_factory=list, max_length=20)
+    rated_at: str | None = Field(default=None, max_length=64)
+    comment: str | None = Field(default=None, max_length=500)
+
+
+class CaseIn(_In):
+    case_id: str = Field(min_length=1, max_length=64)
+    ref: str = Field(min_length=1, max_length=128)
+    terminal_id: str = Field(min_length=1, max_length=64)
+    seq: int = Field(ge=1, le=BIG)
+    service: str = Field(min_length=1, max_length=64)
+    created_at: str = Field(min_length=1, max_length=64)
+    applicant: dict
+    agent: dict | None = None
+    result: dict
+    document_hash: str | None = Field(default=None, max_length=256)
+    evaluation: EvaluationIn | None = None
+    extra: dict = Field(default_factory=dict)
+
+
+class BatchItem(_In):
+    kind: Literal["case", "evaluation"]
+    idempotency_key: str = Field(min_length=1, max_length=255)
+    case_id: str | None = Field(default=None, min_length=1, max_length=64)
+    body: dict
+
+
+class BatchIn(_In):
+    items: list[BatchItem] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class HeartbeatIn(_In):
+    software_version: str = Field(min_length=1, max_length=64)
+    sent_at: str | None = Field(default=None, max_length=64)
+    devices: dict = Field(default_factory=dict)
+    services: dict = Field(default_factory=dict)
+    outbox: dict = Field(default_factory=dict)
+    store: dict = Field(default_factory=dict)
+    sync: dict = Field(default_factory=dict)
+
+
+class PersonQuery(_In):
+    id_number: str = Field(min_length=15, max_length=18, pattern=r"^[0-9A-Za-z]+$")
+    name: str | None = Field(default=None, max_length=64)
+
+
+class RecordsQuery(PersonQuery):
+    months: int = Field(ge=1, le=60)
+
+
+class WithdrawalIn(PersonQuery):
+    amount_cents: int = Field(ge=1, le=BIG)
+    bank_card: str = Field(min_length=12, max_length=19, pattern=r"^[0-9]+$")
+    case_ref: str = Field(min_length=1, max_length=128)
+    purpose: str = Field(default="rent", max_length=32)
+
+
+class PlateQuery(_In):
+    plate: str = Field(min_length=7, max_length=8)
+
+
+class PaymentIn(_In):
+    case_ref: str = Field(min_length=1, max_length=128)
+    amount_cents: int = Field(ge=1, le=10_000_000)
+    description: str = Field(default="", max_length=200)
+    items: list[str] = Field(default_factory=list, max_length=50)
+
+
+class TicketIn(_In):
+    business: str = Field(min_length=1, max_length=32)
+    terminal_id: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+# -- helpers --------------------------------------------------------------------
+
+def error(code: str, message: str, **extra: Any) -> dict:
+    return {"error": code, "message": message, **extra}
+
+
+def err(status: int, code: str, message: str, headers: dict | None = None, **extra: Any) -> JSONResponse:
+    return JSONResponse(error(code, message, **extra), status_code=status, headers=headers)
+
+
+def canonical(data: Any) -> bytes:
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def iso(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
+class BadRequest(Exception):
+    def __init__(self, message: str, details: list | None = None):
+        self.message = message
+        self.details = details or []
+
+
+def _validate(model: type[BaseModel], data: Any) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        details = [{"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]} for e in exc.errors()[:10]]
+        raise BadRequest("request body does not match the contract", details) from None
+
+
+async def _json_body(request: Request) -> Any:
+    raw = await request.body()
+    try:
+        data = json.loads(raw)
+        canonical(data)  # lone surrogates cannot be stored: refuse them here
+    except (ValueError, UnicodeError):
+        raise BadRequest("body is not valid UTF-8 JSON") from None
+    return data
+
+
+class Sandbox:
+    """State of one sandbox server."""
+
+    def __init__(self, db_url: str, token: str | None = DEFAULT_TOKEN, faults: Faults | None = None,
+                 auto_pay_s: float = 3.0, clock: Callable[[], float] = time.time):
+        self.db = Database(db_url)
+        self.token = token
+        self.faults = faults or Faults.from_env()
+        self.auto_pay_s = auto_pay_s
+        self.clock = clock
+        self._inflight: set[str] = set()
+        self._inflight_lock = threading.Lock()
+        self._signing_key = self._load_signing_key()
+
+    # -- config signing key (published for terminals that embed the sandbox) --
+    def _load_signing_key(self):
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        d = self.db.state_dir
+        d.mkdir(parents=True, exist_ok=True)
+        priv, pub = d / "config-signing.key", d / "config-signing.pub"
+        if priv.exists():
+            key = serialization.load_pem_private_key(priv.read_bytes(), password=None)
+        else:
+            key = Ed25519PrivateKey.generate()
+            pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+            tmp = priv.with_suffix(".tmp")
+            tmp.write_bytes(pem)
+            tmp.chmod(0o600)
+            tmp.replace(priv)
+        pub_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                serialization.PublicFormat.SubjectPublicKeyInfo)
+        if not pub.exists() or pub.read_bytes() != pub_pem:
+            pub.write_bytes(pub_pem)
+        return key
+
+    # -- in-flight keys: concurrent duplicates get 409 ----------------------
+    def claim(self, keys: list[str]) -> set[str]:
+        with self._inflight_lock:
+            free = {k for k in keys if k not in self._inflight}
+            self._inflight |= free
+            return free
+
+    def release(self, keys: set[str]) -> None:
+        with self._inflight_lock:
+            self._inflight -= keys
+
+    def hold(self) -> None:
+        if self.faults.hold_ms > 0:
+            time.sleep(self.faults.hold_ms / 1000)
+
+    # -- idempotent processing ----------------------------------------------
+    def idempotent(self, tx: Tx, endpoint: str, terminal_id: str, key: str, raw: Any,
+                   work: Callable[[Tx], tuple[int, dict]]) -> tuple[int, dict, bool]:
+        digest = hashlib.sha256(endpoint.encode() + b"\0" + canonical(raw)).hexdigest()
+        row = tx.one("SELECT body_hash, status, response FROM idempotency WHERE key = ?", (key,))
+        if row is not None:
+            if row[0] != digest:
+                tx.bump("key_conflicts")
+                return 422, error("idempotency_key_reused",
+                                  "this Idempotency-Key was used with a different request body"), False
+            tx.bump("duplicates_rejected")
+            return int(row[1]), json.loads(row[2]), True
+        status, response = work(tx)
+        if status < 500 and status != 409:
+            tx.run("INSERT INTO idempotency(key, terminal_id, endpoint, body_hash, status, response, created_at)"
+                   " VALUES (?,?,?,?,?,?,?)", (key, terminal_id, endpoint, digest, status,
+                                               json.dumps(response, ensure_ascii=False), self.clock()))
+        return status, response, False
+
+    def run_single(self, endpoint: str, terminal_id: str, key: str, raw: Any,
+                   work: Callable[[Tx], tuple[int, dict]]) -> JSONResponse:
+        claimed = self.claim([key])
+        if not claimed:
+            with self.db.transaction() as tx:
+                tx.bump("in_progress_rejected")
+            return err(409, "in_progress", "a request with this Idempotency-Key is still being processed",
+                       headers={"Retry-After": "1"})
+        try:
+            self.hold()
+            try:
+                with self.db.transaction() as tx:
+                    status, response, replayed = self.idempotent(tx, endpoint, terminal_id, key, raw, work)
+            except IntegrityError:
+                # Another server process stored the same key first: answer from it.
+                with self.db.transaction() as tx:
+                    status, response, replayed = self.idempotent(tx, endpoint, terminal_id, key, raw, work)
+        finally:
+            self.release(claimed)
+        if not replayed and status < 300 and self.faults.fail_after_commit():
+            return err(500, "injected_after_commit", "sandbox fault: stored, then failed")
+        return JSONResponse(response, status_code=status,
+                            headers={"Idempotent-Replayed": "true"} if replayed else None)
+
+    # -- work functions ------------------------------------------------------
+    def store_case(self, tx: Tx, key: str, case: CaseIn, raw: dict) -> tuple[int, dict]:
+        if tx.one("SELECT 1 FROM cases WHERE case_id = ?", (case.case_id,)):
+            return 422, error("case_id_reused", "this case id was already received under another Idempotency-Key")
+        now = self.clock()
+        no = tx.bump("central_no")
+        tx.run("INSERT INTO cases(case_id, central_no, terminal_id, seq, ref, service, created_at, body, received_at,"
+               " idempotency_key) VALUES (?,?,?,?,?,?,?,?,?,?)",
+               (case.case_id, no, case.terminal_id, case.seq, case.ref, case.service, case.created_at,
+                canonical(raw).decode("utf-8"), now, key))
+        tx.bump("cases")
+        if case.evaluation is not None:
+            self._insert_evaluation(tx, f"{key}#case", case.case_id, raw["evaluation"], now)
+        self.register_terminal(tx, case.terminal_id)
+        return 201, {"case_id": case.case_id, "ref": case.ref, "central_no": no,
+                     "central_ref": f"C{no:010d}", "received_at": iso(now), "status": "received"}
+
+    def _insert_evaluation(self, tx: Tx, key: str, case_id: str, ev: dict, now: float) -> None:
+        tx.run("INSERT INTO evaluations(case_id, level, body, received_at, idempotency_key) VALUES (?,?,?,?,?)",
+               (case_id, ev["level"], canonical(ev).decode("utf-8"), now, key))
+        tx.bump("evaluations")
+
+    def store_evaluation(self, tx: Tx, key: str, case_id: str, raw: dict) -> tuple[int, dict]:
+        if not tx.one("SELECT 1 FROM cases WHERE case_id = ?", (case_id,)):
+            return 409, error("case_unknown", "the case has not been received yet; send it first")
+        now = self.clock()
+        core = {k: raw.get(k) for k in ("level", "reasons", "comment")}
+        row = tx.one("SELECT body, received_at FROM evaluations WHERE case_id = ?", (case_id,))
+        if row is not None:
+            old = json.loads(row[0])
+            if {k: old.get(k) for k in core} != core:
+                return 422, error("already_rated", "this case already has a different rating")
+            return 200, {"case_id": case_id, "level": raw["level"], "received_at": iso(row[1]), "status": "recorded"}
+        self._insert_evaluation(tx, key, case_id, raw, now)
+        return 201, {"case_id": case_id, "level": raw["level"], "received_at": iso(now), "status": "recorded"}
+
+    def register_terminal(self, tx: Tx, terminal_id: str) -> int:
+        row = tx.one("SELECT offline_block FROM terminals WHERE terminal_id = ?", (terminal_id,))
+        if row:
+            return row[0]
+        block = (tx.one("SELECT COALESCE(MAX(offline_block), -1) FROM terminals")[0]) + 1
+        tx.run("INSERT INTO terminals(terminal_id, registered_at, offline_block) VALUES (?,?,?)",
+               (terminal_id, self.clock(), block))
+        return block
+
+    def batch(self, terminal_id: str, batch: BatchIn, raw: dict) -> JSONResponse:
+        keys = [item.idempotency_key for item in batch.items]
+        claimed = self.claim(keys)
+        results: list[dict] = []
+        stored_any = False
+        try:
+            self.hold()
+            with self.db.transaction() as tx:
+                for item, item_raw in zip(batch.items, raw["items"]):
+                    key = item.idempotency_key
+                    if key not in claimed:
+                        tx.bump("in_progress_rejected")
+                        results.append({"idempotency_key": key, "status": 409, "replayed": False,
+                                        "response": error("in_progress", "still being processed")})
+                        continue
+                    try:
+                        if item.kind == "case":
+                            case = _validate(CaseIn, item.body)
+                            work = lambda tx, case=case, key=key, body=item_raw["body"]: \
+                                self.store_case(tx, key, case, body)  # noqa: E731
+                            endpoint = "cases"
+                        else:
+                            if not item.case_id:
+                                raise BadRequest("an evaluation item needs case_id")
+                            _validate(EvaluationIn, item.body)
+                            work = lambda tx, cid=item.case_id, key=key, body=item_raw["body"]: \
+                                self.store_evaluation(tx, key, cid, body)  # noqa: E731
+                            endpoint = f"evaluation:{item.case_id}"
+                    except BadRequest as exc:
+                        results.append({"idempotency_key": key, "status": 400, "replayed": False,
+                                        "response": error("invalid_request", exc.message, details=exc.details)})
+                        continue
+                    status, response, replayed = self.idempotent(tx, endpoint, terminal_id, key,
+                                                                 item_raw["body"], work)
+                    stored_any = stored_any or (status < 300 and not replayed)
+                    results.append({"idempotency_key": key, "status": status, "replayed": replayed,
+                                    "response": response})
+        finally:
+            self.release(claimed)
+        if stored_any and self.faults.fail_after_commit():
+            return err(500, "injected_after_commit", "sandbox fault: stored, then failed")
+        return JSONResponse({"results": results})
+
+    def stats(self) -> dict:
+        with self.db.transaction() as tx:
+            out = {name: tx.counter(name) for name in
+                   ("cases", "duplicates_rejected", "key_conflicts", "in_progress_rejected", "evaluations",
+                    "heartbeats", "payments", "withdrawals", "queue_tickets")}
+            out["cases_stored"] = tx.one("SELECT COUNT(*) FROM cases")[0]
+            out["terminals"] = tx.one("SELECT COUNT(*) FROM terminals")[0]
+        return out
+
+    # -- terminal config (signed; see kiosk/remote_config.py) ----------------
+    def terminal_config(self, terminal_id: str) -> dict:
+        from kiosk.remote_config import sign_document
+
+        with self.db.transaction() as tx:
+            block = self.register_terminal(tx, terminal_id)
+            rows = {r[0]: r for r in tx.all(
+                "SELECT target, version, config, updated_at FROM terminal_configs WHERE target IN ('*', ?)",
+                (terminal_id,))}
+        merged: dict = {}
+        version, updated = 1, 0.0
+        for target in ("*", terminal_id):
+            if target in rows:
+                _, v, cfg, at = rows[target]
+                merged = _merge(merged, json.loads(cfg))
+                version += v
+                updated = max(updated, at)
+        start = demo_data.OFFLINE_BASE + demo_data.OFFLINE_BLOCK * block
+        doc = {
+            "version": version,
+            "issued_at": iso(updated) if updated else "1970-01-01T00:00:00.000+00:00",
+            "terminal": terminal_id,
+            "config": merged,
+            "queue_offline": {"block": block, "start": start, "end": start + demo_data.OFFLINE_BLOCK - 1},
+        }
+        return sign_document(doc, self._signing_key)
+
+    def set_terminal_config(self, target: str, config: dict) -> dict:
+        with self.db.transaction() as tx:
+            row = tx.one("SELECT version FROM terminal_configs WHERE target = ?", (target,))
+            version = (row[0] if row else 0) + 1
+            tx.run("DELETE FROM terminal_configs WHERE target = ?", (target,))
+            tx.run("INSERT INTO terminal_configs(target, version, config, updated_at) VALUES (?,?,?,?)",
+                   (target, version, json.dumps(config, ensure_ascii=False), self.clock()))
+        return {"target": target, "version": version}
+
+    # -- payments ------------------------------------------------------------
+    def payment(self, payment_id: str) -> dict | None:
+        with self.db.transaction() as tx:
+            row = tx.one("SELECT payment_id, case_ref, amount_cents, description, items, status, created_at, paid_at"
+                         " FROM payments WHERE payment_id = ?", (payment_id,))
+            if row is None:
+                return None
+            if row[5] == "pending" and self.auto_pay_s > 0 and self.clock() - row[6] >= self.auto_pay_s:
+                self._mark_paid(tx, payment_id, json.loads(row[4]))
+                return self.payment_view(tx.one("SELECT payment_id, case_ref, amount_cents, description, items,"
+                                                " status, created_at, paid_at FROM payments WHERE payment_id = ?",
+                                                (payment_id,)))
+            return self.payment_view(row)
+
+    def payment_view(self, row: tuple) -> dict:
+        pid, ref, cents, desc, items, status, created, paid = row
+        return {"payment_id": pid, "case_ref": ref, "amount_cents": cents, "amount": demo_data.yuan(cents),
+                "description": desc, "items": json.loads(items), "status": status,
+                "created_at": iso(created), "paid_at": iso(paid) if paid else None}
+
+    def _mark_paid(self, tx: Tx, payment_id: str, items: list[str]) -> None:
+        tx.run("UPDATE payments SET status = 'paid', paid_at = ? WHERE payment_id = ? AND status = 'pending'",
+               (self.clock(), payment_id))
+        for vid in items:
+            tx.run("INSERT INTO paid_violations(violation_id, payment_id) VALUES (?, ?) ON CONFLICT (violation_id)"
+                   " DO NOTHING", (vid, payment_id))
+
+    def pay(self, payment_id: str) -> dict | None:
+        with self.db.transaction() as tx:
+            row = tx.one("SELECT items FROM payments WHERE payment_id = ?", (payment_id,))
+            if row is None:
+                return None
+            self._mark_paid(tx, payment_id, json.loads(row[0]))
+        return self.payment(payment_id)
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def contract_text() -> str:
+    return (resources.files("offline_cache.central") / "openapi.yaml").read_text("utf-8")
+
+
+def create_app(db_url: str, *, token: str | None = DEFAULT_TOKEN, faults: Faults | None = None,
+               auto_pay_s: float = 3.0, clock: Callable[[], float] = time.time) -> FastAPI:
+    sb = Sandbox(db_url, token=token, faults=faults, auto_pay_s=auto_pay_s, clock=clock)
+    app = FastAPI(title="Central platform sandbox", version=__version__, openapi_url=None, docs_url=None,
+                  redoc_url=None)
+    app.state.sandbox = sb
+
+    # -- cross-cutting: errors, auth, faults ---------------------------------
+    @app.exception_handler(BadRequest)
+    async def _bad_request(request: Request, exc: BadRequest):
+        return err(400, "invalid_request", exc.message, details=exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        return err(400, "invalid_request", "request does not match the contract")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return err(exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception):
+        log.exception("sandbox request failed")
+        return err(500, "internal_error", "the server failed while processing the request")
+
+    @app.middleware("http")
+    async def _guard(request: Request, call_next):
+        path = request.url.path
+        if sb.token and path.startswith("/v1/") and not path.startswith(("/v1/health", "/v1/openapi.yaml")):
+            if request.headers.get("authorization", "") != f"Bearer {sb.token}":
+                return err(401, "unauthorized", "missing or wrong bearer token",
+                           headers={"WWW-Authenticate": "Bearer"})
+        if path.startswith("/v1/") and not path.startswith(UNFAULTED):
+            if sb.faults.latency_ms > 0:
+                import asyncio
+                await asyncio.sleep(sb.faults.latency_ms / 1000)
+            status = sb.faults.injected_status()
+            if status is not None:
+                headers = {"Retry-After": "1"} if status in (429, 503) else None
+                return err(status, "injected_fault", f"sandbox fault: {status}", headers=headers)
+        return await call_next(request)
+
+    def idem_key(request: Request) -> str:
+        key = request.headers.get("idempotency-key", "")
+        if not 1 <= len(key) <= 255 or any(not 0x21 <= ord(c) <= 0x7E for c in key):
+            raise BadRequest("the Idempotency-Key header is required (1-255 visible ASCII characters)")
+        return key
+
+    # -- meta ------------------------------------------------------------------
+    @app.get("/v1/health")
+    def health():
+        return {"status": "ok", "version": __version__, "server_time": iso(sb.clock())}
+
+    @app.get("/v1/openapi.yaml")
+    def openapi():
+        return Response(contract_text(), media_type="application/yaml")
+
+    @app.get("/v1/stats")
+    def stats():
+        return sb.stats()
+
+    # -- cases -----------------------------------------------------------------
+    @app.post("/v1/cases")
+    async def post_case(request: Request):
+        key = idem_key(request)
+        raw = await _json_body(request)
+        case = _validate(CaseIn, raw)
+        return await run_in_threadpool(sb.run_single, "cases", case.terminal_id, key, raw,
+                                       lambda tx: sb.store_case(tx, key, case, raw))
+
+    @app.post("/v1/cases/batch")
+    async def post_batch(request: Request):
+        raw = await _json_body(request)
+        batch = _validate(BatchIn, raw)
+        terminal = request.headers.get("x-terminal-id", "")[:64]
+        return await run_in_threadpool(sb.batch, terminal, batch, raw)
+
+    @app.get("/v1/cases/{case_id}")
+    def get_case(case_id: str):
+        with sb.db.transaction() as tx:
+            row = tx.one("SELECT body, central_no, received_at FROM cases WHERE case_id = ?", (case_id,))
+            ev = tx.one("SELECT body FROM evaluations WHERE case_id = ?", (case_id,))
+        if row is None:
+            return err(404, "not_found", "no such case")
+        from kiosk.masking import mask_mapping
+        body = json.loads(row[0])
+        return {"case_id": case_id, "ref": body["ref"], "terminal_id": body["terminal_id"], "seq": body["seq"],
+                "service": body["service"], "created_at": body["created_at"], "received_at": iso(row[2]),
+                "central_no": row[1], "document_hash": body.get("document_hash"),
+                "applicant": mask_mapping(body.get("applicant") or {}),
+                "evaluation": json.loads(ev[0]) if ev else None}
+
+    @app.put("/v1/cases/{case_id}/evaluation")
+    async def put_evaluation(case_id: str, request: Request):
+        key = idem_key(request)
+        raw = await _json_body(request)
+        _validate(EvaluationIn, raw)
+        return await run_in_threadpool(sb.run_single, f"evaluation:{case_id}", "", key, raw,
+                                       lambda tx: sb.store_evaluation(tx, key, case_id, raw))
+
+    # -- terminals ---------------------------------------------------------------
+    @app.post("/v1/terminals/{terminal_id}/heartbeat")
+    async def heartbeat(terminal_id: str, request: Request):
+        raw = await _json_body(request)
+        _validate(HeartbeatIn, raw)
+
+        def work():
+            now = sb.clock()
+            body = json.dumps(raw, ensure_ascii=False)
+            with sb.db.transaction() as tx:
+                sb.register_terminal(tx, terminal_id)
+                tx.run("INSERT INTO heartbeats(terminal_id, received_at, body) VALUES (?,?,?)",
+                       (terminal_id, now, body))
+                tx.run("UPDATE terminals SET last_heartbeat_at = ?, last_heartbeat = ? WHERE terminal_id = ?",
+                       (now, body, terminal_id))
+                tx.bump("heartbeats")
+            return {"terminal_id": terminal_id, "received_at": iso(now), "server_time": iso(now),
+                    "config_version": sb.terminal_config(terminal_id)["version"]}
+        return await run_in_threadpool(work)
+
+    @app.get("/v1/terminals/{terminal_id}")
+    def terminal(terminal_id: str):
+        with sb.db.transaction() as tx:
+            row = tx.one("SELECT registered_at, offline_block, last_heartbeat_at, last_heartbeat FROM terminals"
+                         " WHERE terminal_id = ?", (terminal_id,))
+        if row is None:
+            return err(404, "not_found", "no such terminal")
+        return {"terminal_id": terminal_id, "registered_at": iso(row[0]), "offline_block": row[1],
+                "last_heartbeat_at": iso(row[2]) if row[2] else None,
+                "last_heartbeat": json.loads(row[3]) if row[3] else None}
+
+    @app.get("/v1/terminals/{terminal_id}/config")
+    def terminal_config(terminal_id: str):
+        return sb.terminal_config(terminal_id)
+
+    # -- service back-ends ---------------------------------------------------------
+    def today() -> dt.date:
+        return dt.datetime.fromtimestamp(sb.clock()).date()
+
+    @app.post("/v1/services/property/query")
+    async def property_query(request: Request):
+        q = _validate(PersonQuery, await _json_body(request))
+        return demo_data.property_query(q.id_number, q.name or "", today())
+
+    @app.post("/v1/services/social-security/records")
+    async def social_security(request: Request):
+        q = _validate(RecordsQuery, await _json_body(request))
+        return {"id_number_masked": _mask_id(q.id_number),
+                "records": demo_data.social_security_records(q.id_number, q.months, today())}
+
+    @app.post("/v1/services/provident-fund/account")
+    async def provident_fund(request: Request):
+        q = _validate(PersonQuery, await _json_body(request))
+        return demo_data.provident_fund_account(q.id_number, today())
+
+    @app.post("/v1/services/provident-fund/withdrawals")
+    async def withdrawal(request: Request):
+        key = idem_key(request)
+        raw = await _json_body(request)
+        w = _validate(WithdrawalIn, raw)
+
+        def work(tx: Tx) -> tuple[int, dict]:
+            account = demo_data.provident_fund_account(w.id_number, today())
+            if not account["eligible"]:
+                return 422, error("not_eligible", "the account cannot be withdrawn from",
+                                  reasons=account["reasons"])
+            if w.amount_cents > account["max_withdrawal_cents"]:
+                return 422, error("amount_too_large", "the amount exceeds what may be withdrawn",
+                                  max_withdrawal_cents=account["max_withdrawal_cents"])
+            wid = f"W{uuid.uuid4().hex[:16].upper()}"
+            now = sb.clock()
+            masked = dict(raw, bank_card="*" * (len(w.bank_card) - 4) + w.bank_card[-4:],
+                          id_number=_mask_id(w.id_number))
+            tx.run("INSERT INTO withdrawals(withdrawal_id, case_ref, amount_cents, body, created_at) VALUES (?,?,?,?,?)",
+                   (wid, w.case_ref, w.amount_cents, json.dumps(masked, ensure_ascii=False), now))
+            tx.bump("withdrawals")
+            return 201, {"withdrawal_id": wid, "status": "accepted", "amount_cents": w.amount_cents,
+                         "amount": demo_data.yuan(w.amount_cents), "bank_card_masked": masked["bank_card"],
+                         "expected_arrival": (today() + dt.timedelta(days=3)).isoformat()}
+        return await run_in_threadpool(sb.run_single, "withdrawals", "", key, raw, work)
+
+    @app.post("/v1/services/traffic/violations")
+    async def violations(request: Request):
+        q = _validate(PlateQuery, await _json_body(request))
+        if not demo_data.PLATE_RE.match(q.plate):
+            raise BadRequest("not a valid plate number")
+        items = demo_data.traffic_violations(q.plate, dt.datetime.fromtimestamp(sb.clock()))
+
+        def mark():
+            with sb.db.transaction() as tx:
+                for v in items:
+                    v["paid"] = tx.one("SELECT 1 FROM paid_violations WHERE violation_id = ?",
+                                       (v["violation_id"],)) is not None
+            return {"plate": q.plate, "violations": items}
+        return await run_in_threadpool(mark)
+
+    # -- payments ------------------------------------------------------------------
+    @app.post("/v1/payments")
+    async def create_payment(request: Request):
+        raw = await _json_body(request)
+        p = _validate(PaymentIn, raw)
+        key = request.headers.get("idempotency-key") or f"payment-{uuid.uuid4()}"
+        base = str(request.base_url).rstrip("/")
+
+        def work(tx: Tx) -> tuple[int, dict]:
+            pid = f"P{uuid.uuid4().hex[:20].upper()}"
+            now = sb.clock()
+            tx.run("INSERT INTO payments(payment_id, case_ref, amount_cents, description, items, status, created_at)"
+                   " VALUES (?,?,?,?,?,?,?)", (pid, p.case_ref, p.amount_cents, p.description,
+                                               json.dumps(p.items), "pending", now))
+            tx.bump("payments")
+            return 201, {"payment_id": pid, "qr_text": f"{base}/pay/{pid}", "amount_cents": p.amount_cents,
+                         "amount": demo_data.yuan(p.amount_cents), "status": "pending",
+                         "expires_at": iso(now + 900)}
+        return await run_in_threadpool(sb.run_single, "payments", "", key, raw, work)
+
+    @app.get("/v1/payments/{payment_id}")
+    def payment_status(payment_id: str):
+        view = sb.payment(payment_id)
+        return view if view is not None else err(404, "not_found", "no such payment")
+
+    # -- queue -------------------------------------------------------------------
+    def businesses(tx: Tx) -> list[dict]:
+        day = today().isoformat()
+        hour_ago = sb.clock() - 3600
+        out = []
+        for b in demo_data.BUSINESSES:
+            recent = tx.one("SELECT COUNT(*) FROM queue_tickets WHERE business = ? AND day = ? AND issued_at >= ?",
+                            (b["code"], day, hour_ago))[0]
+            out.append({**b, "waiting": demo_data.queue_waiting_base(b["code"], day) + recent})
+        return out
+
+    @app.get("/v1/queue/businesses")
+    def queue_businesses():
+        with sb.db.transaction() as tx:
+            return {"businesses": businesses(tx)}
+
+    @app.post("/v1/queue/tickets")
+    async def queue_ticket(request: Request):
+        t = _validate(TicketIn, await _json_body(request))
+
+        def work():
+            by_code = {b["code"]: b for b in demo_data.BUSINESSES}
+            b = by_code.get(t.business) or next((x for x in demo_data.BUSINESSES if x["prefix"] == t.business), None)
+            if b is None:
+                return err(404, "not_found", "no such business")
+            day = today().isoformat()
+            now = sb.clock()
+            with sb.db.transaction() as tx:
+                waiting = next(x["waiting"] for x in businesses(tx) if x["code"] == b["code"])
+                n = tx.bump(f"queue:{b['code']}:{day}")
+                n = (n - 1) % (demo_data.OFFLINE_BASE - 1) + 1   # online numbers never reach the offline ranges
+                tid = f"Q{uuid.uuid4().hex[:16].upper()}"
+                tx.run("INSERT INTO queue_tickets(ticket_id, business, day, number, terminal_id, issued_at)"
+                       " VALUES (?,?,?,?,?,?)", (tid, b["code"], day, n, t.terminal_id or "", now))
+                tx.bump("queue_tickets")
+            return JSONResponse({"ticket_id": tid, "business": b["code"], "name_zh": b["name_zh"],
+                                 "name_en": b["name_en"], "prefix": b["prefix"], "sequence": n,
+                                 "number": f"{b['prefix']}{n:03d}", "waiting": waiting, "counters": b["counters"],
+                                 "issued_at": iso(now)}, status_code=201)
+        return await run_in_threadpool(work)
+
+    # -- sandbox-only controls (not in the contract) --------------------------------------
+    @app.get("/v1/sandbox/faults")
+    def get_faults():
+        return sb.faults.as_dict()
+
+    @app.post("/v1/sandbox/faults")
+    async def set_faults(request: Request):
+        data = await _json_body(request)
+        if not isinstance(data, dict):
+            raise BadRequest("faults must be a JSON object")
+        sb.faults.update(data)
+        return sb.faults.as_dict()
+
+    @app.post("/v1/sandbox/payments/{payment_id}/pay")
+    def sandbox_pay(payment_id: str):
+        view = sb.pay(payment_id)
+        return view if view is not None else err(404, "not_found", "no such payment")
+
+    @app.put("/v1/sandbox/terminals/{target}/config")
+    async def sandbox_config(target: str, request: Request):
+        data = await _json_body(request)
+        if not isinstance(data, dict):
+            raise BadRequest("config must be a JSON object")
+        return sb.set_terminal_config(target, data)
+
+    @app.get("/pay/{payment_id}", response_class=HTMLResponse)
+    def pay_page(payment_id: str):
+        view = sb.payment(payment_id)
+        if view is None:
+            return HTMLResponse("<h1>未找到支付单 / Payment not found</h1>", status_code=404)
+        state = "已支付 / Paid" if view["status"] == "paid" else "待支付 / Pending"
+        return HTMLResponse(
+            f"<!doctype html><meta charset=utf-8><title>沙箱支付</title><h1>沙箱支付 / Sandbox payment</h1>"
+            f"<p>{view['description']}</p><p>¥{view['amount']}</p><p>{state}</p>"
+            f"<form method=post action='/pay/{payment_id}'><button>确认支付 / Pay</button></form>")
+
+    @app.post("/pay/{payment_id}", response_class=HTMLResponse)
+    def pay_submit(payment_id: str):
+        view = sb.pay(payment_id)
+        if view is None:
+            return HTMLResponse("<h1>未找到支付单 / Payment not found</h1>", status_code=404)
+        return HTMLResponse("<!doctype html><meta charset=utf-8><h1>支付成功 / Paid</h1>")
+
+    return app
+
+
+def _mask_id(value: str) -> str:
+    from kiosk.masking import mask_id_number
+    return mask_id_number(value)
+
+
+def app_from_env() -> FastAPI:
+    """For ``uvicorn offline_cache.central.app:app_from_env --factory``."""
+    import os
+    return create_app(os.environ.get("KIOSK_CENTRAL_DB", "sqlite:///central.db"),
+                      token=os.environ.get("KIOSK_CENTRAL_TOKEN", DEFAULT_TOKEN))
