@@ -111,7 +111,10 @@ class Interpreter:
         pos = 0
         buf = self._buf
         while pos < len(buf):
-            used = self._step(buf, pos, out)
+            try:
+                used = self._step(buf, pos, out)
+            except (ValueError, IndexError, OSError):  # a malformed command: skip a byte, like a printer
+                used = 1
             if used == 0:
                 break
             pos += used
@@ -277,7 +280,7 @@ class Interpreter:
                 k = 8 + xb * yd
                 if not need(k):
                     return 0
-                self._raster(bytes(b[i + 8:k]), xb, yd, m)
+                self._raster(bytes(b[i + 8:i + k]), xb, yd, m)
                 return k
             return 2
         # printable text
