@@ -16,6 +16,7 @@ preamble) and a bounded retry budget; silence ends an attempt after
 from __future__ import annotations
 
 import logging
+import os
 import time
 
 import serial
@@ -134,7 +135,8 @@ class IdCardReader(Device):
             self._ser = serial.serial_for_url(self.port, baudrate=self.baudrate, timeout=self.attempt_timeout_s,
                                               write_timeout=self.attempt_timeout_s)
         except (serial.SerialException, OSError, ValueError) as exc:
-            reason = getattr(exc, "strerror", None) or str(exc)
+            errno_ = getattr(exc, "errno", None)
+            reason = os.strerror(errno_) if isinstance(errno_, int) else str(exc)
             raise DeviceError("idcard.port_unavailable", DeviceState.NO_DEVICE, port=self.port, reason=reason) from None
 
     def _close(self) -> None:

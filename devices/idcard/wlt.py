@@ -142,7 +142,7 @@ class VendorLibraryDecoder:
             try:
                 lib = ctypes.CDLL(path)
             except OSError as exc:
-                tried.append(f"{path}: {exc}".split("\n")[0])
+                tried.append(str(exc).split("\n")[0])
                 continue
             fn = getattr(lib, "unpack", None) or getattr(lib, "Unpack", None)
             if fn is None:

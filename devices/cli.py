@@ -1,0 +1,179 @@
+"""``kiosk devices ...``: technicians' view of every configured device.
+
+Subcommands owned by other device families are imported only when used, so
+``kiosk devices read-id`` works on a machine without pyscard or OpenCV.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+
+import click
+
+from kiosk.cli import emit, fail
+
+# subcommand -> ("module:attribute" of a click command imported on first use, short help)
+LAZY_SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "read-card": ("devices.smartcard.cli:read_card", "Read a PC/SC social security card."),
+    "camera-test": ("devices.camera.cli:camera_test", "Check the face camera."),
+}
+
+ID_FIELDS = ("name", "sex", "nation", "birth", "address", "id_number", "authority",
+             "valid_from", "valid_to", "card_type", "photo_decoded")
+ID_LABELS = {
+    "name": "姓名 Name", "sex": "性别 Sex", "nation": "民族/国籍 Nation", "birth": "出生 Birth",
+    "address": "住址 Address", "id_number": "证件号码 ID number", "authority": "签发机关 Authority",
+    "valid_from": "有效期起 Valid from", "valid_to": "有效期止 Valid to", "card_type": "证件类型 Card type",
+    "photo_decoded": "照片 Photo decoded",
+}
+
+
+class _LazyDevicesGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(LAZY_SUBCOMMANDS))
+
+    def get_command(self, ctx: click.Context, name: str):
+        cmd = super().get_command(ctx, name)
+        if cmd is not None or name not in LAZY_SUBCOMMANDS:
+            return cmd
+        module, _, attr = LAZY_SUBCOMMANDS[name][0].partition(":")
+        try:
+            return getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+
+            @click.command(name, context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+                           help=f"(unavailable: {reason})")
+            def unavailable() -> None:
+                fail(f"'kiosk devices {name}' is unavailable on this installation ({reason})")
+
+            return unavailable
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # list lazy subcommands from the table: --help must not import them
+        rows = [(n, c.get_short_help_str(60)) for n, c in sorted(self.commands.items()) if not c.hidden]
+        rows += [(n, h) for n, (_, h) in LAZY_SUBCOMMANDS.items() if n not in self.commands]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(sorted(rows))
+
+
+@click.group("devices", cls=_LazyDevicesGroup)
+def devices() -> None:
+    """List, check and exercise the kiosk's devices."""
+
+
+def _describe(ctx: click.Context, only: tuple[str, ...]) -> list[dict]:
+    from devices.manager import DeviceManager
+
+    config = ctx.obj.config
+    if only:
+        unknown = sorted(set(only) - set(config.devices))
+        if unknown:
+            fail(f"no configured device named {', '.join(unknown)} (configured: {', '.join(config.devices)})", code=2)
+    manager = DeviceManager(config, only=list(only) or None)
+    try:
+        manager.start()
+        return manager.describe()
+    finally:
+        manager.stop()
+
+
+_only = click.option("--only", multiple=True, metavar="NAME", help="Only this configured device (repeatable).")
+
+
+@devices.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_only
+@click.pass_context
+def list_devices(ctx: click.Context, as_json: bool, only: tuple[str, ...]) -> None:
+    """Every configured device: family, transport and state."""
+    rows = [{k: d[k] for k in ("name", "family", "url", "simulated", "device", "last_error")}
+            for d in _describe(ctx, only)]
+    human = "\n".join(f"{r['name']:<16} {r['family']:<10} {r['device']:<14} {r['url']}"
+                      + (f"  ({r['last_error']})" if r["last_error"] else "") for r in rows)
+    emit(rows, as_json, human)
+
+
+@devices.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="en", show_default=True,
+              help="Language of the messages in the human listing.")
+@_only
+@click.pass_context
+def status(ctx: click.Context, as_json: bool, lang: str, only: tuple[str, ...]) -> None:
+    """Common status of every configured device (starts simulators for sim:// devices)."""
+    rows = _describe(ctx, only)
+    human = "\n".join(
+        f"{r['name']:<16} {r['device']:<14} {json.dumps(r['detail'], ensure_ascii=False):<36} {r['message'][lang]}"
+        + (f"  ({r['last_error']})" if r["last_error"] else "") for r in rows)
+    emit(rows, as_json, human)
+
+
+@devices.command("read-id")
+@click.option("--port", required=True, metavar="URL",
+              help="Reader URL: serial:///dev/ttyUSB0?baud=115200, rfc2217://host:port, socket://host:port, "
+                   "or sim:// for the built-in simulator.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--reveal", is_flag=True, help="Show personal data unmasked.")
+@click.option("--timeout", type=click.FloatRange(0, 600), default=0.0, show_default=True,
+              help="Seconds to wait for a card to be put on the reader.")
+@click.option("--card", default=None, help="With --port sim://: the card the simulator presents.")
+def read_id(port: str, as_json: bool, reveal: bool, timeout: float, card: str | None) -> None:
+    """Read one ID card (resident ID, HK/Macao/Taiwan permit, foreigner permanent residence card)."""
+    from devices.base import DeviceError, DeviceState
+    from devices.idcard.driver import IdCardReader, serial_target
+    from kiosk.i18n import t
+
+    sim = None
+    if port.startswith("sim://"):
+        from devices.idcard.simulator import DEFAULT_CARD, IdCardSimulator
+
+        try:
+            sim = IdCardSimulator(card=card or DEFAULT_CARD).start()
+        except (FileNotFoundError, ValueError) as exc:
+            fail(str(exc), code=2)
+        port = sim.url
+    else:
+        try:
+            serial_target(port)
+        except ValueError as exc:
+            fail(f"invalid --port {port!r}: {exc}", code=2)
+    reader = IdCardReader("idcard", port)
+    try:
+        reader.open()
+        st = reader.status()
+        if st.device is DeviceState.NO_DEVICE:
+            fail(st.last_error or st.message_en)
+        try:
+            ident = reader.read_card(timeout=timeout)
+        except DeviceError as exc:
+            fail(str(exc))
+    finally:
+        reader.close()
+        if sim is not None:
+            sim.stop()
+    out = identity_output(ident, reveal)  # type: ignore[possibly-undefined]
+    ident.wipe()
+    lines = [f"{ID_LABELS[k]}: {out[k]}" for k in ID_FIELDS]
+    lines += [f"{k}: {v}" for k, v in out.get("extra", {}).items()]
+    lines += [f"problem: {t(k, 'en')}" for k in out.get("problems", [])]
+    human = "\n".join(lines)
+    emit(out, as_json, human)
+
+
+def identity_output(ident, reveal: bool) -> dict:
+    """The read-id record: the fixed keys first, then problems/notes; no binary data."""
+    from kiosk.masking import mask_id_number
+
+    d = ident.as_dict(reveal=reveal)
+    out = {k: d.get(k, "") for k in ID_FIELDS}
+    extra = {k: v for k, v in d.get("extra", {}).items() if not isinstance(v, (bytes, bytearray))}
+    if not reveal and "pass_number" in extra:
+        extra["pass_number"] = mask_id_number(extra["pass_number"])
+    if extra:
+        out["extra"] = extra
+    if d.get("problems"):
+        out["problems"] = d["problems"]
+    return out
