@@ -152,6 +152,7 @@ class SmartCardReader(Device):
         self._watch_stop = threading.Event()
         self._watcher: threading.Thread | None = None
         self._watch_ctx: int | None = None
+        self.reader_name = ""   # the reader the last operation used
 
     # --- PC/SC plumbing ------------------------------------------------
     def _context(self) -> int:
@@ -222,7 +223,7 @@ class SmartCardReader(Device):
     def _with_card(self, wait_s: float | None, fn) -> Any:
         ctx = self._context()
         try:
-            reader = self._resolve(ctx)
+            reader = self.reader_name = self._resolve(ctx)
             if not self._wait_present(ctx, reader, wait_s or 0):
                 raise DeviceError("smartcard.no_card", DeviceState.USER_ERROR)
             session = _Session(self, ctx, reader)

@@ -68,6 +68,7 @@ class SmartCardSimulator:
             self.url = f"pcsc://{self.reader}"
             self._lease = pcscd.ensure_running(self.reader)
             self.server = VirtualCardServer(VPCD_HOST, VPCD_PORT + self._slot.slot).start()
+            self._settle(False)  # a card of a previous user of the slot may still look present
             if first is not None:
                 self._put(first)
         except BaseException:
@@ -114,6 +115,8 @@ class SmartCardSimulator:
         if self.server is not None:
             self.server.stop()
             self.server = None
+            if self._lease is not None:
+                self._settle(False)  # leave the slot visibly empty for the next user
         if self._slot is not None:
             self._slot.release()
             self._slot = None

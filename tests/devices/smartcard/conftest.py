@@ -1,0 +1,72 @@
+"""Fixtures for the PC/SC tests: a real pcscd with the vpcd driver and a virtual card.
+
+pcscd is started here when it is not running (as root) and stopped at the end
+of the session if this session started it. Where it cannot be started (not
+root, packages missing) the PC/SC tests are skipped with the reason; in CI
+(CI=true) that is a failure instead, because CI installs everything and runs
+as root.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def unavailable(reason: str):
+    if IN_CI:
+        pytest.fail(f"PC/SC tests cannot run in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def pcscd_lease():
+    try:
+        from devices.base import DeviceError
+        from devices.smartcard import pcscd
+    except ImportError as exc:  # pyscard not installed
+        unavailable(f"pyscard unavailable: {exc}")
+    try:
+        lease = pcscd.ensure_running()
+    except DeviceError as exc:
+        unavailable(f"pcscd with vpcd cannot be used here: {exc}")
+    yield lease
+    lease.release()
+
+
+@pytest.fixture
+def sim(pcscd_lease):
+    """A virtual reader with the default social security card inserted."""
+    from devices.smartcard.simulator import SmartCardSimulator
+
+    handle = SmartCardSimulator("social_security").start()
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def reader(sim):
+    from devices.smartcard.driver import SmartCardReader
+
+    dev = SmartCardReader("smartcard", sim.url).open()
+    yield dev
+    dev.close()
+
+
+def _eventually(predicate, timeout: float = 5.0, interval: float = 0.05) -> bool:
+    """Poll ``predicate`` until true or ``timeout`` (a bound, not a speed check)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())
+
+
+@pytest.fixture
+def eventually():
+    return _eventually
