@@ -7,8 +7,8 @@ Block types: ``text`` (a field template), ``label`` (a catalog message, zh
 line then en line, or both on one line with ``en_inline``), ``pair`` (catalog
 label on the left, value on the right), ``rule``, ``qr``, ``barcode``,
 ``image``, ``feed``, ``cut``.  Common keys: ``align``, ``bold``, ``size`` =
-[width, height], ``when`` (field that must be non-empty), ``fit`` (shrink the
-size until the text fits one line), ``w58``/``w80`` overrides.
+[width, height], ``when`` (field that must be non-empty), ``fit`` (narrow the
+characters until the text fits one line), ``w58``/``w80`` overrides.
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ class _Writer:
         w, h = size or b.get("size", [1, 1])
         if b.get("fit"):
             while w > 1 and text_width(s) * w > self.enc.columns:
-                w, h = w - 1, h - 1 if h > 1 else 1
+                w -= 1  # narrower first: the height keeps it readable from afar
         self.style(b, [w, h])
         for ln in wrap(s, self.enc.columns // w):
             self.enc.line(ln)

@@ -461,13 +461,15 @@ def _glyph(ch: str, w: int, h: int, bold: bool) -> Image.Image:
         cells = _char_cells(ch)
         base_w, base_h = 12 * cells * h, CELL_H * h  # draw square-scaled, then stretch width
         font = _font(int(22 * h))
-        stroke = max(1, h // 2) if bold else 0
+        # emphasis is printed as a double strike shifted by a dot or two
+        strikes = range(max(2, h)) if bold else range(1)
         # the printer's font A is monospaced; squeeze wide Latin glyphs (m, W) into the cell
-        tw = int(font.getlength(ch)) + 2 * stroke + 1
+        tw = int(font.getlength(ch)) + len(strikes)
         canvas_w = max(base_w, tw)
         img = Image.new("L", (canvas_w, base_h), 255)
-        ImageDraw.Draw(img).text((canvas_w / 2, base_h / 2), ch, font=font, fill=0, anchor="mm",
-                                 stroke_width=stroke, stroke_fill=0)
+        d = ImageDraw.Draw(img)
+        for dx in strikes:
+            d.text(((canvas_w - len(strikes) + 1) / 2 + dx, base_h / 2), ch, font=font, fill=0, anchor="mm")
         if canvas_w != base_w or w != h:
             img = img.resize((12 * cells * w, base_h), Image.LANCZOS)
         _GLYPHS[key] = img
