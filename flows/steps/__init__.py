@@ -1,0 +1,32 @@
+"""Reusable step types.  The catalog (flows/catalog/*.yaml) names them with
+``use:``; anything else is a plain :class:`flows.engine.Step` described by data.
+"""
+
+from __future__ import annotations
+
+from .basic import MessageStep, ResultStep, TakePaperStep, ThanksStep, WorkStep, CommitStep
+from .evaluation import EvaluationStep
+from .identity import ConsentStep, FaceStep, OtherWayStep, ReadCardStep, SmsCodeStep, SmsPhoneStep, StaffStep
+from .payment import PaymentStep
+from .printing import PrintStep
+
+STEP_TYPES = {
+    "work": WorkStep,
+    "commit": CommitStep,
+    "message": MessageStep,
+    "result": ResultStep,
+    "take_paper": TakePaperStep,
+    "thanks": ThanksStep,
+    "evaluation": EvaluationStep,
+    "read_card": ReadCardStep,
+    "consent": ConsentStep,
+    "face": FaceStep,
+    "other_way": OtherWayStep,
+    "staff": StaffStep,
+    "sms_phone": SmsPhoneStep,
+    "sms_code": SmsCodeStep,
+    "payment": PaymentStep,
+    "print": PrintStep,
+}
+
+__all__ = ["STEP_TYPES"]

@@ -1,0 +1,168 @@
+"""Generic steps: machine work, case commit, result, message, take paper, thanks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kiosk.i18n import text
+
+from ..engine import END, Choice, Job, Session, Step
+
+
+class WorkStep(Step):
+    """Machine work behind a "please wait" screen (a back-end query, rendering).
+
+    ``options["run"](session, job) -> result`` runs off the caller's thread;
+    the result is stored under ``options["store"]`` (default: the step id).
+    Back skips over this screen."""
+
+    view = "message"
+
+    def __init__(self, id: str, **kw: Any):
+        kw.setdefault("history", False)
+        kw.setdefault("progress", False)
+        kw.setdefault("title", "flows.working.title")
+        super().__init__(id, **kw)
+
+    def enter(self, s: Session) -> None:
+        s.local["busy_text"] = True
+        s.start_job(self.id, self.options["run"], s)
+
+    def on_done(self, s: Session, job: Job, result: Any) -> None:
+        s.data[self.options.get("store", self.id)] = result
+        then = self.options.get("then")
+        if then is not None:
+            then(s)
+        s.go(self.next_step(s), cause=f"done:{job.name}")
+
+    def on_failed(self, s: Session, job: Job, error: BaseException) -> None:
+        s.fail_here(error, retry=True, message=_backend_message(error))
+
+
+def _backend_message(error: BaseException):
+    msg = getattr(error, "text", None) or getattr(error, "message", None)
+    if msg is not None and hasattr(msg, "key"):
+        return msg
+    if isinstance(error, (ConnectionError, TimeoutError, OSError)):
+        return text("flows.error.backend")
+    return text("flows.error.backend")
+
+
+class CommitStep(WorkStep):
+    """Commit the case (once) before the resident is told it is done.
+
+    ``options["case"](session) -> dict`` gives the commit arguments
+    (applicant, result, document_hash, extra)."""
+
+    def __init__(self, id: str, **kw: Any):
+        kw.setdefault("can_cancel", False)
+        kw.setdefault("title", "flows.commit.title")
+        super().__init__(id, **kw)
+
+    def enter(self, s: Session) -> None:
+        if s.data.get("case_id"):
+            s.go(self.next_step(s), cause="already_committed", push=False)
+            return
+        s.start_job(self.id, _commit_job, s, self.options["case"](s))
+
+    def on_done(self, s: Session, job: Job, result: Any) -> None:
+        s.data["case_id"] = result["case_id"]
+        s.data["case_ref"] = result["ref"]
+        s.set_result(case_ref=result["ref"])
+        s.journal_note("case_committed")
+        s.go(self.next_step(s), cause="committed")
+
+    def on_failed(self, s: Session, job: Job, error: BaseException) -> None:
+        # Nothing was committed (the store commits case + outbox atomically).
+        s.fail_here(error, retry=True, message=getattr(error, "message", None) or text("flows.error.store"))
+
+
+def _commit_job(job: Job, s: Session, case: dict) -> dict:
+    return commit_case(s, **case)
+
+
+def commit_case(s: Session, *, service: str | None = None, applicant: Any = None, result: dict | None = None,
+                document_hash: str | None = None, extra: dict | None = None, evaluation: dict | None = None) -> dict:
+    """The single place a flow commits a case; agency is recorded as such."""
+    extra = dict(extra or {})
+    agent = None
+    if s.data.get("on_behalf"):
+        agent = s.data.get("agent")
+        extra["on_behalf"] = {"relationship": s.data.get("relationship"), "agent_verified_by":
+                              (s.data.get("agent_verified") or {}).get("method")}
+    verified = s.data.get("applicant_verified") or s.data.get("agent_verified")
+    if verified:
+        extra["verified_by"] = verified.get("method")
+        if verified.get("distance") is not None:
+            extra["face_distance"] = verified["distance"]
+    rec = s.services.commit_case(service=service or s.flow.id, applicant=applicant, result=result or {},
+                                 document_hash=document_hash, agent=agent, extra=extra, evaluation=evaluation)
+    return {"case_id": rec.case_id, "ref": rec.ref}
+
+
+class MessageStep(Step):
+    view = "message"
+
+    def __init__(self, id: str, **kw: Any):
+        kw.setdefault("actions", [Choice("ok", "flows.action.ok")])
+        super().__init__(id, **kw)
+
+    def enter(self, s: Session) -> None:
+        super().enter(s)
+        show = self.options.get("show")
+        if show is not None:
+            show(s)
+
+
+class ResultStep(MessageStep):
+    """Shows what the back-end said; ``options["show"](session)`` fills
+    ``session.result`` and may set ``session.local["actions"]``."""
+
+    view = "result"
+
+    def __init__(self, id: str, **kw: Any):
+        kw.setdefault("actions", [Choice("next", "flows.action.continue")])
+        super().__init__(id, **kw)
+
+
+class TakePaperStep(Step):
+    view = "take_paper"
+
+    def __init__(self, id: str = "take_paper", **kw: Any):
+        kw.setdefault("title", "flows.take_paper.title")
+        kw.setdefault("prompt", "flows.take_paper.prompt")
+        kw.setdefault("actions", [Choice("ok", "flows.action.took_paper")])
+        kw.setdefault("auto_s", 12.0)
+        kw.setdefault("can_back", False)
+        kw.setdefault("progress", False)
+        super().__init__(id, **kw)
+
+    def enter(self, s: Session) -> None:
+        s.delivered = True
+
+
+class ThanksStep(Step):
+    """The end state: a short thank-you, then the session is wiped."""
+
+    view = "message"
+
+    def __init__(self, id: str = "thanks", **kw: Any):
+        kw.setdefault("title", "flows.thanks.title")
+        kw.setdefault("prompt", "flows.thanks.prompt")
+        kw.setdefault("actions", [Choice("finish", "flows.action.finish")])
+        kw.setdefault("auto_s", 6.0)
+        kw.setdefault("can_back", False)
+        kw.setdefault("final", True)
+        kw.setdefault("progress", False)
+        kw.setdefault("next", END)
+        super().__init__(id, **kw)
+
+    def enter(self, s: Session) -> None:
+        s.delivered = s.delivered or bool(s.data.get("case_id"))
+
+    def on_action(self, s: Session, action: str) -> bool:
+        s.finish("completed", cause="finish")
+        return True
+
+    def on_auto(self, s: Session) -> None:
+        s.finish("completed", cause="auto")

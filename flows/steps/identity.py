@@ -1,0 +1,388 @@
+"""Who is the resident: card reading, consent, face verification and the
+non-face alternatives (staff-assisted, SMS one-time code)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from typing import Any
+
+from kiosk import logs
+from kiosk.i18n import text
+
+from ..engine import Choice, Field, Job, Session, Step
+
+ROLES = ("applicant", "agent")
+
+
+def _role(step: Step) -> str:
+    return step.options.get("role", "applicant")
+
+
+class CardNotPresented(Exception):
+    key = "flows.card.cancelled"
+
+
+class ReadCardStep(Step):
+    """Waits for a card on any accepted reader, reads it, checks it, and starts
+    encoding the card photo in the background when a face step follows."""
+
+    view = "insert_card"
+
+    def __init__(self, id: str, **kw: Any):
+        opts = kw.setdefault("options", {})
+        role = opts.setdefault("role", "applicant")
+        opts.setdefault("cards", ["idcard"])
+        opts.setdefault("store", role)
+        kw.setdefault("title", f"flows.read_card.title.{opts.get('who', role)}")
+        kw.setdefault("prompt", "flows.read_card.prompt" + (".either" if len(opts["cards"]) > 1 else ""))
+        kw.setdefault("timeout_s", 60.0)
+        kw.setdefault("agent_skip", role == "applicant" and not opts.get("who") and "bank" not in opts["cards"])
+        kw.setdefault("devices", ["|".join(_family(c) for c in opts["cards"])])
+        super().__init__(id, **kw)
+
+    def enter(self, s: Session) -> None:
+        sources = []
+        for card in self.options["cards"]:
+            dev = s.services.device(_family(card))
+            if dev is not None and dev.status().usable:
+                sources.append((card, dev))
+        s.local["cards"] = [c for c, _ in sources]
+        s.start_job("read_card", _read_card, sources, person=True)
+
+    def on_device(self, s: Session, event: dict) -> None:
+        if event.get("event") == "card_present":
+            s.set_hint("flows.read_card.reading")
+
+    def on_done(self, s: Session, job: Job, result: Any) -> None:
+        kind, identity = result
+        problem = self.check_identity(s, identity)
+        if problem is not None:
+            identity.wipe()
+            s.fail_here(None, retry=True, message=problem)
+            return
+        store = self.options["store"]
+        s.data[store] = identity
+        s.data[f"{store}_card"] = kind
+        if isinstance(identity, dict):
+            s.go(self.next_step(s), cause="card_read")
+            return
+        logs.remember_personal(name=identity.name, address=identity.address,
+                               others=[identity.extra.get("english_name", "")])
+        if self.options.get("face") and identity.photo:
+            # Encode the card photo now, while the person reads the consent text.
+            verifier = s.services.face_verifier()
+            if verifier is not None:
+                s.data[f"{store}_id_face"] = verifier.encode_id_photo_async(identity.photo)
+        s.go(self.next_step(s), cause="card_read")
+
+    def check_identity(self, s: Session, identity: Any):
+        if isinstance(identity, dict):  # a bank card: the driver already checked it
+            return None
+        problems = list(getattr(identity, "problems", []) or [])
+        if identity.expired():
+            problems.insert(0, "idcard.expired")
+        blocking = [p for p in problems if p in ("idcard.expired", "idnumber.check_digit", "idnumber.birth_date",
+                                                   "idnumber.format")]
+        if blocking:
+            return text("flows.read_card.rejected", reason=text(blocking[0]).zh, reason_en=text(blocking[0]).en)
+        other = self.options.get("differs_from")
+        if other and s.data.get(other) is not None and s.data[other].id_number == identity.id_number:
+            return text("flows.agency.same_person")
+        return None
+
+    def on_failed(self, s: Session, job: Job, error: BaseException) -> None:
+        s.fail_here(error, retry=True)
+
+
+def _family(card: str) -> str:
+    return "smartcard" if card in ("social_security", "bank") else "idcard"
+
+
+def _read_card(job: Job, sources: list) -> tuple[str, Any]:
+    from devices.base import DeviceError
+
+    if not sources:
+        raise CardNotPresented()
+    errors: dict[str, BaseException] = {}
+    while not job.cancelled:
+        for kind, dev in sources:
+            try:
+                present = dev.wait_for_card(0.25)
+            except DeviceError as exc:
+                errors[kind] = exc
+                if len(errors) == len(sources):
+                    raise
+                job.wait(0.25)
+                continue
+            if not present:
+                continue
+            job.person_done()
+            job.post({"type": "device", "event": "card_present", "reader": kind})
+            if kind == "idcard":
+                return kind, dev.read_card()
+            if kind == "bank":
+                return kind, dev.read_bank_card()
+            return kind, dev.read_social_security()
+    raise CardNotPresented()
+
+
+class ConsentStep(Step):
+    """Face recognition needs consent first; declining goes to the alternative."""
+
+    view = "consent"
+
+    def __init__(self, id: str, **kw: Any):
+        kw.setdefault("title", "flows.consent.title")
+        kw.setdefault("prompt", "flows.consent.text")
+        kw.setdefault("choices", [Choice("agree", "flows.consent.agree"), Choice("decline", "flows.consent.decline")])
+        super().__init__(id, **kw)
+
+    def tap(self, s: Session, action: str) -> bool:
+        role = _role(self)
+        if action == "agree":
+            s.data[f"{role}_consent"] = True
+            s.go(self.next_step(s), cause="consent")
+            return True
+        if action == "decline":
+            s.data[f"{role}_consent"] = False
+            s.go(self.options["other_step"], cause="declined")
+            return True
+        return False
+
+
+class FaceStep(Step):
+    """Liveness over a few seconds of frames, then one decision against the
+    card photo.  At most ``face.max_attempts`` compared attempts, then only the
+    alternatives remain."""
+
+    view = "face"
+
+    def __init__(self, id: str, **kw: Any):
+        kw.setdefault("title", "flows.face.title")
+        kw.setdefault("prompt", "flows.face.prompt")
+        kw.setdefault("devices", ["camera"])
+        kw.setdefault("history", False)
+        super().__init__(id, **kw)
+
+    def enter(self, s: Session) -> None:
+        role = _role(self)
+        if not s.data.get(f"{role}_consent"):
+            s.go(self.options["other_step"], cause="no_consent", push=False)
+            return
+        max_attempts = int(s.services.config_get("face.max_attempts", 3))
+        used = s.data.get(f"{role}_face_attempts", 0)
+        s.local["attempt"] = used + 1
+        s.local["max_attempts"] = max_attempts
+        fut = s.data.get(f"{role}_id_face")
+        if fut is None:
+            s.fail_here(None, message="flows.face.no_photo", actions=["other_way", "counter"])
+            return
+        s.start_job("face", _verify_face, s, fut, person=True)
+
+    def on_device(self, s: Session, event: dict) -> None:
+        if event.get("event") == "face_hint" and event.get("hint"):
+            s.set_hint(event["hint"])
+
+    def tap(self, s: Session, action: str) -> bool:
+        if action == "other_way":
+            s.go(self.options["other_step"], cause="other_way")
+            return True
+        return super().tap(s, action)
+
+    def on_done(self, s: Session, job: Job, decision: Any) -> None:
+        role = _role(self)
+        if decision.match:
+            s.data[f"{role}_verified"] = {"method": "face", "distance": round(decision.distance, 3)}
+            s.services.face_outcome("match")
+            s.go(self.next_step(s), cause="face_match")
+            return
+        if isinstance(decision, NotLive):
+            s.set_hint(decision.reason)
+        attempts = s.data.get(f"{role}_face_attempts", 0) + 1
+        s.data[f"{role}_face_attempts"] = attempts
+        s.services.face_outcome("no_match")
+        left = s.local["max_attempts"] - attempts
+        s.journal_note("face_no_match", attempts=attempts)
+        if left <= 0:
+            s.data[f"{role}_face_exhausted"] = True
+            s.go(self.options["other_step"], cause="face_exhausted")
+            return
+        s.fail_here(None, message=text("flows.face.no_match", left=left), actions=["retry", "other_way", "counter"])
+
+    def on_failed(self, s: Session, job: Job, error: BaseException) -> None:
+        s.fail_here(error, retry=True, actions=["retry", "other_way", "counter"])
+
+
+class NotLive:
+    """A liveness challenge that failed: counts as an attempt without a match."""
+
+    match = False
+    distance = None
+    decided = True
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
+def _next_frame(job: Job, camera: Any, last_ts: Any, deadline: float):
+    from devices.base import DeviceError, DeviceState
+
+    while not job.cancelled:
+        got = camera.latest()
+        if got is not None and got[1] != last_ts:
+            return got
+        if time.monotonic() > deadline:
+            raise DeviceError("flows.face.no_frames", DeviceState.HARDWARE_ERROR)
+        job.wait(0.02)
+    return None
+
+
+def _verify_face(job: Job, s: Session, fut: Any) -> Any:
+    from devices.base import DeviceError, DeviceState
+
+    id_face = fut.result(timeout=15)
+    verifier = s.services.face_verifier()
+    camera = s.services.device("camera")
+    if camera is None:
+        raise DeviceError("flows.face.no_camera", DeviceState.NO_DEVICE)
+    liveness = s.services.liveness_checker()
+    last_ts = None
+    if liveness is not None:
+        # The challenge is the person's time: blink or turn while we watch.
+        job.post({"type": "device", "event": "face_hint", "hint": liveness.prompt_key})
+        while not liveness.done:
+            got = _next_frame(job, camera, last_ts, time.monotonic() + 3.0)
+            if got is None:
+                return None
+            last_ts = got[1]
+            liveness.feed(got[0], last_ts)
+        live, reason = liveness.result()
+        if not live:
+            return NotLive(reason)
+    deadline = time.monotonic() + 10.0
+    last_hint = None
+    while not job.cancelled:
+        got = _next_frame(job, camera, last_ts, deadline)
+        if got is None:
+            return None
+        last_ts = got[1]
+        job.person_done()
+        decision = verifier.verify(id_face, got[0])
+        if decision.decided:
+            return decision
+        hint = decision.quality[0] if decision.quality else None
+        if hint and hint != last_hint:
+            job.post({"type": "device", "event": "face_hint", "hint": hint})
+            last_hint = hint
+        if time.monotonic() > deadline:
+            raise DeviceError(hint or "flows.face.timeout", DeviceState.USER_ERROR)
+        job.machine_from = None  # waiting for a better frame is the person's time again
+    return None
+
+
+class OtherWayStep(Step):
+    """The non-face alternative, required by the face recognition rules."""
+
+    view = "choose"
+
+    def __init__(self, id: str, **kw: Any):
+        kw.setdefault("title", "flows.other_way.title")
+        kw.setdefault("prompt", "flows.other_way.prompt")
+        kw.setdefault("choices", [Choice("staff", "flows.other_way.staff", detail="flows.other_way.staff_detail"),
+                                  Choice("sms", "flows.other_way.sms", detail="flows.other_way.sms_detail")])
+        super().__init__(id, **kw)
+
+    def enter(self, s: Session) -> None:
+        if s.data.get(f"{_role(self)}_face_exhausted"):
+            s.set_message("flows.face.exhausted")
+
+    def tap(self, s: Session, action: str) -> bool:
+        target = {"staff": self.options["staff_step"], "sms": self.options["sms_step"]}.get(action)
+        if target is None:
+            return False
+        s.go(target, cause=f"other_way:{action}")
+        return True
+
+
+class StaffStep(Step):
+    """A staff member, called by the button, confirms the person and enters the staff PIN."""
+
+    view = "form"
+
+    def __init__(self, id: str, **kw: Any):
+        kw.setdefault("title", "flows.staff.title")
+        kw.setdefault("prompt", "flows.staff.prompt")
+        kw.setdefault("fields", [Field("staff_pin", "pin", secret=True, max_length=12, replay_value="24681357")])
+        kw.setdefault("timeout_s", 300.0)
+        super().__init__(id, **kw)
+
+    def enter(self, s: Session) -> None:
+        s.services.call_staff(reason="identity", service=s.flow.id)
+        s.set_hint("flows.staff.called")
+
+    def check(self, s: Session, values: dict) -> dict | None:
+        ok, message = s.services.verify_staff_pin(values.pop("staff_pin"))
+        if not ok:
+            return {"staff_pin": message or text("flows.staff.wrong_pin")}
+        return None
+
+    def accept(self, s: Session) -> None:
+        s.data[f"{_role(self)}_verified"] = {"method": "staff"}
+        s.go(self.next_step(s), cause="staff_verified")
+
+
+class SmsPhoneStep(Step):
+    view = "form"
+
+    def __init__(self, id: str, **kw: Any):
+        kw.setdefault("title", "flows.sms.title")
+        kw.setdefault("prompt", "flows.sms.phone_prompt")
+        kw.setdefault("fields", [Field("phone", "phone", personal=True, replay_value="13800138000")])
+        super().__init__(id, **kw)
+
+    def accept(self, s: Session) -> None:
+        code = f"{secrets.randbelow(10**6):06d}"
+        salt = secrets.token_bytes(16)
+        s.data["otp"] = {"salt": salt, "digest": _digest(salt, code), "expires": s.clock() + 300, "tries": 0}
+        s.start_job("send_code", lambda job: s.services.send_sms(s.data["phone"], text("flows.sms.message", code=code)))
+
+    def on_done(self, s: Session, job: Job, result: Any) -> None:
+        s.go(self.next_step(s), cause="code_sent")
+
+    def on_failed(self, s: Session, job: Job, error: BaseException) -> None:
+        s.fail_here(error, retry=True, message=text("flows.sms.send_failed"), actions=["retry", "counter"])
+
+
+def _digest(salt: bytes, code: str) -> bytes:
+    return hashlib.sha256(salt + code.encode()).digest()
+
+
+class SmsCodeStep(Step):
+    view = "form"
+
+    def __init__(self, id: str, **kw: Any):
+        kw.setdefault("title", "flows.sms.title")
+        kw.setdefault("prompt", "flows.sms.code_prompt")
+        kw.setdefault("fields", [Field("code", "code", secret=True, max_length=6, replay_value="000000")])
+        super().__init__(id, **kw)
+
+    def check(self, s: Session, values: dict) -> dict | None:
+        otp = s.data.get("otp")
+        code = values.pop("code")
+        if otp is None or s.clock() > otp["expires"]:
+            return {"code": text("flows.sms.expired")}
+        otp["tries"] += 1
+        if not hmac.compare_digest(otp["digest"], _digest(otp["salt"], code)):
+            if otp["tries"] >= 3:
+                s.data.pop("otp", None)
+                return {"code": text("flows.sms.too_many")}
+            return {"code": text("flows.sms.wrong", left=3 - otp["tries"])}
+        return None
+
+    def accept(self, s: Session) -> None:
+        s.data.pop("otp", None)
+        s.data[f"{_role(self)}_verified"] = {"method": "sms"}
+        s.go(self.next_step(s), cause="sms_verified")
