@@ -49,12 +49,12 @@ def _configured_url(ctx: click.Context) -> str:
 
 
 @contextlib.contextmanager
-def _reader_url(reader: str) -> Iterator[str]:
-    """``sim``/``sim:KIND``/``sim://`` start the virtual card for the time of the read."""
-    if reader == "sim://" or reader == "sim" or reader.startswith("sim:"):
+def _reader_url(reader: str, card: str | None) -> Iterator[str]:
+    """``sim``/``sim://``/``sim:KIND`` start the virtual card for the time of the read."""
+    if reader == "sim" or reader.startswith("sim:"):
         from .simulator import SmartCardSimulator
 
-        kind = reader.partition(":")[2].strip("/") or "social_security"
+        kind = card or reader.partition(":")[2].strip("/") or "social_security"
         sim = SmartCardSimulator(kind).start()
         try:
             yield sim.url
@@ -65,7 +65,12 @@ def _reader_url(reader: str) -> Iterator[str]:
 
 
 def _human(record: dict) -> str:
-    return "\n".join(f"{k}: {', '.join(v) if isinstance(v, list) else v}" for k, v in record.items())
+    from devices.cli import ID_LABELS
+    from kiosk.i18n import t
+
+    lines = [f"{ID_LABELS.get(k, k)}: {v}" for k, v in record.items() if k != "problems"]
+    lines += [f"problem: {t(k, 'en')}" for k in record.get("problems", [])]
+    return "\n".join(lines)
 
 
 @click.command("read-card")
@@ -74,10 +79,13 @@ def _human(record: dict) -> str:
                    "'sim' (or sim:bank, sim:unknown) starts the virtual card. Default: the configured reader.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--reveal", is_flag=True, help="Show personal data unmasked.")
-@click.option("--timeout", type=click.FloatRange(min=0), default=5.0, show_default=True,
+@click.option("--timeout", type=click.FloatRange(0, 600), default=0.0, show_default=True,
               help="Seconds to wait for a card to be inserted.")
+@click.option("--card", type=click.Choice(["social_security", "bank", "unknown"]), default=None,
+              help="With --reader sim: the card in the virtual reader (default social_security).")
 @click.pass_context
-def read_card(ctx: click.Context, reader: str | None, as_json: bool, reveal: bool, timeout: float) -> None:
+def read_card(ctx: click.Context, reader: str | None, as_json: bool, reveal: bool, timeout: float,
+              card: str | None) -> None:
     """Read one social security card (or bank card) from a PC/SC reader."""
     from devices.base import DeviceError
     from kiosk.cli import emit, fail
@@ -88,10 +96,14 @@ def read_card(ctx: click.Context, reader: str | None, as_json: bool, reveal: boo
         fail(f"smart-card support unavailable: {exc}")
     url = reader or _configured_url(ctx)
     try:
-        with _reader_url(url) as pcsc_url:
+        with _reader_url(url, card) as pcsc_url:
             with SmartCardReader("read-card", pcsc_url) as dev:
-                card = dev.read_any(timeout=timeout)
-                record = bank_record(card, reveal) if isinstance(card, dict) else identity_record(card, reveal)
+                found = dev.read_any(timeout=timeout)
+                if isinstance(found, dict):
+                    record = bank_record(found, reveal)
+                else:
+                    record = identity_record(found, reveal)
+                    found.wipe()
                 record["reader"] = dev.reader_name
     except DeviceError as exc:
         fail(str(exc))
