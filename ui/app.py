@@ -122,13 +122,19 @@ class KioskUI:
         return self.view.rootObject()
 
     def find(self, object_name: str):
+        """The first item named ``object_name``, searching the visual tree
+        (Repeater delegates are not QObject children) then QObject children."""
         from PySide6.QtCore import QObject
 
         root = self.root()
         if root is None:
             return None
-        if root.objectName() == object_name:
-            return root
+        stack = [root]
+        while stack:
+            item = stack.pop(0)
+            if item.objectName() == object_name:
+                return item
+            stack.extend(item.childItems())
         return root.findChild(QObject, object_name)
 
     def grab(self, path: str | Path) -> Path:
@@ -267,7 +273,13 @@ def build_ui(config, backend, *, orientation: str | None = None, elderly: bool =
     w, h = SIZES[orientation or config.get("ui.orientation", "landscape")]
     view.resize(w, h)
     ui = KioskUI(qapp, view, vm, tech, theme, feed, backend)
-    ui.cleanups += [vm.shutdown, tech.shutdown, view.close]
+    def release_view():
+        # Destroy the QML tree before the view-models it binds to go away.
+        view.close()
+        view.setSource(QUrl())
+        feed.release_all()
+
+    ui.cleanups += [vm.shutdown, tech.shutdown, release_view]
     if show:
         view.showFullScreen() if fullscreen else view.show()
     return ui

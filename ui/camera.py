@@ -75,6 +75,10 @@ class CameraFeed(QObject):
             self._shown.clear()
             self.frameChanged.emit()
 
+    def release_all(self) -> None:
+        self._users = 1
+        self.release()
+
     @Slot()
     def poll(self) -> bool:
         try:

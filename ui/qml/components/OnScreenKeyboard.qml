@@ -13,26 +13,34 @@ Rectangle {
     signal clear()
     signal done()
 
-    readonly property var provinces: ["京","津","沪","渝","冀","豫","云","辽","黑","湘","皖","鲁","新","苏","浙","赣",
-        "鄂","桂","甘","晋","蒙","陕","吉","闽","贵","粤","青","藏","川","宁","琼"]
-    readonly property var digits: ["1","2","3","4","5","6","7","8","9"]
-    readonly property var letters: ["Q","W","E","R","T","Y","U","P","A","S","D","F","G","H","J","K","L",
-        "Z","X","C","V","B","N","M"]
-    readonly property var lettersFull: ["Q","W","E","R","T","Y","U","I","O","P","A","S","D","F","G","H","J","K","L",
-        "Z","X","C","V","B","N","M"]
+    readonly property var provinces: [["京","津","沪","渝","冀","豫","云","辽","黑","湘","皖"],
+        ["鲁","新","苏","浙","赣","鄂","桂","甘","晋","蒙","陕"], ["吉","闽","贵","粤","青","藏","川","宁","琼"]]
+    // Plates never use I or O (they look like 1 and 0).
+    readonly property var plateRows: [["1","2","3","4","5","6","7","8","9","0"], ["Q","W","E","R","T","Y","U","P"],
+        ["A","S","D","F","G","H","J","K","L"], ["Z","X","C","V","B","N","M"]]
+    readonly property var textRows: [["1","2","3","4","5","6","7","8","9","0"], ["Q","W","E","R","T","Y","U","I","O","P"],
+        ["A","S","D","F","G","H","J","K","L"], ["Z","X","C","V","B","N","M"]]
     readonly property bool provincePage: mode === "plate" && (platePage === "province" || (platePage === "" && value.length === 0))
-    readonly property var keys: {
-        if (mode === "id") return digits.concat(["X", "0"])
-        if (mode === "phone") return digits.concat(["0"])
-        if (mode === "number") return digits.concat([".", "0"])
+    readonly property var rows: {
+        if (mode === "id") return [["1","2","3"],["4","5","6"],["7","8","9"],["X","0"]]
+        if (mode === "phone") return [["1","2","3"],["4","5","6"],["7","8","9"],["0"]]
+        if (mode === "number") return [["1","2","3"],["4","5","6"],["7","8","9"],[".","0"]]
         if (provincePage) return provinces
-        if (mode === "plate") return ["0"].concat(digits).concat(letters)
-        return ["0"].concat(digits).concat(lettersFull)
+        if (mode === "plate") return plateRows
+        return textRows
     }
     readonly property bool numeric: mode === "id" || mode === "phone" || mode === "number"
-    readonly property int cols: numeric ? 3 : (provincePage ? 11 : 12)
-    readonly property int keyW: numeric ? Math.min(theme.keyboardKey * 2.2, (width - theme.spacing * 2) / 4)
-                                        : Math.max(theme.minTarget, (width - theme.spacing * 2 - (cols - 1) * 8) / cols)
+    readonly property int cols: {
+        var n = 1
+        for (var i = 0; i < rows.length; i++) n = Math.max(n, rows[i].length)
+        return n
+    }
+    readonly property int sideW: Math.max(theme.minTarget * 2, numeric ? theme.keyboardKey * 2.2 : theme.keyboardKey * 2.4)
+    readonly property int keyW: {
+        var avail = width - sideW - theme.spacing * 3 - (cols - 1) * 8
+        var ideal = numeric ? theme.keyboardKey * 2.2 : theme.keyboardKey * 1.5
+        return Math.max(theme.minTarget, Math.min(ideal, avail / cols))
+    }
     readonly property int keyH: Math.max(theme.minTarget, theme.keyboardKey)
 
     color: theme.background
@@ -44,34 +52,41 @@ Rectangle {
         id: body
         anchors.centerIn: parent
         spacing: theme.spacing
-        Grid {
+        Column {
             id: grid
-            columns: kb.cols
             spacing: 8
             Repeater {
-                model: kb.keys
-                delegate: Rectangle {
-                    objectName: "key_" + modelData
-                    width: kb.keyW; height: kb.keyH
-                    radius: theme.radius / 2
-                    color: area.pressed ? theme.disabled : theme.keyFill
-                    border.color: theme.border
-                    border.width: 2
-                    Text {
-                        anchors.centerIn: parent
-                        text: modelData
-                        font.family: theme.font
-                        font.pixelSize: Math.min(kb.keyH * 0.5, theme.title)
-                        font.bold: true
-                        color: theme.text
-                    }
-                    MouseArea {
-                        id: area
-                        anchors.fill: parent
-                        onClicked: {
-                            vm.touched()
-                            kb.key(modelData)
-                            if (kb.mode === "plate") kb.platePage = ""
+                model: kb.rows
+                delegate: Row {
+                    property var keysOfRow: modelData
+                    anchors.horizontalCenter: parent.horizontalCenter
+                    spacing: 8
+                    Repeater {
+                        model: keysOfRow
+                        delegate: Rectangle {
+                            objectName: "key_" + modelData
+                            width: kb.keyW; height: kb.keyH
+                            radius: theme.radius / 2
+                            color: area.pressed ? theme.disabled : theme.keyFill
+                            border.color: theme.border
+                            border.width: 2
+                            Text {
+                                anchors.centerIn: parent
+                                text: modelData
+                                font.family: theme.font
+                                font.pixelSize: Math.min(kb.keyH * 0.5, theme.title)
+                                font.bold: true
+                                color: theme.text
+                            }
+                            MouseArea {
+                                id: area
+                                anchors.fill: parent
+                                onClicked: {
+                                    vm.touched()
+                                    kb.key(modelData)
+                                    if (kb.mode === "plate") kb.platePage = ""
+                                }
+                            }
                         }
                     }
                 }
@@ -79,7 +94,7 @@ Rectangle {
         }
         Column {
             spacing: 8
-            property int w: Math.max(theme.minTarget * 2, kb.keyW * (kb.numeric ? 1 : 2))
+            property int w: kb.sideW
             KButton {
                 objectName: "keyBackspace"
                 kind: "secondary"; width: parent.w; height: kb.keyH

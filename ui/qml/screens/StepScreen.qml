@@ -162,7 +162,7 @@ Item {
             visible: s.seconds_left !== null && s.seconds_left !== undefined && !s.busy
             height: theme.button
             verticalAlignment: Text.AlignVCenter
-            text: vm.t["ui.common.seconds_left"].replace("{seconds}", s.seconds_left)
+            text: vm.t["ui.common.seconds_left"].replace("{seconds}", vm.idleLeft)
             color: theme.muted
             font.pixelSize: theme.small
         }

@@ -1,0 +1,130 @@
+"""Fixtures for the touch UI: offscreen Qt, the QML window over the real
+flow engine, helpers to tap items and read their text, and screenshots."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_QUICK_BACKEND", "software")
+
+import pytest
+
+pytest.importorskip("PySide6.QtQuick")
+import PySide6.QtQuick  # noqa: E402,F401 - must be imported before QML loads
+
+from PySide6.QtCore import QCoreApplication, QObject, QPointF, Qt  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+SHOTS = REPO / "docs" / "screenshots"
+
+
+class Recorder:
+    """A voice runner that records what would be spoken (no audio in tests)."""
+
+    def __init__(self):
+        self.commands: list[list[str]] = []
+
+    def __call__(self, cmd):
+        self.commands.append(list(cmd))
+        return None
+
+    def texts(self) -> list[str]:
+        return [c[-1] for c in self.commands]
+
+
+class Driver:
+    """Drives a KioskUI the way a finger would."""
+
+    def __init__(self, ui, qtbot):
+        self.ui = ui
+        self.qtbot = qtbot
+
+    def pump(self, seconds: float = 0.05) -> None:
+        end = time.monotonic() + seconds
+        while True:
+            QCoreApplication.processEvents()
+            if time.monotonic() >= end:
+                break
+            time.sleep(0.01)
+
+    def item(self, name: str, timeout: float = 5.0):
+        found = {}
+
+        def check():
+            obj = self.ui.find(name)
+            assert obj is not None and obj.property("visible") is not False, f"{name} not on screen"
+            found["obj"] = obj
+        self.qtbot.waitUntil(check, timeout=int(timeout * 1000))
+        return found["obj"]
+
+    def absent(self, name: str) -> bool:
+        obj = self.ui.find(name)
+        return obj is None or obj.property("visible") is False
+
+    def text(self, name: str) -> str:
+        return str(self.item(name).property("text"))
+
+    def tap(self, name: str, hold_ms: int = 0) -> None:
+        item = self.item(name)
+        self.qtbot.waitUntil(lambda: item.property("width") > 0, timeout=3000)
+        centre = item.mapToScene(QPointF(item.property("width") / 2, item.property("height") / 2)).toPoint()
+        window = self.ui.view
+        if hold_ms:
+            QTest.mousePress(window, Qt.LeftButton, Qt.NoModifier, centre)
+            self.pump(hold_ms / 1000)
+            QTest.mouseRelease(window, Qt.LeftButton, Qt.NoModifier, centre)
+        else:
+            QTest.mouseClick(window, Qt.LeftButton, Qt.NoModifier, centre)
+        self.pump()
+
+    def wait_page(self, page: str, timeout: float = 10.0) -> None:
+        self.qtbot.waitUntil(lambda: self.ui.vm.page == page, timeout=int(timeout * 1000))
+        self.pump(0.1)
+
+    def wait_view(self, view: str, timeout: float = 15.0) -> dict:
+        self.qtbot.waitUntil(lambda: self.ui.vm.page == "step" and self.ui.vm.view == view,
+                             timeout=int(timeout * 1000))
+        self.pump(0.15)
+        return self.ui.vm._raw
+
+    def shot(self, name: str) -> Path:
+        """docs/screenshots/<name>_<standard|elderly>_<zh|en>.png"""
+        self.pump(0.2)
+        mode = "elderly" if self.ui.vm.elderly else "standard"
+        return self.ui.grab(SHOTS / f"{name}_{mode}_{self.ui.vm.lang}.png")
+
+    def type_keys(self, keys: str) -> None:
+        for k in keys:
+            self.tap(f"key_{k}")
+
+
+@pytest.fixture
+def voice_recorder():
+    return Recorder()
+
+
+@pytest.fixture
+def make_ui(qtbot, voice_recorder):
+    """make_ui(config, backend, **build_ui_kw) -> Driver; closed after the test."""
+    from ui.app import build_ui
+    from ui.voice import Voice
+
+    made = []
+
+    def build(config, backend, **kw):
+        voice = Voice(enabled=True, volume=0.8, runner=voice_recorder)
+        ui = build_ui(config, backend, voice=voice, **kw)
+        driver = Driver(ui, qtbot)
+        driver.voice = voice_recorder
+        made.append((ui, backend))
+        driver.pump(0.1)
+        return driver
+
+    yield build
+    for ui, backend in made:
+        backend.close()
+        ui.close()

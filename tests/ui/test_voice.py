@@ -1,0 +1,63 @@
+"""Voice guidance: espeak-ng command line, non-blocking, newest wins."""
+
+import threading
+import time
+
+from ui.voice import Voice, espeak_command
+
+
+def test_command_uses_language_volume_and_slower_elderly_speed():
+    cmd = espeak_command("请将身份证放在感应区", "zh", 0.5, elderly=True)
+    assert cmd[:3] == ["espeak-ng", "-v", "cmn"]
+    assert cmd[cmd.index("-a") + 1] == "100"
+    assert int(cmd[cmd.index("-s") + 1]) < int(espeak_command("x", "zh", 0.5)[4 + 2])
+    assert cmd[-1] == "请将身份证放在感应区" and cmd[-2] == "--"
+    assert espeak_command("Hello", "en", 1.0)[2] == "en-gb"
+
+
+class SlowProcess:
+    def __init__(self):
+        self.done = threading.Event()
+        self.terminated = False
+
+    def poll(self):
+        return 0 if self.done.is_set() else None
+
+    def terminate(self):
+        self.terminated = True
+        self.done.set()
+
+    def wait(self, timeout=None):
+        self.done.wait(timeout)
+
+    def kill(self):
+        self.done.set()
+
+
+def test_say_returns_at_once_and_newer_text_interrupts_older():
+    procs = []
+
+    def runner(cmd):
+        procs.append((cmd[-1], SlowProcess()))
+        return procs[-1][1]
+
+    voice = Voice(enabled=True, volume=0.8, runner=runner)
+    t0 = time.monotonic()
+    voice.say("第一句", "zh")
+    voice.say("第二句", "zh")
+    assert time.monotonic() - t0 < 0.5  # not waiting for speech
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and not any(t == "第二句" for t, _ in procs):
+        time.sleep(0.01)
+    assert procs[-1][0] == "第二句"
+    assert all(p.terminated for t, p in procs if t == "第一句")
+    voice.close()
+
+
+def test_volume_zero_or_disabled_is_silent():
+    spoken = []
+    voice = Voice(enabled=True, volume=0.0, runner=lambda cmd: spoken.append(cmd))
+    voice.say("x")
+    Voice(enabled=False, runner=lambda cmd: spoken.append(cmd)).say("y")
+    time.sleep(0.1)
+    assert spoken == []
