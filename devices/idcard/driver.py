@@ -95,31 +95,45 @@ class IdCardReader(Device):
         ``timeout``: seconds to wait for a card to be put down (None or 0: it
         must already be there).  Raises DeviceError with an ``idcard.*`` key."""
         wait = float(timeout or 0)
-        return self.call(self._read_card, wait, False, timeout=self._budget(wait))
+        return self.call(self._op, self._read_card, wait, False, timeout=self._budget(wait))
 
     def read_fingerprint_card(self, timeout: float | None = None) -> Identity:
         """Like read_card with the fingerprint block (``extra["fingerprint"]``, bytes)."""
         wait = float(timeout or 0)
-        return self.call(self._read_card, wait, True, timeout=self._budget(wait))
+        return self.call(self._op, self._read_card, wait, True, timeout=self._budget(wait))
 
     def wait_for_card(self, timeout: float) -> bool:
         """Poll for a card for up to ``timeout`` seconds; True once one is there."""
-        return self.call(self._wait_for_card, float(timeout), timeout=self._budget(float(timeout)))
+        return self.call(self._op, self._wait_for_card, float(timeout), timeout=self._budget(float(timeout)))
 
     def read_newest_address(self) -> str | None:
         """The newest address written to the card after issue, or None if there is none."""
-        return self.call(self._read_newest_address, timeout=self._budget(0))
+        return self.call(self._op, self._read_newest_address, timeout=self._budget(0))
 
     def sam_id(self) -> str:
         """The reader's SAM (security module) id, e.g. ``05.01-20230615-0000012345-0000067890``."""
-        return self.call(self._sam_id, timeout=self._budget(0))
+        return self.call(self._op, self._sam_id, timeout=self._budget(0))
 
     def reset_sam(self) -> None:
-        self.call(self._simple, Command.RESET_SAM, timeout=self._budget(0))
+        self.call(self._op, self._simple, Command.RESET_SAM, timeout=self._budget(0))
 
     def set_baud(self, baud: int) -> None:
         """Switch the reader and this port to ``baud`` (9600 ... 115200)."""
-        self.call(self._set_baud, int(baud), timeout=self._budget(0))
+        self.call(self._op, self._set_baud, int(baud), timeout=self._budget(0))
+
+    def _op(self, fn, *args):
+        """Run an operation on the device thread and keep the common status
+        honest: device faults found while working are reported at once, and a
+        success after a fault brings the status back."""
+        try:
+            result = fn(*args)
+        except DeviceError as exc:
+            if exc.state in (DeviceState.HARDWARE_ERROR, DeviceState.OFFLINE, DeviceState.NO_DEVICE):
+                self.report_error(exc)
+            raise
+        if not self.status().usable:
+            self._set_status(self._probe())
+        return result
 
     def _budget(self, wait: float) -> float:
         # worst case: every attempt of three exchanges ends in a timeout

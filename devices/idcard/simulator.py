@@ -55,7 +55,8 @@ def load_card(card: str | os.PathLike | dict) -> dict:
 
     Keys: ``type`` and the text fields (see textparse.encode_text), ``photo``
     (name of a packaged photo, or null for an opaque WLT), ``newest_address``
-    (optional), ``fingerprint`` (true to carry 1024 fingerprint bytes)."""
+    (optional), ``fingerprint`` (true to carry 1024 fingerprint bytes),
+    ``text_hex`` (raw text block instead of the fields)."""
     if isinstance(card, dict):
         return dict(card)
     name = str(card)
@@ -71,7 +72,8 @@ def load_card(card: str | os.PathLike | dict) -> dict:
 class _Card:
     def __init__(self, spec: dict):
         self.spec = spec
-        self.text = encode_text(spec)
+        # "text_hex" gives the raw 256 bytes, for layouts the encoder does not make
+        self.text = bytes.fromhex(spec["text_hex"]) if "text_hex" in spec else encode_text(spec)
         self.photo = simulator_wlt(spec.get("photo"), seed=str(spec.get("id_number", "")))
         self.fingerprint = (simulator_wlt(None, seed="fp" + str(spec.get("id_number", "")))
                             if spec.get("fingerprint") else b"")

@@ -65,6 +65,17 @@ def test_reads_every_packaged_card(sim, reader, name):
         assert "idcard.expired" in ident.problems
 
 
+def test_unsupported_layout_is_named(sim, reader):
+    from devices.idcard.textparse import encode_text
+
+    text = bytearray(encode_text(load_card("resident")))
+    text[248:250] = "Z".encode("utf-16-le")
+    sim.present({"text_hex": text.hex(), "photo": None})
+    with pytest.raises(DeviceError) as err:
+        reader.read_card()
+    assert err.value.key == "idcard.unsupported_layout" and "'Z'" in str(err.value)
+
+
 def test_resident_fields_as_human_text(reader):
     d = reader.read_card().as_dict(reveal=True)
     assert (d["name"], d["sex"], d["nation"], d["birth"]) == ("欧阳明", "男", "汉", "1985-03-12")
@@ -102,6 +113,19 @@ def test_silent_reader_times_out_as_device_timeout(sim, reader):
     sim.set_fault("silent")
     with pytest.raises(DeviceTimeout):
         reader.read_card()
+
+
+def test_faults_found_while_reading_update_the_status(sim, reader):
+    seen = []
+    reader.on_status(lambda dev, st: seen.append(st.device))
+    sim.set_fault("sam_fault")
+    with pytest.raises(DeviceError):
+        reader.read_card()
+    assert reader.status().device is DeviceState.HARDWARE_ERROR
+    sim.set_fault(None)
+    reader.read_card()
+    assert reader.status().device is DeviceState.ONLINE
+    assert seen == [DeviceState.HARDWARE_ERROR, DeviceState.ONLINE]
 
 
 def test_sam_fault_shows_in_status(sim, reader):
