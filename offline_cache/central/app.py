@@ -358,13 +358,7 @@ class Sandbox:
         return JSONResponse({"results": results})
 
     def stats(self) -> dict:
-        with self.db.transaction() as tx:
-            out = {name: tx.counter(name) for name in
-                   ("cases", "duplicates_rejected", "key_conflicts", "in_progress_rejected", "evaluations",
-                    "heartbeats", "payments", "withdrawals", "queue_tickets")}
-            out["cases_stored"] = tx.one("SELECT COUNT(*) FROM cases")[0]
-            out["terminals"] = tx.one("SELECT COUNT(*) FROM terminals")[0]
-        return out
+        return read_stats(self.db)
 
     # -- terminal config (signed; see kiosk/remote_config.py) ----------------
     def terminal_config(self, terminal_id: str) -> dict:
@@ -436,6 +430,18 @@ class Sandbox:
                 return None
             self._mark_paid(tx, payment_id, json.loads(row[0]))
         return self.payment(payment_id)
+
+
+STAT_COUNTERS = ("cases", "duplicates_rejected", "key_conflicts", "in_progress_rejected", "evaluations",
+                 "heartbeats", "payments", "withdrawals", "queue_tickets")
+
+
+def read_stats(db: Database) -> dict:
+    with db.transaction() as tx:
+        out = {name: tx.counter(name) for name in STAT_COUNTERS}
+        out["cases_stored"] = tx.one("SELECT COUNT(*) FROM cases")[0]
+        out["terminals"] = tx.one("SELECT COUNT(*) FROM terminals")[0]
+    return out
 
 
 def _merge(base: dict, over: dict) -> dict:

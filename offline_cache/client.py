@@ -1,0 +1,299 @@
+"""Client of the central platform (contract: ``central/openapi.yaml``).
+
+Flows call the service back-ends (property registry, social security,
+provident fund, traffic violations, payments, queue numbers); the sync worker
+sends cases and heartbeats. Two exceptions tell a flow what to do:
+
+- ``CentralUnavailable``: network down, timeout, 5xx, 429, 409 (busy). Show
+  "service temporarily unavailable" and fall back where the flow can (e.g. a
+  queue ticket from the terminal's offline range).
+- ``CentralRejected``: the platform refused this request for good (4xx);
+  ``code`` is the machine-readable reason (e.g. ``amount_too_large``).
+  ``CentralAuthError`` (401/403) is a terminal-level problem.
+
+Auth is a bearer token and/or a TLS client certificate; TLS verification is
+on by default (``central.ca_bundle`` for a private CA).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+import requests
+
+from kiosk import __version__
+from kiosk.i18n import Text, text
+
+log = logging.getLogger(__name__)
+
+RETRYABLE = {408, 409, 425, 429}
+AUTH = {401, 403, 407}
+
+
+def classify_status(status: int) -> str:
+    """``ok`` (2xx), ``retry`` (409/429/5xx...), ``auth`` (401/403) or ``final`` (other 4xx)."""
+    if 200 <= status < 300:
+        return "ok"
+    if status in RETRYABLE or status >= 500:
+        return "retry"
+    if status in AUTH:
+        return "auth"
+    return "final"
+
+
+class CentralError(Exception):
+    def __init__(self, key: str, detail: str, status: int | None = None, code: str | None = None,
+                 retry_after: float | None = None, body: dict | None = None, **kw: Any):
+        self.key = key
+        self.message: Text = text(key, **kw)
+        self.detail = detail
+        self.status = status
+        self.code = code
+        self.retry_after = retry_after
+        self.body = body or {}
+        super().__init__(detail)
+
+
+class CentralUnavailable(CentralError):
+    def __init__(self, detail: str, **kw: Any):
+        super().__init__("central.unavailable", detail, **kw)
+
+
+class CentralRejected(CentralError):
+    def __init__(self, detail: str, reason: str = "", **kw: Any):
+        super().__init__("central.rejected", detail, reason=reason or detail, **kw)
+
+
+class CentralAuthError(CentralRejected):
+    def __init__(self, detail: str, **kw: Any):
+        CentralError.__init__(self, "central.auth_failed", detail, **kw)
+
+
+def to_cents(amount: Any) -> int:
+    """Yuan (int, str, Decimal or float) to integer cents."""
+    try:
+        d = Decimal(str(amount)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        raise ValueError(f"not an amount: {amount!r}") from None
+    return int(d * 100)
+
+
+def _retry_after(resp: requests.Response) -> float | None:
+    value = resp.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+class CentralClient:
+    """``CentralClient(config)``; or keyword settings for tools and tests.
+
+    With ``central.url = "embedded://"`` the sandbox is started in-process
+    (``offline_cache.embedded``) and stopped by ``close()``.
+    """
+
+    def __init__(self, config=None, *, url: str | None = None, token: str | None = None,
+                 client_cert: str | None = None, client_key: str | None = None, ca_bundle: str | None = None,
+                 verify_tls: bool | None = None, connect_timeout_s: float | None = None,
+                 read_timeout_s: float | None = None, terminal_id: str | None = None, data_dir=None):
+        get = (lambda k, d=None: config.get(k, d)) if config is not None else (lambda k, d=None: d)
+        self.terminal_id = terminal_id or (config.terminal_id if config is not None else "T-0001")
+        self.token = token if token is not None else get("central.token", "")
+        cert = client_cert if client_cert is not None else get("central.client_cert", "")
+        key = client_key if client_key is not None else get("central.client_key", "")
+        self.cert = (cert, key) if cert and key else (cert or None)
+        ca = ca_bundle if ca_bundle is not None else get("central.ca_bundle", "")
+        verify = verify_tls if verify_tls is not None else get("central.verify_tls", True)
+        self.verify: bool | str = (ca or True) if verify else False
+        self.timeout = (float(connect_timeout_s if connect_timeout_s is not None else get("central.connect_timeout_s", 3.0)),
+                        float(read_timeout_s if read_timeout_s is not None else get("central.read_timeout_s", 10.0)))
+        self.embedded = None
+        base = url or get("central.url", "embedded://")
+        if base.startswith("embedded:"):
+            from .embedded import start_embedded
+            ddir = data_dir if data_dir is not None else (config.data_dir if config is not None else None)
+            if ddir is None:
+                raise ValueError("embedded:// needs a data directory")
+            from .central.app import DEFAULT_TOKEN
+            self.token = self.token or DEFAULT_TOKEN
+            self.embedded = start_embedded(ddir, token=self.token)
+            base = self.embedded.url
+        self.base_url = base.rstrip("/")
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, config, **kw: Any) -> "CentralClient":
+        return cls(config, **kw)
+
+    # -- transport -----------------------------------------------------------
+    @property
+    def session(self) -> requests.Session:
+        s = getattr(self._local, "session", None)
+        if s is None:
+            s = requests.Session()
+            s.headers["User-Agent"] = f"hall-kiosk/{__version__} ({self.terminal_id})"
+            s.headers["X-Terminal-Id"] = self.terminal_id
+            if self.token:
+                s.headers["Authorization"] = f"Bearer {self.token}"
+            s.verify = self.verify
+            if self.cert:
+                s.cert = self.cert
+            s.trust_env = False  # a hall proxy setting must not divert case traffic silently
+            self._local.session = s
+            with self._lock:
+                self._sessions.append(s)
+        return s
+
+    def send(self, method: str, path: str, *, json_body: Any = None, data: bytes | None = None,
+             headers: dict | None = None, timeout: tuple | None = None) -> requests.Response:
+        """One HTTP exchange; network failures raise CentralUnavailable, every
+        HTTP status is returned (the sync worker classifies them itself)."""
+        hdrs = dict(headers or {})
+        if json_body is not None:
+            data = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
+        if data is not None:
+            hdrs.setdefault("Content-Type", "application/json")
+        try:
+            return self.session.request(method, self.base_url + path, data=data, headers=hdrs,
+                                        timeout=timeout or self.timeout)
+        except requests.RequestException as exc:
+            raise CentralUnavailable(f"{type(exc).__name__}: {exc}") from None
+
+    def call(self, method: str, path: str, *, json_body: Any = None, idempotency_key: str | None = None,
+             attempts: int = 1) -> Any:
+        """Request + status handling for flows: the decoded JSON on 2xx, else
+        CentralUnavailable / CentralRejected / CentralAuthError. Idempotent
+        calls (with a key) may be attempted more than once."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        last: CentralError | None = None
+        for _ in range(max(1, attempts)):
+            try:
+                resp = self.send(method, path, json_body=json_body, headers=headers)
+            except CentralUnavailable as exc:
+                last = exc
+                continue
+            kind = classify_status(resp.status_code)
+            body = _json_or_empty(resp)
+            if kind == "ok":
+                if not isinstance(body, (dict, list)):
+                    last = CentralUnavailable(f"{method} {path}: answer is not JSON", status=resp.status_code)
+                    continue
+                return body
+            code = body.get("error") if isinstance(body, dict) else None
+            detail = f"{method} {path}: HTTP {resp.status_code} {code or ''} {body.get('message', '') if isinstance(body, dict) else ''}".strip()
+            if kind == "retry":
+                last = CentralUnavailable(detail, status=resp.status_code, code=code, retry_after=_retry_after(resp),
+                                          body=body if isinstance(body, dict) else None)
+                if not idempotency_key:
+                    break
+                continue
+            if kind == "auth":
+                raise CentralAuthError(detail, status=resp.status_code, code=code)
+            raise CentralRejected(detail, reason=(body.get("message") if isinstance(body, dict) else "") or detail,
+                                  status=resp.status_code, code=code, body=body if isinstance(body, dict) else None)
+        assert last is not None
+        raise last
+
+    def close(self) -> None:
+        with self._lock:
+            for s in self._sessions:
+                s.close()
+            self._sessions.clear()
+        self._local = threading.local()
+        if self.embedded is not None:
+            self.embedded.stop()
+            self.embedded = None
+
+    def __enter__(self) -> "CentralClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- platform --------------------------------------------------------------
+    def health(self) -> dict:
+        return self.call("GET", "/v1/health")
+
+    def stats(self) -> dict:
+        return self.call("GET", "/v1/stats")
+
+    def get_case(self, case_id: str) -> dict:
+        return self.call("GET", f"/v1/cases/{case_id}")
+
+    def heartbeat(self, body: dict) -> dict:
+        return self.call("POST", f"/v1/terminals/{self.terminal_id}/heartbeat", json_body=body)
+
+    def terminal_config(self) -> dict:
+        """The signed configuration document (verify with kiosk.remote_config)."""
+        return self.call("GET", f"/v1/terminals/{self.terminal_id}/config")
+
+    # -- service back-ends used by flows ---------------------------------------------
+    def property_query(self, id_number: str, name: str | None = None) -> dict:
+        """``{query_id, owns_property, properties: [{address, area_m2, certificate_no,
+        registered_on, usage}], registry, registry_en, as_of}``."""
+        return self.call("POST", "/v1/services/property/query", json_body={"id_number": id_number, "name": name})
+
+    def social_security_records(self, id_number: str, months: int = 12) -> list[dict]:
+        """Newest first: ``[{month "YYYY-MM", employer, base_cents, pension_employer_cents,
+        pension_personal_cents, medical_cents, unemployment_cents, status paid|unpaid}]``."""
+        return self.call("POST", "/v1/services/social-security/records",
+                         json_body={"id_number": id_number, "months": int(months)})["records"]
+
+    def provident_fund_account(self, id_number: str) -> dict:
+        """``{account_no, status, balance_cents, balance, eligible, reasons: [{code, zh, en}],
+        max_withdrawal_cents, purposes, ...}``."""
+        return self.call("POST", "/v1/services/provident-fund/account", json_body={"id_number": id_number})
+
+    def submit_withdrawal(self, id_number: str, amount: Any, bank_card: str, case_ref: str, *,
+                          purpose: str = "rent", name: str | None = None,
+                          idempotency_key: str | None = None) -> dict:
+        """Submit a provident fund withdrawal (amount in yuan). Pass the same
+        ``idempotency_key`` when retrying so it is never made twice; raises
+        CentralRejected with code ``not_eligible`` / ``amount_too_large``."""
+        body = {"id_number": id_number, "amount_cents": to_cents(amount), "bank_card": bank_card,
+                "case_ref": case_ref, "purpose": purpose, "name": name}
+        return self.call("POST", "/v1/services/provident-fund/withdrawals", json_body=body,
+                         idempotency_key=idempotency_key or str(uuid.uuid4()), attempts=3)
+
+    def traffic_violations(self, plate: str) -> list[dict]:
+        """``[{violation_id, plate, time, place, code, description, description_en,
+        fine_cents, fine, points, payable, paid}]``."""
+        return self.call("POST", "/v1/services/traffic/violations", json_body={"plate": plate})["violations"]
+
+    def create_payment(self, case_ref: str, amount: Any, description: str = "", items: list[str] | tuple = (),
+                       idempotency_key: str | None = None) -> dict:
+        """A sandbox payment order (amount in yuan): ``{payment_id, qr_text, amount_cents,
+        amount, status "pending", expires_at}``. ``items``: violation ids it settles."""
+        body = {"case_ref": case_ref, "amount_cents": to_cents(amount), "description": description,
+                "items": list(items)}
+        return self.call("POST", "/v1/payments", json_body=body,
+                         idempotency_key=idempotency_key or str(uuid.uuid4()), attempts=3)
+
+    def payment_status(self, payment_id: str) -> dict:
+        """``{payment_id, status pending|paid, amount_cents, amount, paid_at, ...}``."""
+        return self.call("GET", f"/v1/payments/{payment_id}")
+
+    def queue_businesses(self) -> list[dict]:
+        """``[{code, prefix, name_zh, name_en, counters, waiting}]``."""
+        return self.call("GET", "/v1/queue/businesses")["businesses"]
+
+    def queue_ticket(self, business: str) -> dict:
+        """``{ticket_id, business, prefix, sequence, number "A023", waiting, counters,
+        name_zh, name_en, issued_at}``."""
+        return self.call("POST", "/v1/queue/tickets", json_body={"business": business,
+                                                                  "terminal_id": self.terminal_id})
+
+
+def _json_or_empty(resp: requests.Response) -> Any:
+    try:
+        return resp.json()
+    except ValueError:
+        return {}
