@@ -103,6 +103,10 @@ _SCHEMA: dict[str, tuple] = {
     "technician.lockout_s": (int, lambda v: 0 <= v <= 86400, "must be 0-86400 seconds"),
     "metrics.enabled": (bool, None, None),
     "metrics.port": (int, lambda v: 0 <= v <= 65535, "must be a TCP port 0-65535"),
+    "certificates.signing_key": (str, None, None),
+    "certificates.public_keys": (list, lambda v: all(isinstance(x, str) and x for x in v), "must be a list of PEM file paths"),
+    "certificates.issuer": (str, lambda v: bool(v.strip()), "must not be empty"),
+    "certificates.valid_days": (int, lambda v: 1 <= v <= 366, "must be 1-366 days"),
 }
 
 
