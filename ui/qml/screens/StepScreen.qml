@@ -105,7 +105,7 @@ Item {
             case "preview": return "steps/PreviewView.qml"
             case "printing": return "steps/PrintingView.qml"
             case "take_paper": return "steps/TakePaperView.qml"
-            case "evaluation": return "steps/EvaluationView.qml"
+            case "evaluation": return s.multi ? "steps/ChooseView.qml" : "steps/EvaluationView.qml"
             case "payment_qr": return "steps/PaymentView.qml"
             case "error": return "steps/ErrorView.qml"
             }

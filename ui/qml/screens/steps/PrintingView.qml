@@ -34,4 +34,8 @@ Item {
         text: (s.printing && s.printing.text) || vm.t["ui.printing.title"]
         font.pixelSize: theme.title
     }
+    TicketNumber {
+        anchors { left: parent.left; top: parent.top }
+        visible: !!(vm.session.result && vm.session.result.ticket)
+    }
 }

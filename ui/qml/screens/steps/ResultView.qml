@@ -1,21 +1,13 @@
 import QtQuick
 import "../../components"
 
-// What the service found (e.g. "no property registered"), as label/value lines.
+// What the service found (e.g. "no property registered"): a headline and
+// label/value rows, exactly as the engine put them in state.result.
 Panel {
     objectName: "resultView"
     readonly property var s: vm.session
     readonly property var r: s.result || ({})
-    readonly property var lines: {
-        if (r.lines) return r.lines
-        var out = []
-        for (var k in r) {
-            var v = r[k]
-            if (typeof v === "string" || typeof v === "number")
-                out.push({"label": (r.labels && r.labels[k]) ? r.labels[k] : k, "value": String(v)})
-        }
-        return out
-    }
+    readonly property var rows: r.rows || []
     Column {
         anchors.fill: parent
         anchors.margins: theme.spacing * 2
@@ -24,18 +16,19 @@ Panel {
             objectName: "resultHeadline"
             width: parent.width
             visible: text !== ""
-            text: r.headline || r.summary || ""
+            text: r.headline || ""
             font.pixelSize: theme.title
             font.bold: true
-            color: r.ok === false ? theme.danger : theme.success
+            color: r.status === "warn" ? theme.warning : (r.status === "error" ? theme.danger : theme.success)
         }
+        TicketNumber { visible: !!r.ticket }
         Repeater {
-            model: lines
+            model: rows
             delegate: Row {
                 width: parent.width
                 spacing: theme.spacing
-                KText { width: parent.width * 0.35; text: modelData.label; color: theme.muted }
-                KText { objectName: "resultValue_" + index; width: parent.width * 0.6; text: modelData.value; font.bold: true }
+                KText { width: parent.width * 0.32; text: modelData.label || ""; color: theme.muted }
+                KText { objectName: "resultValue_" + index; width: parent.width * 0.64; text: modelData.value || ""; font.bold: true }
             }
         }
     }

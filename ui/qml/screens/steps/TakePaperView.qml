@@ -31,4 +31,8 @@ Item {
         font.bold: true
         color: theme.success
     }
+    TicketNumber {
+        anchors { left: parent.left; top: parent.top }
+        visible: !!(vm.session.result && vm.session.result.ticket)
+    }
 }
