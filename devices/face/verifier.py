@@ -25,6 +25,9 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import os
+import struct
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -38,7 +41,7 @@ from kiosk.i18n import Text, text
 
 from . import quality as q
 
-DEFAULT_THRESHOLD = 0.45
+DEFAULT_THRESHOLD = 0.5  # kiosk/default.toml face.threshold; docs/face.md
 
 
 class FaceError(Exception):
@@ -75,6 +78,146 @@ class _Models:
             if cls._loaded is None:
                 cls._loaded = _Models()
             return cls._loaded
+
+
+def _points(shape) -> list[tuple[int, int]]:
+    return [(p.x, p.y) for p in shape.parts()]
+
+
+def _pack(crop: np.ndarray, shape, jitters: int) -> bytes:
+    r = shape.rect
+    pts = np.asarray(_points(shape), dtype="<i4")
+    head = struct.pack("<7i", crop.shape[0], crop.shape[1], r.left(), r.top(), r.right(), r.bottom(), len(pts))
+    return head + struct.pack("<i", jitters) + pts.tobytes() + np.ascontiguousarray(crop, dtype=np.uint8).tobytes()
+
+
+def _read_exact(stream, n: int) -> bytes:
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = stream.read(n - len(buf))
+        if not chunk:
+            raise EOFError("encoder pipe closed")
+        buf += chunk
+    return bytes(buf)
+
+
+def encoder_main() -> None:
+    """The encoder process (``python -m devices.face.verifier``): jobs on stdin, 128 float64 on stdout."""
+    import dlib
+
+    out = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)  # a stray print from a library must not corrupt the replies
+    inp = sys.stdin.buffer
+    _Models.get()
+    out.write(b"R")  # ready
+    while True:
+        try:
+            h, w, l, t, r, b, n = struct.unpack("<7i", _read_exact(inp, 28))
+        except EOFError:
+            return
+        jitters = struct.unpack("<i", _read_exact(inp, 4))[0]
+        pts = np.frombuffer(_read_exact(inp, n * 8), dtype="<i4").reshape(n, 2)
+        crop = np.frombuffer(_read_exact(inp, h * w * 3), dtype=np.uint8).reshape(h, w, 3)
+        shape = dlib.full_object_detection(dlib.rectangle(l, t, r, b), [dlib.point(int(x), int(y)) for x, y in pts])
+        out.write(_encode_here(crop, shape, jitters).astype("<f8").tobytes())
+
+
+class _ProcessEncoder:
+    """The face encoder in a child process.
+
+    dlib's encoder holds Python's GIL for its whole ~70 ms (800 ms for the
+    ID photo's 10 jitters), which stalls the camera's capture thread and the
+    UI. In a child process it runs on the other core while this process only
+    waits on a pipe (GIL released). The child is this module run with
+    ``python -m``; the pipes are in-memory channels between two processes of
+    this program: nothing reaches a disk or the network. Falls back to
+    in-process encoding if the child cannot be started or dies.
+    """
+
+    def __init__(self, timeout_s: float = 10.0):
+        self.timeout_s = timeout_s
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen | None = None
+        self._broken = False
+
+    def _start(self) -> None:
+        root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+        proc = subprocess.Popen([sys.executable, "-m", "devices.face.verifier"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, env=env, close_fds=True)
+        if not self._wait_readable(proc, 60.0) or proc.stdout.read(1) != b"R":
+            proc.kill()
+            proc.wait(timeout=5)
+            raise OSError("face encoder process did not start")
+        self._proc = proc
+
+    @staticmethod
+    def _wait_readable(proc: subprocess.Popen, timeout: float) -> bool:
+        import select
+
+        ready, _, _ = select.select([proc.stdout], [], [], timeout)
+        return bool(ready)
+
+    def start(self) -> None:
+        with self._lock:
+            if self._proc is None and not self._broken:
+                try:
+                    self._start()
+                except Exception:
+                    self._broken = True
+
+    def encode(self, crop: np.ndarray, shape, jitters: int) -> np.ndarray:
+        with self._lock:
+            if not self._broken:
+                try:
+                    if self._proc is None or self._proc.poll() is not None:
+                        self._start()
+                    self._proc.stdin.write(_pack(crop, shape, jitters))
+                    self._proc.stdin.flush()
+                    if self._wait_readable(self._proc, self.timeout_s + 0.1 * jitters):
+                        return np.frombuffer(_read_exact(self._proc.stdout, 128 * 8), dtype="<f8").astype(np.float64)
+                except (OSError, EOFError, ValueError):
+                    pass
+                self._stop_locked()  # dead or hung: encode here from now on
+                self._broken = True
+        return _encode_here(crop, shape, jitters)
+
+    def _stop_locked(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        try:
+            proc.stdin.close()
+            proc.wait(timeout=2)
+        except (OSError, subprocess.TimeoutExpired):
+            proc.kill()
+            proc.wait(timeout=2)
+        if proc.stdout:
+            proc.stdout.close()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stop_locked()
+
+    def __del__(self) -> None:
+        proc = getattr(self, "_proc", None)
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+
+
+def _encode_here(crop: np.ndarray, shape, jitters: int) -> np.ndarray:
+    return np.asarray(_Models.get().encoder.compute_face_descriptor(crop, shape, jitters), dtype=np.float64)
+
+
+class _InlineEncoder:
+    def start(self) -> None:
+        pass
+
+    def encode(self, crop: np.ndarray, shape, jitters: int) -> np.ndarray:
+        return _encode_here(crop, shape, jitters)
+
+    def stop(self) -> None:
+        pass
 
 
 def load_image(image: Any) -> np.ndarray:
@@ -182,7 +325,8 @@ def _ms(t0: float) -> float:
 
 class FaceVerifier:
     def __init__(self, threshold: float = DEFAULT_THRESHOLD, *, detect_width: int = 480,
-                 landmarks: str = "5", gates: q.Gates | None = None, id_jitters: int = 10):
+                 landmarks: str = "5", gates: q.Gates | None = None, id_jitters: int = 10,
+                 encoder: str = "process"):
         if not 0.0 < threshold < 1.0:
             raise ValueError("threshold must be between 0 and 1")
         if landmarks not in ("68", "5"):
@@ -192,6 +336,9 @@ class FaceVerifier:
         self.landmarks = landmarks
         self.gates = gates or q.Gates()
         self.id_jitters = int(id_jitters)
+        if encoder not in ("process", "inline"):
+            raise ValueError("encoder must be 'process' or 'inline'")
+        self._encoder = _ProcessEncoder() if encoder == "process" else _InlineEncoder()
         self._pool: cf.ThreadPoolExecutor | None = None
 
     @classmethod
@@ -203,8 +350,9 @@ class FaceVerifier:
         return _Models.get()
 
     def warm_up(self) -> None:
-        """Load the models now (the first call otherwise pays ~0.5 s)."""
+        """Load the models and start the encoder process now (else the first call pays ~1-2 s)."""
         self.models
+        self._encoder.start()
 
     # --- ID photo ----------------------------------------------------------
     def encode_id_photo(self, image: Any) -> IdFace:
@@ -223,7 +371,7 @@ class FaceVerifier:
         rect = max(rects, key=lambda r: r.width() * r.height())  # a card shows one face
         shape = (m.landmarks68 if self.landmarks == "68" else m.landmarks5)(rgb, rect)
         t1 = time.perf_counter()
-        enc = np.asarray(m.encoder.compute_face_descriptor(rgb, shape, self.id_jitters), dtype=np.float64)
+        enc = self._encoder.encode(rgb, shape, self.id_jitters)
         return IdFace(enc, {"detect_ms": (t1 - t0) * 1000.0, "encode_ms": _ms(t1), "total_ms": _ms(t0)}, (w, h))
 
     def encode_id_photo_async(self, image: Any) -> "cf.Future[IdFace]":
@@ -270,7 +418,7 @@ class FaceVerifier:
         rect = m.rectangle(left - cx0, top - cy0, right - cx0 - 1, bottom - cy0 - 1)
         kind = landmarks or self.landmarks
         shape = (m.landmarks68 if kind == "68" else m.landmarks5)(crop, rect)
-        pts = np.array([(p.x + cx0, p.y + cy0) for p in shape.parts()], dtype=np.float64)
+        pts = np.array(_points(shape), dtype=np.float64) + (cx0, cy0)
         timings["landmarks_ms"] = _ms(t0)
         t1 = time.perf_counter()
         reasons, metrics = q.check(frame, boxes[0], pts, self.gates)
@@ -289,7 +437,7 @@ class FaceVerifier:
             timings["decision_ms"] = _ms(t0)
             return Decision(False, None, self.threshold, a.quality, timings)
         t1 = time.perf_counter()
-        live = np.asarray(self.models.encoder.compute_face_descriptor(a.crop, a.shape, 1), dtype=np.float64)
+        live = self._encoder.encode(a.crop, a.shape, 1)
         timings["encode_ms"] = _ms(t1)
         distance = float(np.linalg.norm(live - id_face.encoding))
         live.fill(0.0)
@@ -300,6 +448,13 @@ class FaceVerifier:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+        self._encoder.stop()
+
+    def __enter__(self) -> "FaceVerifier":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 class FaceSession:
@@ -339,3 +494,7 @@ class FaceSession:
 
 def distance(a: Sequence[float], b: Sequence[float]) -> float:
     return float(np.linalg.norm(np.asarray(a, np.float64) - np.asarray(b, np.float64)))
+
+
+if __name__ == "__main__":
+    encoder_main()

@@ -131,6 +131,41 @@ def blink_sequence(name: str, width: int = FRAME_W, height: int = FRAME_H,
     return [opened] * half + [shut] * closed_frames + [opened] * (open_frames - half)
 
 
+def placement(boxes, face_w: float, centre: tuple[float, float]) -> tuple[float, int, int]:
+    """(scale, x offset, y offset) that gives the faces' mean width ``face_w``
+    and puts the group's centre on ``centre`` (frame pixels).
+    ``boxes`` are (left, top, right, bottom) in the photo."""
+    boxes = np.asarray(boxes, np.float64)
+    s = face_w / float(np.mean(boxes[:, 2] - boxes[:, 0]))
+    gx = float(np.mean((boxes[:, 0] + boxes[:, 2]) / 2)) * s
+    gy = float(np.mean((boxes[:, 1] + boxes[:, 3]) / 2)) * s
+    return s, int(round(centre[0] - gx)), int(round(centre[1] - gy))
+
+
+def compose(photo: np.ndarray, boxes, face_w: float = 250, centre=(FRAME_W / 2, 300),
+            width: int = FRAME_W, height: int = FRAME_H) -> np.ndarray:
+    """A kiosk-camera view of a photo: scaled, the person centred, on the wall."""
+    s, ox, oy = placement(boxes, face_w, centre)
+    scaled = cv2.resize(photo, None, fx=s, fy=s, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+    frame = _wall(FRAME_W, FRAME_H).copy()
+    x0, y0 = max(0, -ox), max(0, -oy)
+    x1, y1 = min(scaled.shape[1], FRAME_W - ox), min(scaled.shape[0], FRAME_H - oy)
+    frame[oy + y0:oy + y1, ox + x0:ox + x1] = scaled[y0:y1, x0:x1]
+    return fit(frame, width, height)
+
+
+def id_card_crop(photo: np.ndarray, box) -> np.ndarray:
+    """A 102x126 ID-card-style photo (head and shoulders) around face ``box``."""
+    left, top, right, bottom = box
+    w = (right - left) * 1.9
+    h = w * 126 / 102
+    cx = (left + right) / 2
+    y0 = int(max(0, top - 0.45 * (bottom - top)))
+    x0 = int(max(0, cx - w / 2))
+    crop = photo[y0:int(y0 + h), x0:int(x0 + w)]
+    return cv2.resize(crop, (102, 126), interpolation=cv2.INTER_AREA)
+
+
 def id_photo(name: str) -> bytes:
     """JPEG bytes of the 102x126 ID-card-style photo of ``obama`` or ``biden``."""
     try:

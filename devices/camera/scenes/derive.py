@@ -20,7 +20,10 @@ import face_recognition_models as models
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-FRAME_W, FRAME_H = 1280, 720
+sys.path.insert(0, str(HERE.parents[2]))
+from devices.camera import scenes  # noqa: E402
+
+FRAME_W, FRAME_H = scenes.FRAME_W, scenes.FRAME_H
 
 # scene -> (source photo, face width in the 1280x720 frame, face centre in the frame)
 SCENES = {
@@ -36,7 +39,7 @@ def _faces(detector, predictor, rgb):
     out = []
     for rect in sorted(detector(rgb, 1), key=lambda r: r.left()):
         pts = np.array([(p.x, p.y) for p in predictor(rgb, rect).parts()], dtype=np.float64)
-        out.append((rect, pts))
+        out.append(((rect.left(), rect.top(), rect.right() + 1, rect.bottom() + 1), pts))
     return out
 
 
@@ -45,42 +48,28 @@ def main(src_dir: str) -> None:
     detector = dlib.get_frontal_face_detector()
     predictor = dlib.shape_predictor(models.pose_predictor_model_location())
     meta: dict = {"frame": [FRAME_W, FRAME_H], "scenes": {}, "id_photos": {}}
-    for name, (photo, face_w, (cx, cy)) in SCENES.items():
+    for name, (photo, face_w, centre) in SCENES.items():
         bgr = cv2.imread(str(src / photo))
         faces = _faces(detector, predictor, bgr[:, :, ::-1].copy())
-        # scale so the (mean) face has the wanted width, centre the group on (cx, cy)
-        mean_w = float(np.mean([r.width() for r, _ in faces]))
-        s = face_w / mean_w
+        s, ox, oy = scenes.placement([box for box, _ in faces], face_w, centre)
         scaled = cv2.resize(bgr, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
-        gx = np.mean([(r.left() + r.right()) / 2 for r, _ in faces]) * s
-        gy = np.mean([(r.top() + r.bottom()) / 2 for r, _ in faces]) * s
-        ox, oy = int(round(cx - gx)), int(round(cy - gy))
         # keep only the part of the scaled photo that lands inside the frame
         x0, y0 = max(0, -ox), max(0, -oy)
         x1, y1 = min(scaled.shape[1], FRAME_W - ox), min(scaled.shape[0], FRAME_H - oy)
-        crop = scaled[y0:y1, x0:x1]
-        at = (ox + x0, oy + y0)
-        cv2.imwrite(str(HERE / f"{name}.jpg"), crop, [cv2.IMWRITE_JPEG_QUALITY, 90])
-        entry = {"file": f"{name}.jpg", "at": list(at), "faces": []}
-        for rect, pts in faces:
+        cv2.imwrite(str(HERE / f"{name}.jpg"), scaled[y0:y1, x0:x1], [cv2.IMWRITE_JPEG_QUALITY, 90])
+        entry = {"file": f"{name}.jpg", "at": [ox + x0, oy + y0], "faces": []}
+        for box, pts in faces:
             p = pts * s + np.array([ox, oy])  # frame coordinates
             entry["faces"].append({
-                "box": [round(rect.left() * s + ox), round(rect.top() * s + oy), round(rect.width() * s), round(rect.height() * s)],
+                "box": [round(box[0] * s + ox), round(box[1] * s + oy), round((box[2] - box[0]) * s),
+                        round((box[3] - box[1]) * s)],
                 "eyes": [np.round(p[36:42]).astype(int).tolist(), np.round(p[42:48]).astype(int).tolist()],
             })
         meta["scenes"][name] = entry
     for name, photo in ID_PHOTOS.items():
         bgr = cv2.imread(str(src / photo))
-        rect, _ = max(_faces(detector, predictor, bgr[:, :, ::-1].copy()), key=lambda f: f[0].width())
-        # ID-card layout: head and shoulders, the face about half the width
-        w = rect.width() * 1.9
-        h = w * 126 / 102
-        cx = (rect.left() + rect.right()) / 2
-        top = rect.top() - 0.45 * rect.height()
-        x0, y0 = int(max(0, cx - w / 2)), int(max(0, top))
-        crop = bgr[y0:int(y0 + h), x0:int(x0 + w)]
-        small = cv2.resize(crop, (102, 126), interpolation=cv2.INTER_AREA)
-        cv2.imwrite(str(HERE / f"id_{name}.jpg"), small, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        box, _ = max(_faces(detector, predictor, bgr[:, :, ::-1].copy()), key=lambda f: f[0][2] - f[0][0])
+        cv2.imwrite(str(HERE / f"id_{name}.jpg"), scenes.id_card_crop(bgr, box), [cv2.IMWRITE_JPEG_QUALITY, 85])
         meta["id_photos"][name] = f"id_{name}.jpg"
     (HERE / "scenes.json").write_text(json.dumps(meta, indent=1) + "\n")
 

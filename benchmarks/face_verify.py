@@ -1,0 +1,131 @@
+"""Face verification: the project's pipeline against face_recognition's defaults.
+
+For every pair (ID photo of person A, live camera frame of person B) built
+from the face_recognition test photos, both pipelines decide "match / no
+match / refuse" from the decoded live frame, with the ID encoding computed
+beforehand (as the kiosk does when the card is read):
+
+  defaults: face_recognition.face_locations + face_encodings on the full frame
+            (HOG with one upsampling, 68-point landmarks, one jitter)
+  project:  FaceVerifier.verify (HOG on a 480 px copy, landmarks and encoding
+            on the full-resolution crop, quality gates)
+
+Frames are what a kiosk camera would see (the person centred, face ~250 px
+wide at 1280x720), at 1280x720 and 640x480. Runs alternate between the two
+pipelines so both see the same load; the machine is shared, so figures are
+medians over many runs. Prints both medians and their ratio; exits 1 if any
+decision is wrong or the pipelines disagree.
+
+    python benchmarks/face_verify.py [--runs N] [--faces DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import cv2  # noqa: E402
+import face_recognition as fr  # noqa: E402
+import numpy as np  # noqa: E402
+
+from devices.camera import scenes  # noqa: E402
+from devices.face.verifier import FaceVerifier  # noqa: E402
+from kiosk.config import load_config  # noqa: E402
+
+PEOPLE = ("obama_1", "obama_2", "obama_3_480p", "biden_1", "biden_2")
+GOAL_MS, GOAL_RATIO = 100.0, 4.0
+
+
+def person(name: str) -> str:
+    return name.split("_")[0]
+
+
+def default_decision(id_encoding, frame_bgr, threshold):
+    rgb = np.ascontiguousarray(frame_bgr[:, :, ::-1])
+    t0 = time.perf_counter()
+    locations = fr.face_locations(rgb)
+    if len(locations) != 1:
+        return "refuse", None, (time.perf_counter() - t0) * 1000
+    enc = fr.face_encodings(rgb, locations)[0]
+    d = float(np.linalg.norm(enc - id_encoding))
+    return ("match" if d <= threshold else "no match"), d, (time.perf_counter() - t0) * 1000
+
+
+def project_decision(verifier, id_face, frame_bgr):
+    d = verifier.verify(id_face, frame_bgr)
+    outcome = "refuse" if not d.decided else ("match" if d.match else "no match")
+    return outcome, d.distance, d.timings_ms["decision_ms"]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--faces", default=str(ROOT.parent / "shared" / "testdata" / "faces"))
+    ap.add_argument("--runs", type=int, default=5, help="timed runs per pair and pipeline")
+    args = ap.parse_args()
+    faces = Path(args.faces)
+    if not faces.is_dir():
+        print(f"test photos not found: {faces}", file=sys.stderr)
+        return 2
+    threshold = float(load_config().get("face.threshold"))
+    verifier = FaceVerifier(threshold=threshold)
+    verifier.warm_up()
+
+    photos = {n: cv2.imread(str(faces / f"{n}.jpg")) for n in PEOPLE + ("two_people",)}
+    boxes = {n: [(l, t, r, b) for (t, r, b, l) in fr.face_locations(np.ascontiguousarray(p[:, :, ::-1]))]
+             for n, p in photos.items()}
+    ids = {n: scenes.id_card_crop(photos[n], boxes[n][0]) for n in PEOPLE}
+    id_project = {n: verifier.encode_id_photo(img) for n, img in ids.items()}
+    id_default = {}
+    for n, img in ids.items():
+        rgb = np.ascontiguousarray(cv2.resize(img, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)[:, :, ::-1])
+        id_default[n] = fr.face_encodings(rgb, fr.face_locations(rgb))[0]
+
+    failures = 0
+    summary = []
+    for size in ((1280, 720), (640, 480)):
+        frames = {n: scenes.compose(photos[n], boxes[n], width=size[0], height=size[1]) for n in photos}
+        cases = [(a, b) for a in PEOPLE for b in frames if a != b]
+        t_def, t_proj, distances = [], [], {"same": [], "different": []}
+        print(f"\n{size[0]}x{size[1]} live frames, threshold {threshold}, {args.runs} runs per pair")
+        print(f"  {'ID photo':14s} {'live frame':14s} {'expected':9s} {'defaults':22s} {'project':22s}")
+        for a, b in cases:
+            expected = "refuse" if b == "two_people" else ("match" if person(a) == person(b) else "no match")
+            for _ in range(args.runs):
+                od, dd, ms_d = default_decision(id_default[a], frames[b], threshold)
+                op, dp, ms_p = project_decision(verifier, id_project[a], frames[b])
+                t_def.append(ms_d)
+                t_proj.append(ms_p)
+            if dp is not None:
+                distances["same" if expected == "match" else "different"].append(dp)
+            flag = ""
+            if op != expected or od != expected:
+                failures += 1
+                flag = "  <-- WRONG" if op != expected else "  <-- defaults differ"
+            fmt = lambda o, d: f"{o}" + (f" ({d:.3f})" if d is not None else "")  # noqa: E731
+            print(f"  {a:14s} {b:14s} {expected:9s} {fmt(od, dd):22s} {fmt(op, dp):22s}{flag}")
+        md, mp = statistics.median(t_def), statistics.median(t_proj)
+        ratio = md / mp
+        print(f"  median decision: defaults {md:.1f} ms, project {mp:.1f} ms, ratio {ratio:.1f}x")
+        print(f"  project distances: same person max {max(distances['same']):.3f}, "
+              f"different people min {min(distances['different']):.3f}")
+        summary.append((size, md, mp, ratio))
+
+    print("\nsummary")
+    for (w, h), md, mp, ratio in summary:
+        goals = ""
+        if (w, h) == (1280, 720):
+            goals = (f"  goal <= {GOAL_MS:.0f} ms: {'met' if mp <= GOAL_MS else 'NOT met'}, "
+                     f"goal >= {GOAL_RATIO:.0f}x: {'met' if ratio >= GOAL_RATIO else 'NOT met'}")
+        print(f"  {w}x{h}: defaults {md:.1f} ms, project {mp:.1f} ms, {ratio:.1f}x faster{goals}")
+    print(f"  wrong or differing decisions: {failures}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
