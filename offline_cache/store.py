@@ -56,9 +56,9 @@ class StoreUnavailable(Exception):
     (disk_full, read_only, corrupt, io_error, key_missing) and ``message``
     the catalog text shown on status screens."""
 
-    def __init__(self, reason: str, **kw: Any):
-        self.reason = reason
-        self.key = f"cases.store.{reason}"
+    def __init__(self, code: str, **kw: Any):
+        self.reason = code
+        self.key = f"cases.store.{code}"
         self.message: Text = text(self.key, **kw)
         super().__init__(self.message.en)
 
@@ -208,9 +208,10 @@ class CaseStore:
         self._listeners: list[Callable[[], None]] = []
         self.schema_version = 0
         self.integrity = "unchecked"
+        self.read_only_view = False
         try:
             with self._lock:
-                self._open(full_check=full_check)
+                self._open_or_read_only(full_check)
         except StoreUnavailable as exc:
             self._problem = exc
             log.error("case store unavailable", extra={"reason": exc.reason, "path": str(self.path)})
@@ -223,6 +224,34 @@ class CaseStore:
                    retention_days=int(config.get("store.retention_days", 30)), **kw)
 
     # -- connection --------------------------------------------------------
+    def _open_or_read_only(self, full_check: bool = False) -> None:
+        try:
+            self._open(full_check=full_check)
+            self.read_only_view = False
+        except StoreUnavailable as exc:
+            if exc.reason != "read_only" or not self.path.exists():
+                raise
+            # Keep showing what the store holds while nothing can be written.
+            conn = None
+            wal = self.path.with_name(self.path.name + "-wal")
+            # "immutable" skips the WAL, so only when no WAL content exists.
+            modes = ["mode=ro"] + ([] if wal.exists() and wal.stat().st_size else ["mode=ro&immutable=1"])
+            for mode in modes:
+                try:
+                    conn = sqlite3.connect(f"file:{self.path}?{mode}", uri=True, check_same_thread=False,
+                                           isolation_level=None)
+                    conn.execute("SELECT COUNT(*) FROM cases").fetchone()
+                    break
+                except sqlite3.Error:
+                    if conn is not None:
+                        conn.close()
+                    conn = None
+            if conn is None:
+                raise exc from None
+            self._conn = conn
+            self.read_only_view = True
+            self._problem = exc
+
     def _open(self, full_check: bool = False) -> None:
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -244,14 +273,29 @@ class CaseStore:
             if self.integrity != "ok":
                 raise StoreUnavailable("corrupt")
             self.schema_version = migrate(conn)
+            missing = self._missing_keys(conn)
         except BaseException as exc:
             conn.close()
+            if isinstance(exc, sqlite3.Error) and not os.access(self.data_dir, os.W_OK):
+                raise StoreUnavailable("read_only") from exc
             if isinstance(exc, (sqlite3.Error, OSError, StoreUnavailable)):
                 if not isinstance(exc, StoreUnavailable) and _classify(exc).reason == "corrupt":
                     self.integrity = str(exc)
                 raise _classify(exc) from exc
             raise
         self._conn = conn
+        if missing:
+            # Keep the connection: listings and sync of readable rows still work.
+            self._problem = StoreUnavailable("key_missing", key_id=", ".join(missing))
+
+    def _missing_keys(self, conn: sqlite3.Connection) -> list[str]:
+        used = {r[0] for r in conn.execute("SELECT DISTINCT key_id FROM cases")}
+        used |= {KeyRing.key_id_of(r[0]) for r in conn.execute("SELECT payload FROM outbox WHERE payload IS NOT NULL"
+                                                                " AND state = 'pending'")}
+        current = self.keys.current_id(create=False)
+        if current:
+            used.add(current)
+        return sorted(k for k in used if not self.keys.has_key(k))
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -317,6 +361,22 @@ class CaseStore:
             return True
         if self._problem.reason == "corrupt":
             return False
+        if self._problem.reason == "key_missing":
+            with self._lock:
+                missing = self._missing_keys(self._connection())
+            if missing:
+                self._problem = StoreUnavailable("key_missing", key_id=", ".join(missing))
+                return False
+        if self.read_only_view:
+            with self._lock:
+                self.close()
+                try:
+                    self._open_or_read_only()
+                except StoreUnavailable as exc:
+                    self._problem = exc
+                    return False
+                if self.read_only_view:
+                    return False
         try:
             with self._tx() as conn:
                 conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('probe', ?)", ("x" * 16384,))
