@@ -95,13 +95,6 @@ class Command:
         le = body[1 + lc] if len(body) == 2 + lc else None
         return cls(*head, data=body[1:1 + lc], le=le)
 
-    @property
-    def expected(self) -> int | None:
-        """Bytes the caller accepts (Le 00 means 256)."""
-        if self.le is None:
-            return None
-        return self.le or 256
-
 
 @dataclass(frozen=True)
 class Response:
@@ -198,6 +191,21 @@ def tlv(tag: int, value: bytes | list[bytes]) -> bytes:
     return tag_bytes + encode_length(len(body)) + body
 
 
+def _read_tag(data: bytes, i: int) -> tuple[int, int]:
+    """The BER tag starting at ``i`` and the index after it."""
+    tag = data[i]
+    i += 1
+    if tag & 0x1F == 0x1F:  # multi-byte tag: continue while bit 8 is set
+        while True:
+            if i >= len(data):
+                raise ApduError("truncated tag")
+            tag = (tag << 8) | data[i]
+            i += 1
+            if not data[i - 1] & 0x80:
+                break
+    return tag, i
+
+
 def iter_tlv(data: bytes) -> Iterator[Tlv]:
     data = bytes(data)
     i = 0
@@ -205,16 +213,7 @@ def iter_tlv(data: bytes) -> Iterator[Tlv]:
         if data[i] in (0x00, 0xFF):  # padding between objects (ISO 7816-4 5.2.2.1)
             i += 1
             continue
-        tag = data[i]
-        i += 1
-        if tag & 0x1F == 0x1F:  # multi-byte tag: continue while bit 8 is set
-            while True:
-                if i >= len(data):
-                    raise ApduError("truncated tag")
-                tag = (tag << 8) | data[i]
-                i += 1
-                if not data[i - 1] & 0x80:
-                    break
+        tag, i = _read_tag(data, i)
         if i >= len(data):
             raise ApduError(f"tag {tag:X} without length")
         length = data[i]
@@ -253,14 +252,7 @@ def parse_dol(dol: bytes) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     data, i = bytes(dol), 0
     while i < len(data):
-        tag = data[i]
-        i += 1
-        if tag & 0x1F == 0x1F:
-            while i < len(data):
-                tag = (tag << 8) | data[i]
-                i += 1
-                if not data[i - 1] & 0x80:
-                    break
+        tag, i = _read_tag(data, i)
         if i >= len(data):
             raise ApduError("DOL entry without length")
         out.append((tag, data[i]))

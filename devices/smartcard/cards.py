@@ -126,6 +126,15 @@ class UnknownCard(VirtualCard):
     """A card with no application the kiosk knows: every SELECT gets 6A82."""
 
 
+def _with_overrides(cls, data: dict | None, what: str):
+    """The default card data of ``cls`` with ``data``'s fields replaced; unknown fields are an error."""
+    data = dict(data or {})
+    unknown = set(data) - {f.name for f in fields(cls)}
+    if unknown:
+        raise ValueError(f"unknown {what} fields: {', '.join(sorted(unknown))}")
+    return replace(cls(), **data)
+
+
 # --- social security card ----------------------------------------------------
 @dataclass
 class SocialSecurityData:
@@ -145,12 +154,7 @@ class SocialSecurityData:
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "SocialSecurityData":
-        known = {f.name for f in fields(cls)}
-        data = dict(data or {})
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown social security card fields: {', '.join(sorted(unknown))}")
-        return replace(cls(), **data)
+        return _with_overrides(cls, data, "social security card")
 
     def sex_code(self) -> str:
         if self.sex:
@@ -249,12 +253,7 @@ class BankData:
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "BankData":
-        known = {f.name for f in fields(cls)}
-        data = dict(data or {})
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown bank card fields: {', '.join(sorted(unknown))}")
-        return replace(cls(), **data)
+        return _with_overrides(cls, data, "bank card")
 
     def track2(self) -> bytes:
         digits = f"{self.pan}D{self.expiry[2:6]}{self.service_code}0000000000000"

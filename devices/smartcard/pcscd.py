@@ -40,6 +40,7 @@ START_TIMEOUT_S = 15.0
 
 _local = threading.Lock()
 _local_users = 0  # leases held by this process (the per-process file stands for all of them)
+_children: dict[int, subprocess.Popen] = {}  # daemons started here, kept so they can be reaped
 
 
 def find_pcscd() -> str | None:
@@ -213,6 +214,7 @@ def _start(d: Path, reader: str, timeout: float) -> int:
         # own session: a Ctrl-C meant for the kiosk must not kill the shared daemon
         proc = subprocess.Popen([exe, "-f"], stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True, close_fds=True)
+    _children[proc.pid] = proc
     (d / "pcscd.pid").write_text(str(proc.pid))
     log.info("pcscd started", extra={"pid": proc.pid})
     try:
@@ -225,6 +227,7 @@ def _start(d: Path, reader: str, timeout: float) -> int:
 
 
 def _terminate(pid: int, timeout: float = 5.0) -> None:
+    _children.pop(pid, None)
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.kill(pid, sig)

@@ -21,7 +21,6 @@ import socket
 import struct
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 from .cards import VirtualCard
@@ -259,12 +258,3 @@ class VirtualCardServer:
                     sock.setblocking(False)
         # stopped, removed or replaced: closing the socket is the removal
 
-
-def wait_until(predicate, timeout: float, interval: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while True:
-        if predicate():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)
