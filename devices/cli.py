@@ -6,12 +6,11 @@ Subcommands owned by other device families are imported only when used, so
 
 from __future__ import annotations
 
-import importlib
 import json
 
 import click
 
-from kiosk.cli import emit, fail
+from kiosk.cli import LazyGroup, emit, fail
 
 # subcommand -> ("module:attribute" of a click command imported on first use, short help)
 LAZY_SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -29,37 +28,7 @@ ID_LABELS = {
 }
 
 
-class _LazyDevicesGroup(click.Group):
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(super().list_commands(ctx)) | set(LAZY_SUBCOMMANDS))
-
-    def get_command(self, ctx: click.Context, name: str):
-        cmd = super().get_command(ctx, name)
-        if cmd is not None or name not in LAZY_SUBCOMMANDS:
-            return cmd
-        module, _, attr = LAZY_SUBCOMMANDS[name][0].partition(":")
-        try:
-            return getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as exc:
-            reason = f"{type(exc).__name__}: {exc}"
-
-            @click.command(name, context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-                           help=f"(unavailable: {reason})")
-            def unavailable() -> None:
-                fail(f"'kiosk devices {name}' is unavailable on this installation ({reason})")
-
-            return unavailable
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        # list lazy subcommands from the table: --help must not import them
-        rows = [(n, c.get_short_help_str(60)) for n, c in sorted(self.commands.items()) if not c.hidden]
-        rows += [(n, h) for n, (_, h) in LAZY_SUBCOMMANDS.items() if n not in self.commands]
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(sorted(rows))
-
-
-@click.group("devices", cls=_LazyDevicesGroup)
+@click.group("devices", cls=LazyGroup, lazy=LAZY_SUBCOMMANDS)
 def devices() -> None:
     """List, check and exercise the kiosk's devices."""
 

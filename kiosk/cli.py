@@ -19,22 +19,22 @@ from . import __version__
 from .config import Config, ConfigError, load_config
 
 # command name -> "module:attribute" of a click command or group
-LAZY_COMMANDS: dict[str, str] = {
-    "run": "ui.app:run_command",
-    "devices": "devices.cli:devices",
-    "sim": "kiosk.sim_cli:sim",
-    "print": "printers.cli:print_group",
-    "printers": "printers.cli:printers_group",
-    "certificate": "printers.cli:certificate_group",
-    "face": "devices.face.cli:face",
-    "cases": "offline_cache.cli:cases",
-    "central": "offline_cache.central.cli:central",
-    "session": "flows.cli:session",
-    "demo": "flows.cli:demo",
-    "diagnose": "kiosk.diagnose:diagnose",
-    "health": "kiosk.health:health",
-    "technician": "kiosk.technician:technician",
-    "config": "kiosk.config_cli:config_group",
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("ui.app:run_command", "Open the touch kiosk (simulated devices + sandbox central by default)."),
+    "devices": ("devices.cli:devices", "List, check and exercise the kiosk's devices."),
+    "sim": ("kiosk.sim_cli:sim", "Run a device simulator on a real transport."),
+    "print": ("printers.cli:print_group", "Print queue tickets, receipts and certificates."),
+    "printers": ("printers.cli:printers_group", "Printer status (ticket and A4 printers)."),
+    "certificate": ("printers.cli:certificate_group", "Verify signed certificates offline."),
+    "face": ("devices.face.cli:face", "Face verification and liveness checks."),
+    "cases": ("offline_cache.cli:cases", "Cases kept on this terminal and their sync."),
+    "central": ("offline_cache.central.cli:central", "The central platform sandbox and its reports."),
+    "session": ("flows.cli:session", "Run a service headless with a scripted resident."),
+    "demo": ("flows.cli:demo", "Run every seed service once with the shipped scripts."),
+    "diagnose": ("kiosk.diagnose:diagnose", "Technician checks without a screen."),
+    "health": ("kiosk.health:health", "Terminal health for the operator (exit 1 when it cannot serve)."),
+    "technician": ("kiosk.technician:technician", "Technician PIN management."),
+    "config": ("kiosk.config_cli:config_group", "Check or show the effective configuration."),
 }
 
 
@@ -72,28 +72,62 @@ def emit(data: Any, as_json: bool, human: str | None = None) -> None:
 
 
 class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use.
+
+    ``lazy`` maps a subcommand name to ``"module:attribute"`` or to
+    ``("module:attribute", short help)``; with a help text, ``--help`` lists
+    the command without importing it.  A subcommand whose import fails is
+    replaced by one that says, in one line, why it is unavailable.
+    """
+
+    def __init__(self, *args: Any, lazy: dict | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    @staticmethod
+    def _spec(entry) -> tuple[str, str | None]:
+        return (entry, None) if isinstance(entry, str) else (entry[0], entry[1])
+
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(super().list_commands(ctx)) | set(LAZY_COMMANDS))
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
 
     def get_command(self, ctx: click.Context, name: str):
         cmd = super().get_command(ctx, name)
-        if cmd is not None or name not in LAZY_COMMANDS:
+        if cmd is not None or name not in self.lazy:
             return cmd
-        module, _, attr = LAZY_COMMANDS[name].partition(":")
+        module, _, attr = self._spec(self.lazy[name])[0].partition(":")
         try:
             return getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError) as exc:
             reason = f"{type(exc).__name__}: {exc}"
+            path = " ".join(filter(None, [ctx.command_path, name]))
 
             @click.command(name, context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
                            help=f"(unavailable: {reason})")
             def unavailable() -> None:
-                fail(f"'kiosk {name}' is unavailable on this installation ({reason})")
+                fail(f"'{path}' is unavailable on this installation ({reason})")
 
             return unavailable
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.commands:
+                cmd = self.commands[name]
+                if not cmd.hidden:
+                    rows.append((name, cmd.get_short_help_str(60)))
+                continue
+            _, short = self._spec(self.lazy[name])
+            if short is None:
+                cmd = self.get_command(ctx, name)
+                short = cmd.get_short_help_str(60) if cmd else ""
+            rows.append((name, short))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(cls=LazyGroup, lazy=LAZY_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", envvar="KIOSK_CONFIG", type=click.Path(dir_okay=False),
               help="Site configuration TOML (default: built-in simulators + embedded sandbox).")
 @click.option("--log-level", default=None, help="debug, info, warning or error.")

@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-import importlib
-
 import click
 
+from .cli import LazyGroup
 
 SIM_COMMANDS = {
-    "idcard": "devices.idcard.simulator:cli",
-    "smartcard": "devices.smartcard.simulator:cli",
-    "camera": "devices.camera.simulator:cli",
-    "escpos": "printers.escpos.simulator:cli",
-    "ipp": "printers.a4.simulator:cli",
+    "idcard": ("devices.idcard.simulator:cli", "ID-card reader on a pty (GA 467 SAM_V bytes)."),
+    "smartcard": ("devices.smartcard.simulator:cli", "Virtual social security / bank card in pcscd (vpcd)."),
+    "camera": ("devices.camera.simulator:cli", "Camera scenes served as frames."),
+    "escpos": ("printers.escpos.simulator:cli", "ESC/POS ticket printer on TCP."),
+    "ipp": ("printers.a4.simulator:cli", "IPP A4 printer (ippeveprinter)."),
 }
 
 
-class _SimGroup(click.Group):
-    def list_commands(self, ctx):
-        return sorted(SIM_COMMANDS)
-
-    def get_command(self, ctx, name):
-        if name not in SIM_COMMANDS:
-            return None
-        module, _, attr = SIM_COMMANDS[name].partition(":")
-        try:
-            return getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as exc:
-            @click.command(name, help=f"(unavailable: {exc})")
-            def unavailable() -> None:
-                raise click.ClickException(f"simulator {name} unavailable: {exc}")
-            return unavailable
-
-
-@click.group(cls=_SimGroup)
+@click.group(cls=LazyGroup, lazy=SIM_COMMANDS)
 def sim() -> None:
     """Run a device simulator (speaks the device's real bytes on a real transport)."""
