@@ -25,6 +25,7 @@ Faults (``set_fault``), each produced by the printer itself:
 from __future__ import annotations
 
 import atexit
+import ctypes
 import logging
 import os
 import shutil
@@ -142,6 +143,25 @@ class _DnsSd:
 _dnssd = _DnsSd()
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the parent dies, so a killed test
+    run or kiosk never leaves a printer (and avahi with it) behind."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def unavailable_reason() -> str | None:
+    """Why an ippeveprinter cannot be started here, or None (tests skip on this unless CI is set)."""
+    if os.geteuid() != 0:
+        return "ippeveprinter needs avahi-daemon and a system D-Bus, which need root"
+    for tool in ("ippeveprinter", "avahi-daemon", "dbus-daemon"):
+        if not shutil.which(tool):
+            return f"{tool} not installed (deploy/apt-packages.txt: cups-ipp-utils, avahi-daemon, dbus)"
+    return None
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -195,6 +215,7 @@ class IppPrinterSimulator:
                 ["ippeveprinter", "-p", str(self.port), "-f", "application/pdf", "-d", str(self.spool), "-k",
                  "-c", str(self.command), "-l", "Kiosk simulator", self.name],
                 stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
             logf.close()
             deadline = time.monotonic() + 8

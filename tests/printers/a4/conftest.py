@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 
-from printers.a4.simulator import IppPrinterSimulator
+from printers.a4.simulator import IppPrinterSimulator, unavailable_reason
 
 
 def ipp_unavailable() -> str | None:
     """Why ippeveprinter tests cannot run here, or None.  Under CI they always run."""
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         return None
-    if os.geteuid() != 0:
-        return "ippeveprinter needs avahi-daemon and a system D-Bus, which need root"
-    for tool in ("ippeveprinter", "avahi-daemon", "dbus-daemon"):
-        if not shutil.which(tool):
-            return f"{tool} not installed (deploy/apt-packages.txt: cups-ipp-utils, avahi-daemon, dbus)"
-    return None
+    return unavailable_reason()
 
 
 @pytest.fixture

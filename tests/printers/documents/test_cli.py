@@ -1,0 +1,100 @@
+"""``kiosk print certificate`` and ``kiosk certificate verify`` as a user runs them."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+
+import pytest
+from pypdf import PdfReader
+
+from printers.a4.simulator import unavailable_reason
+from printers.documents.signing import PDF_PAYLOAD_KEY
+
+
+def kiosk(*args: str, data_dir, timeout: float = 60) -> subprocess.CompletedProcess:
+    env = dict(os.environ, KIOSK_DATA_DIR=str(data_dir))
+    env.pop("KIOSK_CONFIG", None)
+    return subprocess.run([sys.executable, "-m", "kiosk.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+@pytest.fixture(scope="module")
+def issued(tmp_path_factory):
+    """A proof of no property written by the CLI, with the terminal's key created on the way."""
+    data_dir = tmp_path_factory.mktemp("data")
+    out = data_dir / "proof.pdf"
+    res = kiosk("print", "certificate", "no-property", "--out", str(out), data_dir=data_dir)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("certificate BDC") and str(out) in res.stdout
+    return data_dir, out
+
+
+def test_key_created_with_0600(issued):
+    data_dir, _ = issued
+    key = data_dir / "keys" / "signing.key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert (data_dir / "keys" / "signing.pub").is_file()
+
+
+def test_verify_pdf_and_qr_valid(issued):
+    data_dir, out = issued
+    res = kiosk("certificate", "verify", str(out), data_dir=data_dir)
+    assert res.returncode == 0 and res.stdout.startswith("valid: no_property BDC")
+    assert len(res.stdout.strip().splitlines()) == 1
+    payload = PdfReader(str(out)).metadata[PDF_PAYLOAD_KEY]
+    res = kiosk("certificate", "verify", "--qr", payload, data_dir=data_dir)
+    assert res.returncode == 0 and res.stdout.startswith("valid:")
+
+
+def test_verify_tampered_and_unknown_key(issued, tmp_path):
+    data_dir, out = issued
+    payload = PdfReader(str(out)).metadata[PDF_PAYLOAD_KEY]
+    i = len(payload) // 2
+    altered = payload[:i] + ("A" if payload[i] != "A" else "B") + payload[i + 1:]
+    res = kiosk("certificate", "verify", "--qr", altered, data_dir=data_dir)
+    assert res.returncode == 1 and res.stdout.startswith("tampered:") and "Traceback" not in res.stderr
+    # another terminal that only trusts its own key
+    other = tmp_path / "other"
+    assert kiosk("certificate", "public-key", data_dir=other).returncode == 0
+    res = kiosk("certificate", "verify", "--qr", payload, data_dir=other)
+    assert res.returncode == 1 and res.stdout.startswith("unknown key")
+    # ... until it is given the issuing terminal's public key
+    res = kiosk("certificate", "verify", "--qr", payload, "--key", str(data_dir / "keys" / "signing.pub"),
+                data_dir=other)
+    assert res.returncode == 0
+
+
+def test_usage_errors_are_one_line(issued, tmp_path):
+    data_dir, out = issued
+    for args in (("certificate", "verify"), ("certificate", "verify", str(out), "--qr", "x"),
+                 ("certificate", "verify", str(tmp_path / "missing.pdf")),
+                 ("print", "certificate", "no-property"),
+                 ("print", "certificate", "no-property", "--out", str(tmp_path / "x.pdf"), "--id-number", "123"),
+                 ("print", "certificate", "test-page", "--printer", "tcp://h:9100")):
+        res = kiosk(*args, data_dir=data_dir)
+        assert res.returncode == 2, args
+        assert len(res.stderr.strip().splitlines()) == 1 and res.stderr.startswith("error:"), res.stderr
+
+
+def test_other_documents_and_test_page(issued, tmp_path):
+    data_dir, _ = issued
+    for doc in ("social-security", "provident-fund"):
+        out = tmp_path / f"{doc}.pdf"
+        res = kiosk("print", "certificate", doc, "--out", str(out), data_dir=data_dir)
+        assert res.returncode == 0, res.stderr
+        assert kiosk("certificate", "verify", str(out), data_dir=data_dir).returncode == 0
+    res = kiosk("print", "certificate", "test-page", "--out", str(tmp_path / "t.pdf"), data_dir=data_dir)
+    assert res.returncode == 0 and (tmp_path / "t.pdf").read_bytes().startswith(b"%PDF-")
+
+
+def test_print_on_simulated_a4_printer(issued):
+    reason = None if os.environ.get("CI", "").lower() in ("1", "true", "yes") else unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    data_dir, _ = issued
+    res = kiosk("print", "certificate", "no-property", "--printer", "sim://", "--json", data_dir=data_dir)
+    assert res.returncode == 0, res.stderr
+    assert '"state": "completed"' in res.stdout
