@@ -215,7 +215,8 @@ class IppPrinterSimulator:
                 ["ippeveprinter", "-p", str(self.port), "-f", "application/pdf", "-d", str(self.spool), "-k",
                  "-c", str(self.command), "-l", "Kiosk simulator", self.name],
                 stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-                preexec_fn=_die_with_parent,
+                # Linux ties PDEATHSIG to the spawning *thread*: only the main thread lives as long as we do
+                preexec_fn=_die_with_parent if threading.current_thread() is threading.main_thread() else None,
             )
             logf.close()
             deadline = time.monotonic() + 8
