@@ -55,9 +55,10 @@ class _PrintGroup(click.Group):
 
 def __getattr__(name: str):
     # kiosk.cli's LAZY_COMMANDS names printers.cli:certificate_group; the group
-    # itself belongs to the documents package and is imported on first use.
+    # belongs to the documents package and is imported on first use (an
+    # ImportError reaches kiosk.cli, which shows the command as unavailable).
     if name == "certificate_group":
-        return _lazy(f"{DOCUMENTS_CLI}:certificate_group", "certificate")
+        return importlib.import_module(DOCUMENTS_CLI).certificate_group
     raise AttributeError(name)
 
 
@@ -150,7 +151,17 @@ def _run_job(ctx: click.Context, what: str, ref: str, url: str | None, width: in
         click.echo(f"warning: {result.warning.en}", err=True)
 
 
+def _logo(cfg, given: str | None) -> str:
+    """--logo, else the branding logo when it is a PNG the printer can take."""
+    if given is not None:
+        return given
+    logo = cfg.get("branding.logo", "") or ""
+    return logo if logo.lower().endswith(".png") and Path(logo).expanduser().is_file() else ""
+
+
 def _printer_options(f):
+    f = click.option("--logo", default=None, type=click.Path(dir_okay=False),
+                     help="PNG printed on top (default: branding.logo when it is a PNG).")(f)
     f = click.option("--json", "as_json", is_flag=True, help="Print the job result as JSON.")(f)
     f = click.option("--out", type=click.Path(file_okay=False),
                      help="With sim://: where to save the printed paper as PNG (default <data dir>/prints).")(f)
@@ -178,14 +189,14 @@ def print_group() -> None:
 @click.option("--follow-url", default="", help="URL in the QR code to follow the queue.")
 @click.option("--job-id", default=None, help="Idempotency key (default: ticket-<date>-<number>).")
 @click.pass_context
-def ticket_cmd(ctx, url, width, out, as_json, service, service_en, number, waiting, hall, hall_en, follow_url,
+def ticket_cmd(ctx, url, width, out, as_json, logo, service, service_en, number, waiting, hall, hall_en, follow_url,
                job_id) -> None:
     """Print a queue ticket; exit 0 only when the printer confirmed it."""
     cfg = ctx.obj.config
     ticket = {"hall": hall if hall is not None else cfg.get("terminal.hall", ""),
               "hall_en": hall_en if hall_en is not None else cfg.get("terminal.hall_en", ""),
               "service": {"zh": service, "en": service_en}, "number": number, "waiting": waiting,
-              "follow_url": follow_url}
+              "follow_url": follow_url, "logo": _logo(cfg, logo)}
     if job_id:
         ticket["job_id"] = job_id
     _run_job(ctx, "ticket", number, url, int(width) if width else None, out, as_json,
@@ -205,14 +216,14 @@ def ticket_cmd(ctx, url, width, out, as_json, service, service_en, number, waiti
 @click.option("--hall", default=None, help="Hall name (default: terminal.hall).")
 @click.option("--job-id", default=None, help="Idempotency key (default: receipt-<case no>).")
 @click.pass_context
-def receipt_cmd(ctx, url, width, out, as_json, case_no, service, service_en, applicant, id_number, result,
+def receipt_cmd(ctx, url, width, out, as_json, logo, case_no, service, service_en, applicant, id_number, result,
                 verify_url, hall, job_id) -> None:
     """Print a service receipt; exit 0 only when the printer confirmed it."""
     cfg = ctx.obj.config
     receipt = {"hall": hall if hall is not None else cfg.get("terminal.hall", ""),
                "hall_en": cfg.get("terminal.hall_en", "") if hall is None else "",
                "case_no": case_no, "service": {"zh": service, "en": service_en}, "applicant": applicant,
-               "id_number": id_number, "result": result, "verify_url": verify_url}
+               "id_number": id_number, "result": result, "verify_url": verify_url, "logo": _logo(cfg, logo)}
     if job_id:
         receipt["job_id"] = job_id
     _run_job(ctx, "receipt", case_no, url, int(width) if width else None, out, as_json,

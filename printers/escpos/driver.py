@@ -18,7 +18,7 @@ the roll is replaced.
 
 Options (config ``[devices.NAME]``): ``paper_width_mm`` (58 | 80),
 ``timeout_s`` (status answer wait, default 1.0), ``spool_dir``,
-``retry_interval_s`` (default 2.0), ``confirm`` ("status" or "process_id":
+``retry_interval_s`` (default 2.0), ``logo`` (PNG printed on top), ``confirm`` ("status" or "process_id":
 also wait for the GS ( H answer that follows printing, on printers that have it).
 """
 
@@ -96,7 +96,7 @@ class EscPosPrinter(Device):
         """Queue ticket: hall, service (str or {"zh","en"}), number, waiting,
         time, follow_url; optional job_id (default: ticket-<date>-<number>)."""
         try:
-            fields = ticket_fields(ticket)
+            fields = ticket_fields({"logo": self.options.get("logo", ""), **ticket})
             data = render("ticket", fields, self.paper_mm)
         except LayoutError as exc:
             raise DeviceError("printing.escpos.bad_job", DeviceState.ONLINE, problem=str(exc)) from None
@@ -109,7 +109,7 @@ class EscPosPrinter(Device):
         (optional, masked), time, result (code or text), verify_url; optional
         job_id (default: receipt-<case_no>)."""
         try:
-            fields = receipt_fields(receipt)
+            fields = receipt_fields({"logo": self.options.get("logo", ""), **receipt})
             data = render("receipt", fields, self.paper_mm)
         except LayoutError as exc:
             raise DeviceError("printing.escpos.bad_job", DeviceState.ONLINE, problem=str(exc)) from None

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import string
 import tomllib
 from importlib import resources
@@ -24,6 +25,8 @@ from kiosk.i18n import t
 from kiosk.masking import mask_id_number, mask_name
 
 from .encoder import Encoder, text_width
+
+log = logging.getLogger(__name__)
 
 
 class LayoutError(ValueError):
@@ -183,10 +186,20 @@ def _barcode(wr: _Writer, b: dict) -> None:
 
 
 def _image(wr: _Writer, b: dict) -> None:
+    from PIL import Image
+
     path = _fill(b["value"], wr.fields)
-    if path:
-        wr.style(b, [1, 1])
-        wr.enc.image(path)
+    try:
+        img = Image.open(path)
+        img.load()
+    except OSError as exc:  # a missing logo must not stop a ticket
+        log.warning("layout image not printed", extra={"path": path, "reason": str(exc)})
+        return
+    limit = int(b.get("max_width", wr.enc.dots))
+    if img.width > limit:
+        img = img.resize((limit, max(1, img.height * limit // img.width)))
+    wr.style(b, [1, 1])
+    wr.enc.image(img)
 
 
 def _feed(wr: _Writer, b: dict) -> None:

@@ -91,8 +91,8 @@ def test_fault_keeps_the_job_and_prints_it_when_fixed(sim, printer_for, fault, k
     assert [j["ref"] for j in p.pending()] == ["A003"]
     assert p.status().device == DeviceState.USER_ERROR and p.status().detail["pending"] == 1
     sim.set_paper("ok") if fault == "paper" else sim.set_cover(False)
-    assert wait_for(lambda: not p.pending())
-    assert numbers_on(sim.page_texts()) == ["A003"]
+    assert wait_for(lambda: printed)  # listeners hear of it after the spool is updated
+    assert not p.pending() and numbers_on(sim.page_texts()) == ["A003"]
     assert [r.ref for r in printed] == ["A003"] and printed[0].confirmed
     assert wait_for(lambda: p.status().device == DeviceState.ONLINE)
 

@@ -80,3 +80,16 @@ def test_wrap_breaks_words_and_cjk():
     assert wrap("Watch the screen for your number", 12) == ["Watch the", "screen for", "your number"]
     assert wrap("请留意屏幕和语音叫号", 8) == ["请留意屏", "幕和语音", "叫号"]
     assert wrap("ABCDEFGHIJ", 4) == ["ABCD", "EFGH", "IJ"]
+
+
+def test_logo_is_printed_as_raster_and_a_missing_one_is_skipped(tmp_path):
+    from PIL import Image, ImageDraw
+
+    logo = tmp_path / "emblem.png"
+    img = Image.new("RGBA", (600, 200), (255, 255, 255, 0))
+    ImageDraw.Draw(img).ellipse([200, 0, 400, 199], fill=(183, 28, 28, 255))
+    img.save(logo)
+    [page] = render_bytes(render_ticket({**TICKET, "logo": str(logo)}, 80), 80)
+    assert page.text.splitlines()[0] == "[IMAGE 240x80]"  # scaled to the layout's max_width
+    [page] = render_bytes(render_ticket({**TICKET, "logo": str(tmp_path / "missing.png")}, 80), 80)
+    assert page.text.splitlines()[0] == "市民中心24小时自助服务厅"
