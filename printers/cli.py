@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import tempfile
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
@@ -86,7 +87,11 @@ class _Session:
             options["paper_width_mm"] = width
         options.setdefault("spool_dir", str(config.data_dir / "spool" / "escpos"))
         self.sim = None
+        self._tmp = None
         if url.startswith("sim://"):
+            # a fresh simulated printer each run: its spool lives and dies with it
+            self._tmp = tempfile.TemporaryDirectory(prefix="kiosk-print-")
+            options["spool_dir"] = self._tmp.name
             from printers.escpos.simulator import EscPosSimulator
 
             params = dict(parse_qsl(urlsplit(url).query))
@@ -108,6 +113,8 @@ class _Session:
         self.printer.close()
         if self.sim is not None:
             self.sim.stop()
+        if self._tmp is not None:
+            self._tmp.cleanup()
 
     def saved_pages(self, before: int) -> list[Path]:
         if self.sim is None:
@@ -127,7 +134,8 @@ def _run_job(ctx: click.Context, what: str, ref: str, url: str | None, width: in
         except DeviceError as exc:
             if exc.key == "printing.escpos.bad_job":
                 fail(str(exc), code=2)
-            kept = "; kept, it prints with the next job once the printer is back" if getattr(exc, "pending", False) else ""
+            kept = ("; kept, it prints with the next job once the printer is back"
+                    if getattr(exc, "pending", False) and session.sim is None else "")
             fail(f"{exc} ({what} {ref} not printed{kept})", code=1 if exc.state != DeviceState.NO_DEVICE else 2)
             return
         pages = session.saved_pages(before)

@@ -70,6 +70,8 @@ class EscPosSimulator:
         self._cover_open = cover_open
         self._pages: list[Page] = []
         self._pngs: list[bytes] = []
+        # continue numbering in a folder that already holds pages from earlier runs
+        self._first_page = len(list(self.out_dir.glob("page-*.png"))) if self.out_dir and self.out_dir.is_dir() else 0
         self.received = bytearray()
         self.status_queries = 0
         self.it = Interpreter(paper_mm, status=self._status_byte, on_page=self._page_done)
@@ -178,12 +180,17 @@ class EscPosSimulator:
         if self.out_dir is not None:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             suffix = "" if page.complete else "-torn"
-            (self.out_dir / f"page-{len(self._pngs):04d}{suffix}.png").write_bytes(png)
+            (self.out_dir / f"page-{self._first_page + len(self._pngs):04d}{suffix}.png").write_bytes(png)
 
 
 def start_for_device(name: str, options: dict, workdir: Path) -> EscPosSimulator:
-    """Simulator starter for ``sim://`` in config (see devices.registry)."""
+    """Simulator starter for ``sim://`` in config (see devices.registry).
+
+    The manager hands the same options dict to the driver next: a simulated
+    printer gets a spool beside its pages unless one is configured, so a new
+    simulator (fresh paper) does not inherit yesterday's printed job ids."""
     out = options.get("sim_out") or Path(workdir) / f"{name}-pages"
+    options.setdefault("spool_dir", str(Path(workdir) / f"{name}-spool"))
     return EscPosSimulator(
         paper=options.get("sim_paper", "ok"), cover_open=bool(options.get("sim_cover_open", False)),
         paper_mm=int(options.get("paper_width_mm", 80)), out_dir=out).start()
