@@ -198,7 +198,8 @@ class SyncWorker:
             if not entries:
                 break
             res["batches"] += 1
-            self.state = "syncing"
+            if not self.failures:  # while retrying, status keeps saying why
+                self.state = "syncing"
             outcomes, problem = self._send(entries)
             for o in outcomes:
                 res[o.result] += 1
