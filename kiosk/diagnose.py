@@ -142,15 +142,14 @@ class Diagnostics:
         if store is None:
             return {"ok": False, "depth": None, "last_sync": None, "error": "case store not running"}
         stats = store.stats()
-        sync = getattr(app, "sync", None) or getattr(app, "sync_worker", None)
-        last = None
-        for attr in ("last_success", "last_sync", "last_ok_at"):
-            value = getattr(sync, attr, None) if sync is not None else None
-            if value:
-                last = value if isinstance(value, str) else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(value))
-                break
+        sync = getattr(app, "sync", None)
+        sync_status = sync.status() if sync is not None else {}
+        last = sync_status.get("last_success_at")
+        if isinstance(last, (int, float)):
+            last = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(last))
         return {"ok": stats.get("dead", 0) == 0, "depth": stats.get("outbox", 0), "dead": stats.get("dead", 0),
-                "oldest_pending_at": stats.get("oldest_pending_at"), "last_sync": last}
+                "oldest_pending_at": stats.get("oldest_pending_at"), "last_sync": last,
+                "sync_state": sync_status.get("state"), "last_error": sync_status.get("last_error")}
 
     def data_dir(self) -> dict:
         path = self.config.data_dir
@@ -251,15 +250,13 @@ class Diagnostics:
         if central is None:
             return {"ok": False, "error": "central client not running"}
         started = time.perf_counter()
-        for name in ("health", "ping", "check"):
-            fn = getattr(central, name, None)
-            if callable(fn):
-                answer = fn()
-                ms = round((time.perf_counter() - started) * 1000, 1)
-                ok = answer is not False and not (isinstance(answer, dict) and answer.get("ok") is False)
-                return {"ok": ok, "latency_ms": ms, "url": str(getattr(central, "base_url", "")),
-                        "summary": f"{'reachable' if ok else 'unreachable'} in {ms} ms"}
-        return {"ok": False, "error": "central client has no health check"}
+        url = str(getattr(central, "base_url", ""))
+        try:
+            central.health()
+        except Exception as exc:
+            return {"ok": False, "url": url, "error": f"central platform unreachable: {_error_text(exc)}"}
+        ms = round((time.perf_counter() - started) * 1000, 1)
+        return {"ok": True, "latency_ms": ms, "url": url, "summary": f"central platform reachable in {ms} ms"}
 
     def action_logs(self) -> dict:
         lines = list(log_tail().lines)[-80:]

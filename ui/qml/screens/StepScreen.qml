@@ -61,7 +61,7 @@ Item {
         KText {
             objectName: "stepPrompt"
             width: parent.width
-            visible: text !== ""
+            visible: text !== "" && s.view !== "consent"   // the consent view shows it in full
             text: s.prompt || ""
         }
         KText {

@@ -1,13 +1,13 @@
 import QtQuick
 import "../../components"
 
-// Consent text (from the engine) with large agree / decline buttons.
+// Consent text (from the engine) in a readable panel, with the engine's
+// choices (agree / decline) as two large buttons.
 Item {
     objectName: "consentView"
     readonly property var s: vm.session
     Panel {
-        anchors.fill: parent
-        anchors.bottomMargin: 0
+        anchors { left: parent.left; right: parent.right; top: parent.top; bottom: buttons.top; bottomMargin: theme.spacing }
         Flickable {
             id: flick
             anchors.fill: parent
@@ -18,7 +18,24 @@ Item {
                 id: body
                 objectName: "consentText"
                 width: flick.width
-                text: s.body || s.consent || s.hint || s.prompt || ""
+                text: s.body || s.prompt || ""
+                lineHeight: 1.3
+            }
+        }
+    }
+    Row {
+        id: buttons
+        anchors { right: parent.right; bottom: parent.bottom }
+        spacing: theme.spacing
+        layoutDirection: Qt.RightToLeft
+        Repeater {
+            model: s.choices || []
+            delegate: KButton {
+                objectName: "choice_" + modelData.id
+                kind: index === 0 ? "primary" : "secondary"
+                width: Math.max(implicitWidth, theme.elderly ? 420 : 340)
+                text: modelData.label || modelData.id
+                onClicked: vm.send("tap", {"action": modelData.id})
             }
         }
     }

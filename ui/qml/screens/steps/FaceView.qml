@@ -43,7 +43,7 @@ Item {
                 width: parent.width - theme.spacing * 2
                 horizontalAlignment: Text.AlignHCenter
                 color: "#FFFFFF"
-                text: s.face_hint || vm.t["ui.camera.hint"]
+                text: s.hint || vm.t["ui.camera.hint"]
             }
         }
         KText {
