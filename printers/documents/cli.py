@@ -195,6 +195,15 @@ def _print(pdf: bytes, title: str, url: str) -> dict:
     return result.as_dict()
 
 
+def _issue_demo(ctx, doc_type: str, out, printer_url, as_json, name, id_number, **extra) -> None:
+    """The demo data of ``doc_type`` with the options given on the command line."""
+    from . import demo
+
+    data = getattr(demo, doc_type)(dt.datetime.now().replace(microsecond=0))
+    data.update({k: v for k, v in extra.items() if v is not None})
+    _issue(ctx, doc_type, data, out, printer_url, as_json, name, id_number)
+
+
 @print_certificate.command("no-property")
 @_output_options
 @_applicant_options
@@ -202,12 +211,7 @@ def _print(pdf: bytes, title: str, url: str) -> dict:
 @click.pass_context
 def no_property_cmd(ctx, out, printer_url, as_json, name, id_number, purpose) -> None:
     """Proof of no property (不动产登记信息查询结果)."""
-    from . import demo
-
-    data = demo.no_property(dt.datetime.now().replace(microsecond=0))
-    if purpose is not None:
-        data["purpose"] = purpose
-    _issue(ctx, "no_property", data, out, printer_url, as_json, name, id_number)
+    _issue_demo(ctx, "no_property", out, printer_url, as_json, name, id_number, purpose=purpose)
 
 
 @print_certificate.command("social-security")
@@ -216,10 +220,7 @@ def no_property_cmd(ctx, out, printer_url, as_json, name, id_number, purpose) ->
 @click.pass_context
 def social_security_cmd(ctx, out, printer_url, as_json, name, id_number) -> None:
     """Social security payment proof (社会保险参保缴费证明), last 12 months."""
-    from . import demo
-
-    _issue(ctx, "social_security", demo.social_security(dt.datetime.now().replace(microsecond=0)), out,
-           printer_url, as_json, name, id_number)
+    _issue_demo(ctx, "social_security", out, printer_url, as_json, name, id_number)
 
 
 @print_certificate.command("provident-fund")
@@ -229,12 +230,7 @@ def social_security_cmd(ctx, out, printer_url, as_json, name, id_number) -> None
 @click.pass_context
 def provident_fund_cmd(ctx, out, printer_url, as_json, name, id_number, amount) -> None:
     """Provident fund withdrawal receipt (住房公积金提取回执)."""
-    from . import demo
-
-    data = demo.provident_fund(dt.datetime.now().replace(microsecond=0))
-    if amount is not None:
-        data["amount"] = amount
-    _issue(ctx, "provident_fund", data, out, printer_url, as_json, name, id_number)
+    _issue_demo(ctx, "provident_fund", out, printer_url, as_json, name, id_number, amount=amount)
 
 
 @print_certificate.command("test-page")

@@ -27,7 +27,7 @@ from reportlab.platypus import Paragraph
 
 from kiosk.i18n import t
 
-from .fonts import FONT, FONT_MONO, register_fonts
+from .fonts import FONT, register_fonts
 
 # Content streams are zlib-compressed binary; reportlab's default ASCII85 wrapping
 # (pure Python without its C accelerator) adds a quarter to the size and ~15 ms a page.
@@ -164,7 +164,7 @@ class Sheet:
         y = top
         for i, (label, value) in enumerate(rows):
             style = ParagraphStyle("v", fontName=FONT, fontSize=size, leading=size * 1.45, wordWrap="CJK")
-            p = Paragraph(_escape(value), style)
+            p = Paragraph(escape(value), style)
             _, h = p.wrap(width - label_w - 2 * pad, PAGE_H)
             row_h = max(size * 2.3, h + 2 * pad)
             c.saveState()
@@ -342,8 +342,6 @@ def _sine_ops(x0: float, x1: float, base: float, amp: float, div: float, phase: 
     return " ".join(out)
 
 
-def _escape(s: str) -> str:
+def escape(s: str) -> str:
+    """Text for a reportlab Paragraph (which reads a small markup language)."""
     return str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-escape = _escape

@@ -34,10 +34,9 @@ def render_no_property(data: dict, signer: Signer, lang: str = "zh") -> bytes:
     if len(records) > MAX_RECORDS:
         raise ValueError(f"at most {MAX_RECORDS} records fit on one page")
     query_time = datetime_text(as_datetime(data.get("query_time"), issue.issued), lang)
-    scope = str(data.get("scope") or "") or None
     sheet = open_sheet(issue, t("doc.no_property.title", lang),
                        t("doc.no_property.subtitle_found" if records else "doc.no_property.subtitle", lang))
-    scope = scope or sheet.t("doc.no_property.scope_default")
+    scope = str(data.get("scope") or sheet.t("doc.no_property.scope_default"))
     result = (sheet.t("doc.no_property.result_found", count=len(records)) if records
               else sheet.t("doc.no_property.result_none"))
 

@@ -54,7 +54,7 @@ def amount_in_words(value) -> str:
                     part += "零"
                     zero = False
                 part += _DIGITS[d] + _SMALL[pos]
-            out += part.lstrip("零") + _BIG[gi]
+            out += part + _BIG[gi]
         out += "元"
     if not jiao and not fen:
         return "人民币" + (out or "零元") + "整"
