@@ -16,42 +16,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 import click
 
-from kiosk.cli import emit, fail
+from kiosk.cli import LazyGroup, emit, fail
 from kiosk.i18n import t
 
 DOCUMENTS_CLI = "printers.documents.cli"
-
-
-def _lazy(spec: str, name: str) -> click.Command:
-    """Import ``module:attr`` now; if it is not installed, a stand-in command
-    that says so in one line."""
-    module, _, attr = spec.partition(":")
-    try:
-        return getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError) as exc:
-        reason = f"{type(exc).__name__}: {exc}"
-
-        @click.command(name, context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-                       help=f"(unavailable: {reason})")
-        def unavailable() -> None:
-            fail(f"'{name}' is unavailable on this installation ({reason})")
-
-        return unavailable
-
-
-class _PrintGroup(click.Group):
-    """``certificate`` comes from the documents package, imported only when used."""
-
-    lazy = {"certificate": f"{DOCUMENTS_CLI}:print_certificate"}
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
-
-    def get_command(self, ctx: click.Context, name: str):
-        cmd = super().get_command(ctx, name)
-        if cmd is None and name in self.lazy:
-            cmd = _lazy(self.lazy[name], name)
-        return cmd
 
 
 def __getattr__(name: str):
@@ -181,7 +149,8 @@ def _printer_options(f):
     return f
 
 
-@click.group("print", cls=_PrintGroup)
+@click.group("print", cls=LazyGroup,
+             lazy={"certificate": (f"{DOCUMENTS_CLI}:print_certificate", "Print or save a signed A4 certificate.")})
 def print_group() -> None:
     """Print queue tickets, receipts and certificates."""
 
