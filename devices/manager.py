@@ -54,6 +54,8 @@ class DeviceManager:
             options = {k: v for k, v in spec.items() if k not in ("family", "url")}
             try:
                 if url.startswith("sim://"):
+                    # The simulator may add driver options (e.g. a spool folder
+                    # inside the work dir); the same dict goes to the driver.
                     handle = self.registry.start_simulator(family, name, options, self.workdir)
                     self.simulators[name] = handle
                     url = handle.url
