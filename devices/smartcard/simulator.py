@@ -26,6 +26,7 @@ from .vpcd import VPCD_HOST, VPCD_PORT, VirtualCardServer, claim_slot, reader_na
 log = logging.getLogger(__name__)
 
 SETTLE_TIMEOUT_S = 5.0
+SLOT_WAIT_S = 30.0  # vpcd has two slots; a third simulator on the machine waits for one
 
 
 def reader_has_card(reader: str, wait_ms: int = 0) -> bool | None:
@@ -62,7 +63,7 @@ class SmartCardSimulator:
     def start(self) -> "SmartCardSimulator":
         card, data = self._initial
         first = make_card(card, data) if card else None  # bad kind/data fail before anything starts
-        self._slot = claim_slot(self._slot_request)
+        self._slot = claim_slot(self._slot_request, wait_s=SLOT_WAIT_S)
         try:
             self.reader = reader_name(self._slot.slot)
             self.url = f"pcsc://{self.reader}"

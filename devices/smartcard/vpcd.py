@@ -21,6 +21,7 @@ import socket
 import struct
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from .cards import VirtualCard
@@ -114,14 +115,19 @@ class SlotLock:
             self._fd = None
 
 
-def claim_slot(preferred: int | None = None) -> SlotLock:
+def claim_slot(preferred: int | None = None, wait_s: float = 0.0) -> SlotLock:
+    """Lock a free slot, waiting up to ``wait_s`` for another simulator to let one go."""
     order = [preferred] if preferred is not None else list(range(VPCD_SLOTS))
-    for slot in order:
-        lock = SlotLock(slot)
-        if lock.acquire():
-            return lock
-    raise RuntimeError("all virtual reader slots are in use by other simulators"
-                       if preferred is None else f"virtual reader slot {preferred} is in use")
+    deadline = time.monotonic() + wait_s
+    while True:
+        for slot in order:
+            lock = SlotLock(slot)
+            if lock.acquire():
+                return lock
+        if time.monotonic() >= deadline:
+            raise RuntimeError("all virtual reader slots are in use by other simulators"
+                               if preferred is None else f"virtual reader slot {preferred} is in use")
+        time.sleep(0.2)
 
 
 class VirtualCardServer:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -25,7 +26,7 @@ def test_read_social_security_card(sim, reader):
     assert person.extra["issue_date"] == "2021-03-15"
     assert person.extra["region_code"] == "320100"
     assert person.problems == []
-    assert reader.reader_name == "Virtual PCD 00 00"
+    assert reader.reader_name == sim.reader
 
 
 def test_read_custom_social_security_card(sim, reader):
@@ -121,10 +122,19 @@ def test_second_simulator_takes_the_other_slot(sim, pcscd_lease):
     from devices.smartcard.driver import SmartCardReader
     from devices.smartcard.simulator import SmartCardSimulator
 
-    with SmartCardSimulator("bank") as other:
-        assert other.url == "pcsc://Virtual PCD 00 01"
+    other = SmartCardSimulator("bank")
+    try:
+        other.start()
+    except RuntimeError as exc:  # on a shared machine another kiosk process may hold the other slot
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            raise
+        pytest.skip(str(exc))
+    try:
+        assert other.url != sim.url and other.url.startswith("pcsc://Virtual PCD 00 0")
         with SmartCardReader("sc2", other.url) as dev:
             assert dev.read_bank_card()["scheme"] == "UnionPay"
+    finally:
+        other.stop()
 
 
 def test_device_manager_starts_the_simulator(pcscd_lease, data_dir):

@@ -90,7 +90,7 @@ def test_sim_command_serves_until_ctrl_c(pcscd_lease, data_dir):
     try:
         first = proc.stdout.readline()
         assert first.startswith("virtual reader: pcsc://Virtual PCD 00 0"), first + proc.stderr.read()
-        url = first.split()[2]
+        url = first.partition(": ")[2].partition("  ")[0]  # reader names contain spaces
         with SmartCardReader("sc", url) as dev:
             assert dev.read_bank_card()["scheme"] == "UnionPay"
             proc.stdin.write("insert social_security\n")
