@@ -94,28 +94,33 @@ def close_eyes(frame: np.ndarray, eyes) -> np.ndarray:
     """Edit ``frame`` in place so both eyes look shut.
 
     ``eyes`` holds two outlines of six (x, y) points in frame coordinates (the
-    68-point landmark order 36-41 and 42-47). The eye is painted over with the
-    surrounding skin (inpainting) and a thin lid line drawn where the lids meet.
+    68-point landmark order 36-41 and 42-47). Each eye is covered with the
+    skin just below it (a lid has the colour of the face, not of the brow),
+    blended through a soft mask, and a lash line is drawn where the lids meet.
     """
-    mask = np.zeros(frame.shape[:2], np.uint8)
-    for outline in eyes:
-        pts = np.asarray(outline, np.int32)
-        w = pts[:, 0].max() - pts[:, 0].min()
-        hull = cv2.convexHull(pts)
-        cv2.fillConvexPoly(mask, hull, 255)
-        cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, w // 4),) * 2), mask)
-    x, y, w, h = cv2.boundingRect(mask)
-    pad = max(w, h) // 2
-    x0, y0 = max(0, x - pad), max(0, y - pad)
-    roi = frame[y0:y + h + pad, x0:x + w + pad]
-    roi[:] = cv2.inpaint(roi, mask[y0:y + h + pad, x0:x + w + pad], 5, cv2.INPAINT_TELEA)
+    h, w = frame.shape[:2]
     for outline in eyes:
         pts = np.asarray(outline, np.float64)
-        corner_l, corner_r = pts[0], pts[3]
-        mid_y = (pts[1:3, 1].mean() + pts[4:6, 1].mean()) / 2 + 1
-        lid = np.array([corner_l, ((corner_l[0] + corner_r[0]) / 2, mid_y), corner_r], np.int32)
-        thickness = max(1, int((corner_r[0] - corner_l[0]) / 12))
-        cv2.polylines(frame, [lid], False, (40, 45, 60), thickness, cv2.LINE_AA)
+        x0, y0 = pts.min(axis=0)
+        x1, y1 = pts.max(axis=0)
+        ew = x1 - x0
+        eh = max(y1 - y0, ew * 0.3)
+        bx0, bx1 = int(x0 - 0.2 * ew), int(x1 + 0.2 * ew)
+        by0, by1 = int(y0 - 0.45 * eh), int(y1 + 0.45 * eh)
+        shift = int((by1 - by0) * 1.1)
+        if bx0 < 0 or by0 < 0 or bx1 > w or by1 + shift > h:
+            continue
+        box = frame[by0:by1, bx0:bx1].astype(np.float32)
+        skin = frame[by0 + shift:by1 + shift, bx0:bx1].astype(np.float32)
+        mask = np.zeros(box.shape[:2], np.float32)
+        cv2.ellipse(mask, ((box.shape[1] / 2, box.shape[0] / 2), (box.shape[1] * 0.9, box.shape[0] * 0.9), 0), 1.0, -1)
+        mask = cv2.GaussianBlur(mask, (0, 0), max(1.0, ew / 10))[:, :, None]
+        frame[by0:by1, bx0:bx1] = np.clip(box * (1 - mask) + skin * mask, 0, 255).astype(np.uint8)
+        # the closed lid's lash line: corner to corner, sagging to the lower lid
+        low = (pts[4, 1] + pts[5, 1]) / 2
+        lid = np.array([pts[0], ((pts[0, 0] + pts[3, 0]) / 2, low), pts[3]], np.int32)
+        colour = tuple(int(c) for c in skin.reshape(-1, 3).mean(axis=0) * 0.25)
+        cv2.polylines(frame, [lid], False, colour, max(1, int(ew / 5)), cv2.LINE_AA)
     return frame
 
 

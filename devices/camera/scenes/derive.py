@@ -58,12 +58,12 @@ def main(src_dir: str) -> None:
         x1, y1 = min(scaled.shape[1], FRAME_W - ox), min(scaled.shape[0], FRAME_H - oy)
         cv2.imwrite(str(HERE / f"{name}.jpg"), scaled[y0:y1, x0:x1], [cv2.IMWRITE_JPEG_QUALITY, 90])
         entry = {"file": f"{name}.jpg", "at": [ox + x0, oy + y0], "faces": []}
-        for box, pts in faces:
-            p = pts * s + np.array([ox, oy])  # frame coordinates
+        # eye outlines as the predictor sees them in the finished frame
+        frame = scenes.compose(bgr, [box for box, _ in faces], face_w, centre)
+        for box, pts in _faces(detector, predictor, frame[:, :, ::-1].copy()):
             entry["faces"].append({
-                "box": [round(box[0] * s + ox), round(box[1] * s + oy), round((box[2] - box[0]) * s),
-                        round((box[3] - box[1]) * s)],
-                "eyes": [np.round(p[36:42]).astype(int).tolist(), np.round(p[42:48]).astype(int).tolist()],
+                "box": [box[0], box[1], box[2] - box[0], box[3] - box[1]],
+                "eyes": [np.round(pts[36:42]).astype(int).tolist(), np.round(pts[42:48]).astype(int).tolist()],
             })
         meta["scenes"][name] = entry
     for name, photo in ID_PHOTOS.items():

@@ -1,0 +1,103 @@
+"""Liveness: a still photo fails, a blink passes (clips made from the test photos)."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from devices.camera import scenes
+from devices.face.liveness import LivenessChecker
+from kiosk.cli import cli
+
+
+@pytest.fixture(scope="module")
+def obama_frame(photos, verifier):
+    """obama_2 as the kiosk camera would see it (a photo not used by the packaged scenes)."""
+    a = verifier.analyse(photos["obama_2"])
+    return scenes.compose(photos["obama_2"], a.faces)
+
+
+@pytest.fixture(scope="module")
+def blink_clip(obama_frame, verifier):
+    """Eyes open, shut for three frames (eye regions painted over), open again."""
+    pts = verifier.analyse(obama_frame, landmarks="68").landmarks
+    shut = scenes.close_eyes(obama_frame.copy(), [pts[36:42], pts[42:48]])
+    return [obama_frame] * 5 + [shut] * 3 + [obama_frame] * 5
+
+
+def run(checker, frames, fps=15.0):
+    for i, frame in enumerate(frames):
+        checker.feed(frame, ts=i / fps)
+    return checker.result()
+
+
+def write_clip(path, frames, fps=15.0):
+    h, w = frames[0].shape[:2]
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
+    for f in frames:
+        out.write(f)
+    out.release()
+    return path
+
+
+def test_still_photo_fails(verifier, obama_frame):
+    live, reason = run(LivenessChecker("blink", seconds=None, verifier=verifier), [obama_frame] * 12)
+    assert not live and reason == "face.liveness.no_blink"
+
+
+def test_shaken_photo_fails(verifier, obama_frame):
+    # a printed photo held in a hand moves a little between frames
+    frames = [np.roll(obama_frame, (dy, dx), axis=(0, 1)) for dy, dx in [(0, 0), (3, -2), (-2, 4), (5, 1)] * 3]
+    live, _ = run(LivenessChecker("blink", seconds=None, verifier=verifier), frames)
+    assert not live
+
+
+def test_blink_passes(verifier, blink_clip):
+    checker = LivenessChecker("blink", seconds=None, verifier=verifier)
+    assert run(checker, blink_clip) == (True, "face.liveness.ok")
+    assert checker.done and checker.progress() == 1.0
+
+
+def test_window_runs_out(verifier, obama_frame):
+    checker = LivenessChecker("blink", seconds=1.0, verifier=verifier)
+    run(checker, [obama_frame] * 20, fps=10.0)  # stops feeding after one second
+    assert checker.done and checker.frames <= 12
+
+
+def test_head_turn_mode_rejects_a_still_photo(verifier, obama_frame):
+    live, reason = run(LivenessChecker("turn", seconds=None, verifier=verifier), [obama_frame] * 6)
+    assert not live and reason == "face.liveness.no_turn"
+
+
+def test_nobody_there_and_two_people(verifier):
+    assert run(LivenessChecker("blink", None, verifier), [scenes.render("empty")] * 4)[1] == "face.liveness.no_face"
+    assert run(LivenessChecker("blink", None, verifier), [scenes.render("two_people")] * 4)[1] == \
+        "face.liveness.several_faces"
+
+
+def test_off_mode_passes_without_frames():
+    checker = LivenessChecker("off")
+    assert checker.done and checker.result() == (True, "face.liveness.off")
+
+
+def test_packaged_blink_scene_passes(verifier):
+    assert run(LivenessChecker("blink", None, verifier), scenes.blink_sequence("biden_blink"))[0]
+
+
+def test_liveness_cli_on_video_clips(tmp_path, blink_clip, obama_frame):
+    runner = CliRunner()
+    blink = write_clip(tmp_path / "blink.avi", blink_clip)
+    still = write_clip(tmp_path / "still.avi", [obama_frame] * 10)
+    res = runner.invoke(cli, ["face", "liveness", str(blink), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["live"] is True
+    res = runner.invoke(cli, ["face", "liveness", str(still), "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["live"] is False and out["reason"] == "face.liveness.no_blink"
+    res = runner.invoke(cli, ["face", "liveness", str(tmp_path / "none.avi")])
+    assert res.exit_code == 1 and res.stderr.count("\n") == 1
