@@ -14,7 +14,8 @@ from .fonts import FONT_MONO
 from .layout import MARGIN, PAGE_H, PAGE_W, Sheet, as_datetime, date_text, escape, make_serial
 from .signing import PDF_CONTENT_KEY, PDF_PAYLOAD_KEY, Signer, canonical_content
 
-CONTENT_FLOOR = 92 * mm  # templates end their tables above this: notes and the closing block follow
+CONTENT_FLOOR = 92 * mm  # the last page's content ends above this: notes and the closing block follow
+PAGE_FLOOR = 24 * mm     # other pages' content ends above this
 
 
 @dataclass
@@ -66,14 +67,10 @@ def prepare(doc_type: str, data: dict, serial_prefix: str, authority_key: str, l
     )
 
 
-def open_sheet(issue: Issue, title: str, subtitle: str) -> Sheet:
+def open_sheet(issue: Issue, title: str, subtitle: str, pages: int = 1) -> Sheet:
     sheet = Sheet(title, issue.lang)
-    sheet.background_mark()
-    sheet.frame()
+    _page_decor(sheet, issue, 1, pages)
     top = PAGE_H - 22 * mm
-    sheet.text(MARGIN, top, sheet.t("doc.common.terminal", terminal=issue.terminal), 9)
-    sheet.text(PAGE_W - MARGIN, top, sheet.t("doc.common.serial", serial=issue.serial), 9, font=FONT_MONO,
-               align="right")
     title_size = 22 if issue.lang == "zh" else 18
     spacing = 3 if issue.lang == "zh" else 0
     sheet.text(PAGE_W / 2, top - 20 * mm, title, title_size, align="center", bold=True, spacing=spacing)
@@ -81,6 +78,27 @@ def open_sheet(issue: Issue, title: str, subtitle: str) -> Sheet:
         sheet.text(PAGE_W / 2, top - 29 * mm, subtitle, 13, align="center")
     sheet.rule(top - 34 * mm, double=True)
     return sheet
+
+
+def next_page(sheet: Sheet, issue: Issue, title: str, page: int, pages: int) -> float:
+    """A continuation page: the same frame and header line, the title small; returns the first free y."""
+    sheet.c.showPage()
+    _page_decor(sheet, issue, page, pages)
+    top = PAGE_H - 22 * mm
+    sheet.text(PAGE_W / 2, top - 10 * mm, title, 13, align="center", bold=True)
+    sheet.rule(top - 14 * mm)
+    return top - 20 * mm
+
+
+def _page_decor(sheet: Sheet, issue: Issue, page: int, pages: int) -> None:
+    sheet.background_mark()
+    sheet.frame()
+    top = PAGE_H - 22 * mm
+    sheet.text(MARGIN, top, sheet.t("doc.common.terminal", terminal=issue.terminal), 9)
+    if pages > 1:
+        sheet.text(PAGE_W / 2, top, sheet.t("doc.common.page", page=page, pages=pages), 9, align="center")
+    sheet.text(PAGE_W - MARGIN, top, sheet.t("doc.common.serial", serial=issue.serial), 9, font=FONT_MONO,
+               align="right")
 
 
 BODY_TOP = PAGE_H - 22 * mm - 42 * mm  # first y below the header

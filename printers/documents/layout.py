@@ -156,8 +156,9 @@ class Sheet:
     # --- tables ---
     def field_table(self, top: float, rows: Sequence[tuple[str, str]], label_w: float = 34 * mm,
                     x: float = MARGIN, width: float = PAGE_W - 2 * MARGIN, size: float = 11,
-                    strong: Iterable[int] = ()) -> float:
-        """Two-column bordered table (label | value); values wrap.  Returns the bottom y."""
+                    strong: Iterable[int] = (), draw: bool = True) -> float:
+        """Two-column bordered table (label | value); values wrap.  Returns the bottom y
+        (with ``draw=False`` only that: for page planning)."""
         c = self.c
         strong = set(strong)
         pad = 1.6 * mm
@@ -167,6 +168,9 @@ class Sheet:
             p = Paragraph(escape(value), style)
             _, h = p.wrap(width - label_w - 2 * pad, PAGE_H)
             row_h = max(size * 2.3, h + 2 * pad)
+            if not draw:
+                y -= row_h
+                continue
             c.saveState()
             c.setFillColor(SHADE)
             c.rect(x, y - row_h, label_w, row_h, stroke=0, fill=1)

@@ -10,12 +10,14 @@ from kiosk.i18n import t
 
 from kiosk.masking import mask_id_number
 
-from .common import BODY_TOP, CONTENT_FLOOR, finish, open_sheet, prepare
-from .layout import MARGIN, PAGE_W, money
+from .common import BODY_TOP, CONTENT_FLOOR, PAGE_FLOOR, finish, next_page, open_sheet, prepare
+from .layout import MARGIN, PAGE_H, PAGE_W, Sheet, money
 from .signing import Signer
 
 DOC_TYPE = "social_security"
-MAX_MONTHS = 12  # one page; a longer period is issued as several certificates
+MAX_MONTHS = 60
+ROW_H = 16.5
+CONT_TOP = PAGE_H - 42 * mm  # first table row on a continuation page
 
 
 def _amount(value, what: str) -> Decimal:
@@ -33,16 +35,15 @@ def render_social_security_proof(data: dict, signer: Signer, lang: str = "zh") -
       insured_no     social security number (printed masked like an ID number; default: the ID)
       employer       paying employer (text)
       insurance      insurance type (default: catalog doc.social.insurance_default)
-      months         list (1-12) of {"month": "2025-01", "base": 8000, "employer": 1280,
-                     "personal": 640, "status": "已缴"}; amounts are numbers or numeric text
+      months         list (1-60) of {"month": "2025-01", "base": 8000, "employer": 1280,
+                     "personal": 640, "status": "已缴"}; amounts are numbers or numeric text.
+                     More than about a dozen continue on further pages (numbered).
       serial, issued_at, valid_days, authority, terminal_id  as for ``render_no_property``
     """
     issue = prepare(DOC_TYPE, data, "SBJF", "doc.social.authority_default", lang)
     months = list(data.get("months") or [])
     if not 1 <= len(months) <= MAX_MONTHS:
-        raise ValueError(f"between 1 and {MAX_MONTHS} months fit on one page (got {len(months)})")
-    sheet = open_sheet(issue, t("doc.social.title", lang), t("doc.social.subtitle", lang))
-
+        raise ValueError(f"a proof lists 1 to {MAX_MONTHS} months (got {len(months)})")
     table, totals = [], [Decimal(0), Decimal(0), Decimal(0)]
     for m in months:
         base = _amount(m.get("base", 0), "base")
@@ -51,31 +52,58 @@ def render_social_security_proof(data: dict, signer: Signer, lang: str = "zh") -
         totals[1] += employer
         totals[2] += personal
         table.append([str(m.get("month", "")), money(base), money(employer), money(personal), str(m.get("status", ""))])
-    period = f"{table[0][0]} — {table[-1][0]}" + "  " + sheet.t("doc.social.months_count", count=len(table))
-
-    id_label = sheet.t("doc.common.id_number")
+    period = f"{table[0][0]} — {table[-1][0]}" + "  " + t("doc.social.months_count", lang, count=len(table))
     rows = [
-        (sheet.t("doc.common.name"), issue.name),
-        (id_label, issue.id_masked),
+        (t("doc.common.name", lang), issue.name),
+        (t("doc.common.id_number", lang), issue.id_masked),
         # the social security number is usually the ID number: masked the same way
-        (sheet.t("doc.social.insured_no"), mask_id_number(str(data.get("insured_no") or "")) or issue.id_masked),
-        (sheet.t("doc.social.employer"), str(data.get("employer") or "—")),
-        (sheet.t("doc.social.insurance"), str(data.get("insurance") or sheet.t("doc.social.insurance_default"))),
-        (sheet.t("doc.social.period"), period),
+        (t("doc.social.insured_no", lang), mask_id_number(str(data.get("insured_no") or "")) or issue.id_masked),
+        (t("doc.social.employer", lang), str(data.get("employer") or "—")),
+        (t("doc.social.insurance", lang), str(data.get("insurance") or t("doc.social.insurance_default", lang))),
+        (t("doc.social.period", lang), period),
     ]
-    y = sheet.field_table(BODY_TOP, rows, label_w=34 * mm if lang == "zh" else 38 * mm, size=10.5)
+    title = t("doc.social.title", lang)
+    sheet = Sheet(title, lang)  # not drawn on: measures the field table to plan the pages
+    label_w = 34 * mm if lang == "zh" else 38 * mm
+    chunks = _paginate(len(table), sheet.field_table(BODY_TOP, rows, label_w=label_w, size=10.5, draw=False) - 6 * mm)
+    sheet = open_sheet(issue, title, t("doc.social.subtitle", lang), len(chunks))
+    y = sheet.field_table(BODY_TOP, rows, label_w=label_w, size=10.5)
 
     widths = [30 * mm, 38 * mm, 38 * mm, 38 * mm]
     widths.append(PAGE_W - 2 * MARGIN - sum(widths))
+    header = [sheet.t(f"doc.social.col_{c}") for c in ("month", "base", "employer", "personal", "status")]
     footer = [sheet.t("doc.social.total"), "", money(totals[1]), money(totals[2]), ""]
-    y = sheet.grid_table(y - 6 * mm, [sheet.t(f"doc.social.col_{c}") for c in
-                                      ("month", "base", "employer", "personal", "status")],
-                         table, widths, aligns=["center", "right", "right", "right", "center"],
-                         size=9.5, row_h=16.5, footer=footer)
-    if y < CONTENT_FLOOR:
-        raise ValueError(f"content does not fit on one page ({y:.0f} < {CONTENT_FLOOR:.0f})")
+    top = y - 6 * mm
+    start = 0
+    for page, count in enumerate(chunks, 1):
+        if page > 1:
+            top = next_page(sheet, issue, title, page, len(chunks))
+        last = page == len(chunks)
+        y = sheet.grid_table(top, header, table[start:start + count], widths,
+                             aligns=["center", "right", "right", "right", "center"],
+                             size=9.5, row_h=ROW_H, footer=footer if last else None)
+        start += count
     content = {
         "insured_no": rows[2][1], "employer": rows[3][1], "insurance": rows[4][1], "period": period,
         "months": table, "total": footer,
     }
     return finish(sheet, issue, signer, content, [sheet.t("doc.social.note1")], y)
+
+
+def _paginate(n_rows: int, first_top: float) -> list[int]:
+    """Rows per page: each page holds its header row; the last page also holds
+    the total row and must end above the closing block."""
+    def fits(top: float, floor: float) -> int:
+        return int((top - floor) // ROW_H) - 1  # minus the header row
+
+    chunks: list[int] = []
+    left, top = n_rows, first_top
+    while True:
+        if left + 1 <= fits(top, CONTENT_FLOOR):  # rows + total row
+            chunks.append(left)
+            return chunks
+        # fill this page, but leave at least one row for the last page with the total
+        take = max(1, min(fits(top, PAGE_FLOOR), left - 1))
+        chunks.append(take)
+        left -= take
+        top = CONT_TOP

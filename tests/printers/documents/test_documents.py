@@ -108,8 +108,8 @@ def test_found_records_and_page_limits(signer):
     with pytest.raises(ValueError):
         render_no_property(data, signer)
     ss = demo.social_security(NOW)
-    ss["months"] *= 2
-    with pytest.raises(ValueError):
+    ss["months"] *= 6
+    with pytest.raises(ValueError):  # 72 months: more than a proof lists
         render_social_security_proof(ss, signer)
     with pytest.raises(ValueError):
         render_no_property({"applicant": {"name": "", "id_number": ""}}, signer)
@@ -133,3 +133,15 @@ def test_test_page():
 ])
 def test_amount_in_words(value, words):
     assert amount_in_words(value) == words
+
+
+def test_long_social_security_proof_continues_on_numbered_pages(signer):
+    ss = demo.social_security(NOW)
+    ss["months"] = [dict(ss["months"][i % 12], month=f"{2023 + i // 12}-{i % 12 + 1:02d}") for i in range(36)]
+    pdf = render_social_security_proof(ss, signer)
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == 2
+    text = pdftotext(pdf)
+    assert "第1页/共2页" in text.replace(" ", "") and "第2页/共2页" in text.replace(" ", "")
+    assert "2023-01" in text and "2025-12" in text and "46,080.00" in text  # every month and the total
+    assert text.count("仅供办理政务服务事项时使用") == 1  # the closing block once, on the last page
+    assert verify_pdf(pdf, [signer.public_key]).ok
