@@ -129,8 +129,16 @@ class CameraSimulator:
         self.show(self._current)
 
     def unplug(self) -> None:
+        """The camera goes away: its frames and (when nothing else is in it) the folder."""
         with self._lock:
-            shutil.rmtree(self.folder, ignore_errors=True)
+            if self.folder.is_dir():
+                self._clear()
+                for p in self.folder.glob(".staging-*"):
+                    shutil.rmtree(p, ignore_errors=True)
+                try:
+                    self.folder.rmdir()
+                except OSError:  # someone else's files are there too: leave them
+                    pass
 
     def plug(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
