@@ -82,13 +82,19 @@ class SimulatorError(Exception):
 
 
 class _DnsSd:
-    """Reference-counted D-Bus + avahi for this process."""
+    """D-Bus + avahi for the simulated printers of every process on this machine.
+
+    Whoever starts a daemon leaves a marker in ``MARKERS``; when a process
+    releases its last printer and no ippeveprinter is left anywhere, it stops
+    the marked daemons.  So the last user cleans up, whichever process that is,
+    and daemons that were already running (a real system's) are never touched.
+    """
+
+    MARKERS = Path("/run/kiosk-sim")
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.users = 0
-        self.started_dbus: int | None = None
-        self.started_avahi = False
 
     @staticmethod
     def avahi_running() -> bool:
@@ -97,47 +103,59 @@ class _DnsSd:
     def acquire(self) -> None:
         with self.lock:
             self.users += 1
-            if self.avahi_running():
-                return
-            for tool in ("dbus-daemon", "avahi-daemon"):
-                if not shutil.which(tool):
-                    self.users -= 1
-                    raise SimulatorError(f"{tool} not installed (packages dbus, avahi-daemon)")
-            if not Path("/run/dbus/system_bus_socket").exists():
-                Path("/run/dbus").mkdir(parents=True, exist_ok=True)
-                out = subprocess.run(["dbus-daemon", "--system", "--fork", "--print-pid"],
-                                     capture_output=True, text=True, timeout=10)
-                if out.returncode != 0:
-                    self.users -= 1
-                    raise SimulatorError(f"cannot start the system D-Bus: {out.stderr.strip()[:200]}")
-                self.started_dbus = int(out.stdout.split()[0])
-            out = subprocess.run(["avahi-daemon", "--no-drop-root", "-D"], capture_output=True, text=True, timeout=10)
-            if out.returncode != 0 and not self.avahi_running():
+            try:
+                self._start()
+            except Exception:
                 self.users -= 1
-                raise SimulatorError(f"cannot start avahi-daemon: {out.stderr.strip()[:200]}")
-            self.started_avahi = True
-            for _ in range(50):  # the daemon forks before it registers on the bus
-                if self.avahi_running():
-                    break
-                time.sleep(0.1)
+                raise
+
+    def ensure(self) -> None:
+        with self.lock:
+            self._start()
+
+    def _start(self) -> None:
+        if self.avahi_running():
+            return
+        for tool in ("dbus-daemon", "avahi-daemon"):
+            if not shutil.which(tool):
+                raise SimulatorError(f"{tool} not installed (packages dbus, avahi-daemon)")
+        try:
+            self.MARKERS.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SimulatorError(f"cannot start DNS-SD daemons here ({exc.strerror}; run as root)") from None
+        if not Path("/run/dbus/system_bus_socket").exists():
+            Path("/run/dbus").mkdir(parents=True, exist_ok=True)
+            out = subprocess.run(["dbus-daemon", "--system", "--fork", "--print-pid"],
+                                 capture_output=True, text=True, timeout=10)
+            if out.returncode != 0:
+                raise SimulatorError(f"cannot start the system D-Bus: {out.stderr.strip()[:200]}")
+            (self.MARKERS / "dbus.pid").write_text(out.stdout.split()[0])
+        out = subprocess.run(["avahi-daemon", "--no-drop-root", "-D"], capture_output=True, text=True, timeout=10)
+        if out.returncode != 0 and not self.avahi_running():
+            raise SimulatorError(f"cannot start avahi-daemon: {out.stderr.strip()[:200]}")
+        (self.MARKERS / "avahi").touch()
+        for _ in range(50):  # the daemon forks before it registers on the bus
+            if self.avahi_running():
+                break
+            time.sleep(0.1)
 
     def release(self) -> None:
         with self.lock:
             self.users = max(0, self.users - 1)
-            if self.users or not (self.started_avahi or self.started_dbus):
+            if self.users:
                 return
-            others = subprocess.run(["pgrep", "-x", "ippeveprinter"], capture_output=True).returncode == 0
-            if others:  # another process's printer still depends on avahi
-                return
-            if self.started_avahi:
+            if subprocess.run(["pgrep", "-x", "ippeveprinter"], capture_output=True).returncode == 0:
+                return  # another process's printer still depends on avahi
+            avahi, dbus = self.MARKERS / "avahi", self.MARKERS / "dbus.pid"
+            if avahi.exists():
                 subprocess.run(["avahi-daemon", "-k"], capture_output=True)
-                self.started_avahi = False
-            if self.started_dbus:
+                avahi.unlink(missing_ok=True)
+            if dbus.exists():
                 try:
-                    os.kill(self.started_dbus, signal.SIGTERM)
-                except ProcessLookupError:
+                    os.kill(int(dbus.read_text().strip()), signal.SIGTERM)
+                except (ProcessLookupError, ValueError):
                     pass
-                self.started_dbus = None
+                dbus.unlink(missing_ok=True)
 
 
 _dnssd = _DnsSd()
@@ -231,8 +249,7 @@ class IppPrinterSimulator:
             tail = self.log_path.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
             self._terminate()
             if attempt == 0 and ("DNS-SD" in tail[0] or "Avahi" in tail[0]):
-                _dnssd.users -= 1  # avahi died under us: start it again once
-                _dnssd.acquire()
+                _dnssd.ensure()  # avahi went away (another process stopped it): start it again, once
                 continue
             raise SimulatorError(f"ippeveprinter did not start on port {self.port}: {tail[0]}")
 
