@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 import threading
 import time
@@ -50,9 +51,11 @@ def reader_has_card(reader: str, wait_ms: int = 0) -> bool | None:
 class SmartCardSimulator:
     """Handle for one virtual reader slot with a card that can be inserted and removed."""
 
-    def __init__(self, card: str | None = "social_security", data: dict | None = None, slot: int | None = None):
+    def __init__(self, card: str | None = "social_security", data: dict | None = None, slot: int | None = None,
+                 slot_wait_s: float = SLOT_WAIT_S):
         self._initial = (card, data)
         self._slot_request = slot
+        self._slot_wait_s = slot_wait_s
         self._lease: pcscd.PcscdLease | None = None
         self._slot = None
         self.server: VirtualCardServer | None = None
@@ -63,7 +66,7 @@ class SmartCardSimulator:
     def start(self) -> "SmartCardSimulator":
         card, data = self._initial
         first = make_card(card, data) if card else None  # bad kind/data fail before anything starts
-        self._slot = claim_slot(self._slot_request, wait_s=SLOT_WAIT_S)
+        self._slot = claim_slot(self._slot_request, wait_s=self._slot_wait_s)
         try:
             self.reader = reader_name(self._slot.slot)
             self.url = f"pcsc://{self.reader}"
@@ -188,6 +191,7 @@ def cli(kind: str, data_file: str | None, slot: int | None) -> None:
         stop.set()
 
     threading.Thread(target=commands, daemon=True).start()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a supervisor's stop also releases pcscd
     try:
         while not stop.wait(0.5):
             pass
