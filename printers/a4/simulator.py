@@ -2,9 +2,9 @@
 
 The driver talks to it exactly as to a hall printer: IPP over HTTP on loopback.
 ippeveprinter needs DNS-SD, so a system D-Bus and avahi-daemon are started
-when none is running (and stopped again when this process started them and no
-ippeveprinter is left using them: avahi going away takes every ippeveprinter
-down with it).
+when none is running, and stopped again by the last simulator user on the
+machine once no ippeveprinter is left (avahi going away takes every
+ippeveprinter down with it).
 
 Faults (``set_fault``), each produced by the printer itself:
 
