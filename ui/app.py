@@ -296,7 +296,8 @@ def _start_kiosk_app(config, backend, ui: KioskUI, ready: Callable[[Any], None])
             app.start()
         except Exception as exc:  # the screen shows out-of-service with the reason
             log.exception("kiosk core failed to start")
-            ui.vm.run_on_gui(lambda: ui.vm.core_failed(str(exc)))
+            reason = str(exc)
+            ui.vm.run_on_gui(lambda: ui.vm.core_failed(reason))
             return
         ui.vm.run_on_gui(lambda: ready(app))
 
@@ -348,9 +349,14 @@ def run_command(ctx: click.Context, windowed: bool, portrait: bool, elderly: boo
             return
         started["shown"] = time.perf_counter() - t0
         click.echo(f"attract screen shown in {started['shown']:.2f} s")
-        QTimer.singleShot(300, write_shot)
+        # the screenshot waits for the core (it lists the services available
+        # now), but not forever
+        QTimer.singleShot(20000, write_shot)
 
     def write_shot():
+        if "shot" in started:
+            return
+        started["shot"] = True
         try:
             ui.grab(shot)
             click.echo(f"screenshot of the attract screen: {shot}")
@@ -367,6 +373,7 @@ def run_command(ctx: click.Context, windowed: bool, portrait: bool, elderly: boo
         ui.cleanups.insert(0, app.stop)
         ui.vm.core_ready()
         click.echo(f"kiosk core ready in {time.perf_counter() - t0:.2f} s (devices, case store, central platform)")
+        QTimer.singleShot(1500, write_shot)
 
     _start_kiosk_app(config, backend, ui, attach)
 

@@ -109,6 +109,7 @@ class KioskViewModel(QObject):
         self._spoken_key = None
         self._tick_pending = False
         self._stay_pending = False
+        self._ticks = 0
         self._posted.connect(self._apply_state, Qt.QueuedConnection)
         self._ran.connect(lambda fn: fn(), Qt.QueuedConnection)
         self._tick = QTimer(self)
@@ -507,6 +508,9 @@ class KioskViewModel(QObject):
 
     def _on_tick(self) -> None:
         self.clockChanged.emit()
+        self._ticks += 1
+        if self._ticks % 15 == 0 and self._page in ("attract", "catalog", "outOfService"):
+            self.refresh_services()  # a printer may have run out of paper (or been refilled)
         if self._page == "step":
             # The engine's idle timeout and auto-advance run on ticks.
             if not self._tick_pending:

@@ -44,9 +44,9 @@ def start(kiosk, service: str) -> None:
 
 def finish_with_evaluation(kiosk, name: str) -> None:
     kiosk.wait_view("evaluation", timeout=60)
-    kiosk.item("rate_1")
+    kiosk.item("rate_level_5")
     kiosk.shot(f"{name}_evaluation")
-    kiosk.tap("rate_1")  # very satisfied
+    kiosk.tap("rate_level_5")  # very satisfied
     kiosk.wait_view("message", timeout=20)
     kiosk.shot(f"{name}_thanks")
     kiosk.tap("action_finish")

@@ -89,6 +89,7 @@ Item {
     // What can be done right now, so nobody starts a service that is down.
     Column {
         objectName: "availableNow"
+        visible: vm.availableNow.length > 0
         anchors.bottom: parent.bottom
         anchors.bottomMargin: theme.spacing * 3
         anchors.horizontalCenter: parent.horizontalCenter

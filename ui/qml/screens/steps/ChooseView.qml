@@ -16,7 +16,8 @@ Item {
 
     Grid {
         id: grid
-        anchors { left: parent.left; right: parent.right; top: parent.top; bottom: bar.top; bottomMargin: theme.spacing }
+        anchors { left: parent.left; top: parent.top; bottom: parent.bottom
+                  right: bar.visible ? bar.left : parent.right; rightMargin: bar.visible ? theme.spacing : 0 }
         columns: view.columns
         spacing: theme.spacing
         Repeater {
@@ -24,7 +25,10 @@ Item {
             delegate: Rectangle {
                 objectName: "choice_" + modelData.id
                 width: (grid.width - grid.spacing * (grid.columns - 1)) / grid.columns
-                height: Math.max(theme.button * 1.2, label.implicitHeight + detail.implicitHeight + theme.spacing * 2)
+                // fill the page evenly, never below a finger-sized target
+                readonly property int rowsPerPage: Math.ceil(view.per / grid.columns)
+                height: Math.max(theme.minTarget, Math.min(theme.button * 1.8,
+                        (grid.height - grid.spacing * (rowsPerPage - 1)) / rowsPerPage))
                 radius: theme.radius
                 color: modelData.selected ? theme.primary : (modelData.enabled ? theme.surface : theme.disabled)
                 border.color: modelData.enabled ? theme.primary : theme.border
@@ -35,6 +39,8 @@ Item {
                     KText {
                         id: label
                         width: parent.width
+                        maximumLineCount: 2
+                        elide: Text.ElideRight
                         text: modelData.label || modelData.id
                         font.bold: true
                         color: modelData.selected ? theme.onPrimary : (modelData.enabled ? theme.text : theme.disabledText)
@@ -42,6 +48,8 @@ Item {
                     KText {
                         id: detail
                         width: parent.width
+                        maximumLineCount: 1
+                        elide: Text.ElideRight
                         visible: text !== ""
                         text: modelData.enabled ? (modelData.detail || "") : (modelData.reason || modelData.detail || "")
                         font.pixelSize: theme.small
@@ -53,25 +61,30 @@ Item {
         }
     }
 
-    Row {
+    // paging and submit sit beside the choices so the choices keep the full height
+    Column {
         id: bar
+        visible: view.pages > 1 || !!s.multi || (s.fields && s.fields.length > 0)
         anchors { right: parent.right; bottom: parent.bottom }
+        width: Math.max(theme.minTarget * 2.5, theme.elderly ? 300 : 240)
         spacing: theme.spacing
         KButton {
             objectName: "btnChoicePrev"
             visible: view.pages > 1
+            width: parent.width
             kind: "secondary"; enabledLook: view.page > 0
             text: vm.t["ui.catalog.prev"]
             onClicked: { view.page -= 1; vm.touched() }
         }
         KText {
             visible: view.pages > 1
-            anchors.verticalCenter: parent.verticalCenter
+            anchors.horizontalCenter: parent.horizontalCenter
             text: (view.page + 1) + " / " + view.pages
         }
         KButton {
             objectName: "btnChoiceNext"
             visible: view.pages > 1
+            width: parent.width
             kind: "secondary"; enabledLook: view.page < view.pages - 1
             text: vm.t["ui.catalog.more"]
             onClicked: { view.page += 1; vm.touched() }
@@ -79,7 +92,7 @@ Item {
         KButton {
             objectName: "btnSubmit"
             visible: !!s.multi || (s.fields && s.fields.length > 0)
-            width: Math.max(implicitWidth, 320)
+            width: parent.width
             text: vm.t["ui.common.next"]
             onClicked: vm.send("submit")
         }

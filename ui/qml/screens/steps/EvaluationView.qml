@@ -8,7 +8,7 @@ Item {
     readonly property var s: vm.session
     readonly property var levels: s.choices || []
     readonly property var tints: ["#1B5E20", "#2E7D32", "#4A5563", "#B3261E", "#8E1B15"]
-    readonly property bool stacked: theme.elderly || width < 1200
+    readonly property bool stacked: width < height
     Grid {
         anchors.centerIn: parent
         columns: view.stacked ? 1 : Math.max(1, view.levels.length)
@@ -18,8 +18,8 @@ Item {
             delegate: Rectangle {
                 objectName: "rate_" + modelData.id
                 width: view.stacked ? Math.min(view.width, 900) : (view.width - theme.spacing * 4) / Math.max(5, view.levels.length)
-                height: view.stacked ? Math.max(theme.button, (view.height - theme.spacing * 4) / Math.max(5, view.levels.length))
-                                     : Math.min(view.height * 0.8, 320)
+                height: view.stacked ? Math.max(theme.minTarget, Math.min(theme.button * 2, (view.height - theme.spacing * 4) / Math.max(5, view.levels.length)))
+                                     : Math.min(view.height * 0.8, theme.elderly ? 380 : 320)
                 radius: theme.radius
                 color: modelData.selected ? view.tints[index % 5] : theme.surface
                 border.color: view.tints[index % 5]
@@ -36,6 +36,7 @@ Item {
                     }
                     KText {
                         anchors.horizontalCenter: parent.horizontalCenter
+                        width: Math.min(implicitWidth, view.stacked ? view.width * 0.8 : (view.width - theme.spacing * 4) / 5 - theme.spacing)
                         text: modelData.label || modelData.id
                         font.bold: true
                         color: modelData.selected ? "#FFFFFF" : view.tints[index % 5]
