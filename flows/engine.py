@@ -553,7 +553,8 @@ class Session:
                     return st
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise TimeoutError(f"waited {timeout:g}s; state is {st['step']}/{st['view']}")
+                    why = f" ({st['message']['en']})" if st.get("message") else ""
+                    raise TimeoutError(f"waited {timeout:g}s; state is {st['step']}/{st['view']}{why}")
                 self._cond.wait(min(left, 0.2))
 
     def document(self, doc_id: str) -> bytes | None:
@@ -701,6 +702,12 @@ class Session:
         for art in self.artifacts:
             if art["id"] == art_id:
                 art.update(changes)
+
+    def show_document(self, doc_id: str, data: bytes) -> None:
+        """Offer a document (PDF) for preview: the state names it, the UI
+        fetches the bytes with ``document(doc_id)``."""
+        self._artifact_bytes[doc_id] = data
+        self.local["preview"] = {"document": doc_id, "bytes": len(data), "kind": "pdf"}
 
     def set_result(self, **values: Any) -> None:
         self.result = {**(self.result or {}), **values}
@@ -1029,7 +1036,7 @@ class Session:
             "idle_warning": bool(self.local.get("idle_warning")),
             "busy": busy,
             "result": dict(self.result) if self.result else None,
-            "preview": None,
+            "preview": self.local.get("preview"),
             "payment": None,
             "artifacts": [dict(a) for a in self.artifacts],
             "on_behalf": self.data.get("on_behalf_shown"),

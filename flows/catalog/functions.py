@@ -11,6 +11,7 @@ take the session; ``next`` returns a step id; ``choices`` returns Choices;
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from decimal import Decimal
 from typing import Any, Callable
 
@@ -93,22 +94,38 @@ def property_show(s: Session) -> None:
 
 @fn
 def property_next(s: Session) -> str:
-    return "evaluation" if s.data["property"].get("owns_property") else "commit"
+    return "evaluation" if s.data["property"].get("owns_property") else "render"
+
+
+def _person(s: Session) -> dict:
+    p = applicant(s)
+    return {"name": p.name, "id_number": p.id_number}
+
+
+def _render(s: Session, kind: str, data: dict) -> bytes:
+    pdf = s.services.render_document(kind, data, lang=s.lang)
+    s.data["document_hash"] = hashlib.sha256(pdf).hexdigest()
+    return pdf
+
+
+@fn
+def document(s: Session) -> bytes:
+    """The certificate rendered before the case was committed (its hash is in the case)."""
+    return s.data["document"]
+
+
+@fn
+def property_render(job: Job, s: Session) -> bytes:
+    r = s.data["property"]
+    return _render(s, "no_property", {"applicant": _person(s), "records": [], "query_time": r.get("as_of")})
 
 
 @fn
 def property_case(s: Session) -> dict:
     r = s.data["property"]
-    return {"applicant": applicant(s), "result": {"status": "issued", "owns_property": False,
-                                                 "query_id": r.get("query_id"), "as_of": r.get("as_of")}}
-
-
-@fn
-def property_pdf(s: Session) -> bytes:
-    r = s.data["property"]
-    return s.services.render_document("no_property", {
-        "applicant": applicant(s), "query": r, "case_ref": s.data.get("case_ref"),
-        "on_behalf": bool(s.data.get("on_behalf"))})
+    return {"applicant": applicant(s), "document_hash": s.data.get("document_hash"),
+            "result": {"status": "issued", "owns_property": False, "query_id": r.get("query_id"),
+                       "as_of": r.get("as_of")}}
 
 
 @fn
@@ -133,14 +150,18 @@ def ss_records(job: Job, s: Session) -> list:
 
 @fn
 def ss_next(s: Session) -> str:
-    return "preview" if s.data["records"] else "no_records"
+    return "render" if s.data["records"] else "no_records"
 
 
 @fn
-def ss_pdf(s: Session) -> bytes:
-    return s.services.render_document("social_security", {
-        "applicant": applicant(s), "records": s.data["records"], "months": s.data["months"],
-        "case_ref": s.data.get("case_ref")})
+def ss_render(job: Job, s: Session) -> bytes:
+    recs = s.data["records"]
+    months = [{"month": r["month"], "base": int(r.get("base_cents", 0)) / 100,
+               "employer": int(r.get("pension_employer_cents", 0)) / 100,
+               "personal": int(r.get("pension_personal_cents", 0)) / 100,
+               "status": "已缴" if r.get("status") == "paid" else "欠缴"} for r in reversed(recs)]
+    return _render(s, "social_security", {"applicant": _person(s), "insured_no": applicant(s).id_number,
+                                           "employer": recs[0].get("employer", ""), "months": months})
 
 
 @fn
@@ -156,12 +177,14 @@ def ss_preview(s: Session) -> None:
                        row("flows.label.pension_total", f"¥{yuan(total)}")],
                  months=[{"month": r["month"], "status": r.get("status"), "base": yuan(r.get("base_cents", 0))}
                          for r in recs])
+    s.show_document("preview", s.data["document"])
 
 
 @fn
 def ss_case(s: Session) -> dict:
     recs = s.data["records"]
-    return {"applicant": applicant(s), "result": {"status": "issued", "months": len(recs),
+    return {"applicant": applicant(s), "document_hash": s.data.get("document_hash"),
+            "result": {"status": "issued", "months": len(recs),
                                                  "paid": sum(1 for r in recs if r.get("status") == "paid")},
             "extra": {"card": s.data.get("applicant_card")}}
 
@@ -315,7 +338,9 @@ def _selected_violations(s: Session) -> list[dict]:
 @fn
 def tv_order(s: Session) -> dict:
     picked = _selected_violations(s)
-    return {"amount_cents": sum(int(v["fine_cents"]) for v in picked),
+    # The order reference ties the payment to this session; the case (made after
+    # payment) records the payment id.
+    return {"amount_cents": sum(int(v["fine_cents"]) for v in picked), "case_ref": f"PAY-{s.id}",
             "subject": f"交通违法罚款 {s.data['plate']}", "items": [v["violation_id"] for v in picked]}
 
 

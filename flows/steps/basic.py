@@ -12,8 +12,8 @@ from ..engine import END, Choice, Job, Session, Step
 class WorkStep(Step):
     """Machine work behind a "please wait" screen (a back-end query, rendering).
 
-    ``options["run"](session, job) -> result`` runs off the caller's thread;
-    the result is stored under ``options["store"]`` (default: the step id).
+    ``options["run"](job, session) -> result`` runs off the caller's thread;
+    the result is stored under ``store`` (default: the step id).
     Back skips over this screen."""
 
     view = "message"
@@ -29,7 +29,7 @@ class WorkStep(Step):
         s.start_job(self.id, self.options["run"], s)
 
     def on_done(self, s: Session, job: Job, result: Any) -> None:
-        s.data[self.options.get("store", self.id)] = result
+        s.data[self.store] = result
         then = self.options.get("then")
         if then is not None:
             then(s)

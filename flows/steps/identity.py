@@ -35,7 +35,7 @@ class ReadCardStep(Step):
         opts = kw.setdefault("options", {})
         role = opts.setdefault("role", "applicant")
         opts.setdefault("cards", ["idcard"])
-        opts.setdefault("store", role)
+        kw.setdefault("store", opts.pop("store", role))
         kw.setdefault("title", f"flows.read_card.title.{opts.get('who', role)}")
         kw.setdefault("prompt", "flows.read_card.prompt" + (".either" if len(opts["cards"]) > 1 else ""))
         kw.setdefault("timeout_s", 60.0)
@@ -63,7 +63,7 @@ class ReadCardStep(Step):
             identity.wipe()
             s.fail_here(None, retry=True, message=problem)
             return
-        store = self.options["store"]
+        store = self.store
         s.data[store] = identity
         s.data[f"{store}_card"] = kind
         if isinstance(identity, dict):
@@ -243,7 +243,7 @@ def _next_frame(job: Job, camera: Any, last_ts: Any, deadline: float):
 def _verify_face(job: Job, s: Session, fut: Any) -> Any:
     from devices.base import DeviceError, DeviceState
 
-    id_face = fut.result(timeout=15)
+    id_face = fut.result(timeout=30)
     verifier = s.services.face_verifier()
     camera = s.services.device("camera")
     if camera is None:

@@ -42,10 +42,11 @@ class PrintStep(Step):
 
     def enter(self, s: Session) -> None:
         family = self._family(s)
-        dev = s.services.device(family)
-        if dev is None or not dev.status().usable:
+        if s.services.device(family) is None:
             self._failed(s, None, family)
             return
+        # No status pre-check here: the driver checks the printer itself right
+        # before sending, so a retry after new paper is never refused on old news.
         s.start_job("print", _print_job, s, self, family)
 
     def on_done(self, s: Session, job: Job, result: Any) -> None:

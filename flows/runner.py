@@ -1,0 +1,422 @@
+"""The headless session runner: a scripted resident through the real engine.
+
+A script (YAML) says what the person does and what the simulated devices
+see; the runner drives a :class:`flows.engine.Session` from ``KioskApp`` with
+the real drivers on the simulators, collects what the resident would take
+home (PDFs, ticket and receipt images) and reports per-step timings: machine
+time (the terminal working) against waiting for the person.
+
+Script::
+
+    service: no_property_proof
+    lang: zh
+    setup: {idcard: remove, camera: obama_blink}
+    steps:
+      - expect: card                 # wait until this step is on screen (and not busy)
+      - card: resident               # the ID-card simulator: present a packaged card
+      - tap: agree
+      - input: {amount: "1500"}      # typed values ("{today+3}" = a date)
+      - submit: true
+    end: completed                   # the outcome that counts as success
+
+Actions: expect, tap, input, submit, back, cancel, choose (n-th enabled choice
+or "all"), card / remove_card, smartcard (kind or {insert, data}) / remove_smartcard,
+camera (scene or image path), printer ({device, paper, cover}), a4 ({fault}),
+pay (settle the QR payment in the sandbox), sms_code (type the code sent),
+wait (seconds of the person's time, no real sleep), idle (stay away until the
+idle timeout), assert / assert_in ({dotted.path: value}), central_faults.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .engine import Journal, ServiceUnavailable, Session
+
+EXPECT_TIMEOUT_S = 40.0
+
+
+class ScriptError(Exception):
+    """A script that cannot be followed: the one line says where and why."""
+
+
+class RunnerClock:
+    """Real monotonic time plus the person's time the script skipped (``wait``/``idle``)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.offset
+
+
+@dataclass
+class RunReport:
+    service: str
+    ok: bool = False
+    outcome: str | None = None
+    expected: str = "completed"
+    machine_ms: float = 0.0
+    budget_ms: int | None = None
+    wall_ms: float = 0.0
+    steps: list[dict] = field(default_factory=list)
+    artifacts: list[str] = field(default_factory=list)
+    case_ref: str | None = None
+    result: dict = field(default_factory=dict)
+    error: str | None = None
+    journal: str | None = None
+
+    def as_dict(self) -> dict:
+        return {"service": self.service, "ok": self.ok, "outcome": self.outcome, "expected": self.expected,
+                "machine_ms": round(self.machine_ms, 1), "budget_ms": self.budget_ms,
+                "wall_ms": round(self.wall_ms, 1), "steps": self.steps, "artifacts": self.artifacts,
+                "case_ref": self.case_ref, "result": self.result, "error": self.error, "journal": self.journal}
+
+
+def load_script(path: str | Path) -> dict:
+    try:
+        doc = yaml.safe_load(Path(path).read_text("utf-8"))
+    except FileNotFoundError:
+        raise ScriptError(f"script not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise ScriptError(f"script {path} is not valid YAML: {exc}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("steps", []), list):
+        raise ScriptError(f"script {path} must be a mapping with a list of steps")
+    return doc
+
+
+def shipped_script(name: str) -> Path:
+    return Path(str(resources.files("flows") / "scripts" / f"{name}.yaml"))
+
+
+def demo_scripts() -> list[Path]:
+    """One script per seed service, in catalog order (error paths live in scripts/errors/)."""
+    folder = Path(str(resources.files("flows") / "scripts"))
+    return sorted(folder.glob("*.yaml"), key=lambda p: (load_script(p).get("order", 100), p.name))
+
+
+_DATE_RE = re.compile(r"\{today([+-]\d+)?\}")
+
+
+def _expand(value: Any) -> Any:
+    if isinstance(value, str):
+        return _DATE_RE.sub(lambda m: (dt.date.today() + dt.timedelta(days=int(m.group(1) or 0))).isoformat(), value)
+    return value
+
+
+def _dig(state: dict, path: str) -> Any:
+    node: Any = state
+    for part in path.split("."):
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
+
+
+class Runner:
+    def __init__(self, app: Any, out_dir: str | Path | None = None, expect_timeout_s: float = EXPECT_TIMEOUT_S):
+        self.app = app
+        self.out = Path(out_dir) if out_dir else None
+        self.expect_timeout_s = expect_timeout_s
+        self.session: Session | None = None
+        self.clock = RunnerClock()
+        self._artifacts: list[str] = []
+        self._stop_ticks = threading.Event()
+
+    # --- simulators -------------------------------------------------------------
+    def sim(self, family: str, name: str | None = None) -> Any:
+        manager = self.app.devices
+        if name:
+            handle = manager.simulators.get(name)
+        else:
+            handle = next((manager.simulators[d.name] for d in manager.by_family(family)
+                           if d.name in manager.simulators), None)
+        if handle is None:
+            raise ScriptError(f"no simulated {name or family} device to control")
+        return handle
+
+    def _setup(self, setup: dict) -> None:
+        for key, value in (setup or {}).items():
+            self._act({key: value})
+
+    # --- running ------------------------------------------------------------------
+    def run(self, script: dict, service: str | None = None) -> RunReport:
+        service = service or script.get("service")
+        if not service:
+            raise ScriptError("the script names no service")
+        if script.get("service") and script["service"] != service:
+            raise ScriptError(f"the script is for {script['service']}, not {service}")
+        if service not in self.app.catalog:
+            raise ScriptError(f"unknown service {service!r} (known: {', '.join(self.app.catalog)})")
+        report = RunReport(service, expected=script.get("end", "completed"),
+                           budget_ms=self.app.catalog[service].budget_ms)
+        self.clock = RunnerClock()
+        self._artifacts = []
+        self.session = None
+        pages_before = self._escpos_pages()
+        journal_path = None
+        if self.out is not None:
+            self.out.mkdir(parents=True, exist_ok=True)
+            journal_path = self.out / f"{service}.journal.jsonl"
+            journal_path.unlink(missing_ok=True)
+        journal = Journal(journal_path)
+        if hasattr(self.app, "wait_ready"):
+            self.app.wait_ready()
+        t0 = time.perf_counter()
+        try:
+            self._setup(script.get("setup", {}))
+            try:
+                self.session = self.app.new_session(service, lang=script.get("lang", "zh"), clock=self.clock,
+                                                    journal=journal, on_artifact=self._on_artifact)
+            except ServiceUnavailable as exc:
+                report.outcome = "unavailable"
+                report.error = "; ".join(r.en for r in exc.reasons)
+                report.result = {"reasons": [r.as_dict() for r in exc.reasons]}
+                report.ok = report.expected == "unavailable"
+                return report
+            ticker = threading.Thread(target=self._tick_loop, name="runner-tick", daemon=True)
+            self._stop_ticks.clear()
+            self.session.start()
+            ticker.start()
+            for i, action in enumerate(script.get("steps", []), 1):
+                try:
+                    self._act(action if isinstance(action, dict) else {action: True})
+                except ScriptError as exc:
+                    raise ScriptError(f"step {i} {json.dumps(action, ensure_ascii=False, default=str)}: {exc}") from None
+            try:
+                self.session.wait_for(lambda st: st["ended"], 10)
+            except TimeoutError:
+                st = self.session.state()
+                raise ScriptError(f"the script ended but the session is still at {st['step']} ({st['view']})") from None
+        except ScriptError as exc:
+            report.error = str(exc)
+        finally:
+            self._stop_ticks.set()
+            if self.session is not None and not self.session.ended:
+                self.session.close()
+            journal.close()
+            report.wall_ms = (time.perf_counter() - t0) * 1000.0
+            if journal_path is not None:
+                report.journal = str(journal_path)
+            self._collect(report, pages_before)
+            self._reset_faults(script)
+        summary = (self.session.summary if self.session is not None else None) or {}
+        report.outcome = summary.get("outcome")
+        report.machine_ms = float(summary.get("machine_ms", 0.0))
+        report.steps = [{"step": t["step"], "view": t["view"], "machine_ms": t["machine_ms"],
+                         "wait_ms": t.get("wait_ms", 0.0)} for t in summary.get("timings", [])]
+        report.result = {k: v for k, v in (summary.get("result") or {}).items() if k != "rows"}
+        report.case_ref = (summary.get("result") or {}).get("case_ref")
+        report.ok = report.error is None and report.outcome == report.expected
+        if report.error is None and not report.ok:
+            report.error = f"ended with {report.outcome}, expected {report.expected}"
+        return report
+
+    def _tick_loop(self) -> None:
+        while not self._stop_ticks.wait(0.2):
+            s = self.session
+            if s is None or s.ended:
+                return
+            s.dispatch({"type": "tick"})
+
+    def _reset_faults(self, script: dict) -> None:
+        if "central_faults" in (script.get("setup") or {}) or any(
+                isinstance(a, dict) and "central_faults" in a for a in script.get("steps", [])):
+            try:
+                self._act({"central_faults": {"fail_rate": 0.0}})
+            except ScriptError:
+                pass
+
+    # --- artifacts ------------------------------------------------------------------
+    def _on_artifact(self, session: Session, art: dict, data: bytes) -> None:
+        if self.out is None:
+            return
+        ext = "pdf" if data[:5] == b"%PDF-" else "bin"
+        path = self.out / f"{session.root.id}-{len(self._artifacts) + 1:02d}-{art['kind']}.{ext}"
+        path.write_bytes(data)
+        self._artifacts.append(str(path))
+
+    def _escpos_pages(self) -> dict[str, int]:
+        out = {}
+        for dev in self.app.devices.by_family("escpos"):
+            handle = self.app.devices.simulators.get(dev.name)
+            if handle is not None:
+                out[dev.name] = len(handle.pages())
+        return out
+
+    def _collect(self, report: RunReport, before: dict[str, int]) -> None:
+        for dev in self.app.devices.by_family("escpos"):
+            handle = self.app.devices.simulators.get(dev.name)
+            if handle is None:
+                continue
+            if self.out is not None:
+                # A ticket kept while the paper was out is printed by the spool shortly after.
+                deadline = time.monotonic() + 3.0
+                while dev.pending() and time.monotonic() < deadline:
+                    time.sleep(0.1)
+            pages = handle.pages()[before.get(dev.name, 0):]
+            if self.out is not None:
+                for i, png in enumerate(pages, 1):
+                    path = self.out / f"{report.service}-{dev.name}-{i:02d}.png"
+                    path.write_bytes(png)
+                    self._artifacts.append(str(path))
+        report.artifacts = list(self._artifacts)
+
+    # --- actions ------------------------------------------------------------------------
+    def _state(self) -> dict:
+        return self.session.state()
+
+    def _wait_ready(self, step: str | None = None, view: str | None = None, timeout: float | None = None) -> dict:
+        def ready(st: dict) -> bool:
+            if st["ended"]:
+                return True
+            if st["busy"]:
+                return False
+            return (step is None or st["step"] == step) and (view is None or st["view"] == view)
+        try:
+            st = self.session.wait_for(ready, timeout or self.expect_timeout_s)
+        except TimeoutError as exc:
+            raise ScriptError(str(exc)) from None
+        if st["ended"] and step is not None:
+            raise ScriptError(f"the session ended ({st['outcome']}) before {step}")
+        return st
+
+    def _expand(self, value: Any) -> Any:
+        if value == "{unrated_case}":
+            # the newest case on this terminal nobody has rated yet (e.g. a queue ticket)
+            for case in self.app.store.list_cases(limit=500):
+                if not case.get("evaluation"):
+                    return case["ref"]
+            raise ScriptError("no unrated case on this terminal to rate")
+        return _expand(value)
+
+    def _act(self, action: dict) -> None:
+        if len(action) != 1:
+            raise ScriptError("each script step is one action")
+        (name, arg), = action.items()
+        arg = self._expand(arg)
+        s = self.session
+        if name == "expect":
+            spec = arg if isinstance(arg, dict) else {"step": arg}
+            self._wait_ready(spec.get("step"), spec.get("view"), spec.get("timeout"))
+        elif name == "tap":
+            self._wait_ready()
+            s.dispatch({"type": "tap", "action": str(arg)})
+        elif name == "input":
+            self._wait_ready()
+            for fname, value in arg.items():
+                s.dispatch({"type": "input", "field": fname, "value": self._expand(value)})
+        elif name == "submit":
+            self._wait_ready()
+            s.dispatch({"type": "submit"})
+        elif name in ("back", "cancel"):
+            s.dispatch({"type": name})
+        elif name == "choose":
+            st = self._wait_ready()
+            enabled = [c["id"] for c in st["choices"] if c["enabled"]]
+            picks = enabled if arg == "all" else [enabled[int(arg)]] if int(arg) < len(enabled) else []
+            if not picks:
+                raise ScriptError(f"no enabled choice {arg} on {st['step']}")
+            for cid in picks:
+                s.dispatch({"type": "tap", "action": cid})
+        elif name == "card":
+            self.sim("idcard").present(arg)
+        elif name == "remove_card" or (name == "idcard" and arg == "remove"):
+            self.sim("idcard").remove()
+        elif name == "idcard":
+            self.sim("idcard").present(arg)
+        elif name == "idcard_fault":
+            self.sim("idcard").set_fault(arg)
+        elif name == "smartcard":
+            if arg == "remove":
+                self.sim("smartcard").remove()
+            elif isinstance(arg, dict):
+                self.sim("smartcard").insert(arg.get("insert", "social_security"), arg.get("data"))
+            else:
+                self.sim("smartcard").insert(str(arg))
+        elif name == "remove_smartcard":
+            self.sim("smartcard").remove()
+        elif name == "camera":
+            self.sim("camera").show(arg)
+        elif name == "printer":
+            spec = arg if isinstance(arg, dict) else {"paper": arg}
+            handle = self.sim("escpos", spec.get("device"))
+            if "paper" in spec:
+                handle.set_paper(spec["paper"])
+            if "cover" in spec:
+                handle.set_cover(spec["cover"] in (True, "open"))
+        elif name == "a4":
+            spec = arg if isinstance(arg, dict) else {"fault": arg}
+            self.sim("a4", spec.get("device")).set_fault(spec.get("fault"))
+        elif name == "pay":
+            st = self._wait_ready(view="payment_qr")
+            payment = st.get("payment") or {}
+            if not payment.get("payment_id"):
+                raise ScriptError("no payment QR is shown")
+            self.app.backend("sandbox_pay", payment_id=payment["payment_id"])
+        elif name == "sms_code":
+            self._wait_ready()
+            code = self.app.sms.last_code()
+            if code is None:
+                raise ScriptError("no one-time code was sent")
+            s.dispatch({"type": "input", "field": "code", "value": code})
+        elif name == "wait":
+            self.clock.offset += float(arg)
+            s.dispatch({"type": "tick"})
+        elif name == "idle":
+            st = s.state()
+            self.clock.offset += (st["seconds_left"] or 0) + 1
+            s.dispatch({"type": "tick"})
+        elif name in ("assert", "assert_in"):
+            st = self._wait_ready()
+            for path, want in arg.items():
+                got = _dig(st, path)
+                if name == "assert" and got != want:
+                    raise ScriptError(f"{path} is {got!r}, expected {want!r}")
+                if name == "assert_in" and str(want) not in json.dumps(got, ensure_ascii=False):
+                    raise ScriptError(f"{path} ({got!r}) does not contain {want!r}")
+        elif name == "central_faults":
+            central = getattr(self.app, "central", None)
+            if central is None:
+                raise ScriptError("no central platform to inject faults into")
+            try:
+                central.call("POST", "/v1/sandbox/faults", json_body=arg)
+            except Exception as exc:
+                if arg.get("fail_rate", 0) == 0:
+                    raise ScriptError(f"cannot reset sandbox faults: {exc}") from None
+            if hasattr(self.app, "_backend_cache"):
+                self.app._backend_cache.clear()
+        elif name == "sleep":
+            time.sleep(float(arg))
+        else:
+            raise ScriptError(f"unknown action {name!r}")
+
+
+def format_report(report: RunReport) -> str:
+    lines = [f"{report.service}: {'ok' if report.ok else 'FAILED'} ({report.outcome or '-'}"
+             f"{'' if report.ok else ', expected ' + report.expected})"]
+    lines.append(f"  {'step':<18} {'view':<12} {'machine ms':>10} {'person ms':>10}")
+    for t in report.steps:
+        lines.append(f"  {t['step']:<18} {t['view']:<12} {t['machine_ms']:>10.1f} {t['wait_ms']:>10.1f}")
+    budget = f" (goal {report.budget_ms} ms)" if report.budget_ms else ""
+    lines.append(f"  machine time {report.machine_ms:.1f} ms{budget}, wall {report.wall_ms:.0f} ms")
+    if report.case_ref:
+        lines.append(f"  case {report.case_ref}")
+    for a in report.artifacts:
+        lines.append(f"  wrote {a}")
+    if report.error:
+        lines.append(f"  error: {report.error}")
+    return "\n".join(lines)

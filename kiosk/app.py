@@ -1,0 +1,532 @@
+"""``KioskApp``: the Qt-free composition root.
+
+One object owns everything a terminal runs: devices (simulated for ``sim://``),
+the embedded central sandbox (``central.url = "embedded://"``), the case
+store and its sync worker, the central client, the certificate signer, the
+face verifier (loaded on first use) and the service catalog.  The touch UI,
+the headless session runner, ``kiosk diagnose`` and ``kiosk health`` all use it.
+
+It is also the ``services`` object flow steps talk to (see flows/engine.py):
+device lookups, back-end calls, case commits, document rendering, the staff
+call and the one-time-code messages.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from kiosk.config import Config
+from kiosk.i18n import Text, text
+
+log = logging.getLogger(__name__)
+
+BACKEND_TTL_S = 5.0      # how long a central health answer is trusted
+DEVICE_TTL_S = 2.0       # how long a refreshed device status is trusted
+
+
+class SmsOutbox:
+    """One-time codes to residents' phones.  Without an SMS gateway (the
+    sandbox) messages are kept in memory only, for the demo and the runner."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: dict[str, str] = {}
+
+    def send(self, phone: str, message: Text) -> bool:
+        with self._lock:
+            self._last[phone] = message.zh
+        log.info("one-time code sent", extra={"phone": phone})
+        return True
+
+    def last_code(self, phone: str | None = None) -> str | None:
+        import re
+
+        with self._lock:
+            msg = self._last.get(phone) if phone else (list(self._last.values())[-1] if self._last else None)
+        m = re.search(r"(\d{6})", msg or "")
+        return m.group(1) if m else None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._last.clear()
+
+
+class KioskApp:
+    def __init__(self, config: Config, *, auto_pay_s: float = 3.0, start_sync: bool | None = None,
+                 workdir: Path | None = None):
+        self.config = config
+        self.auto_pay_s = auto_pay_s
+        self.start_sync = start_sync
+        self.workdir = workdir
+        self.devices = None
+        self.embedded = None
+        self.central = None
+        self.store = None
+        self.sync = None
+        self.signer = None
+        self.metrics = None
+        self.catalog: dict = {}
+        self.sms = SmsOutbox()
+        self.staff_calls: list[dict] = []
+        self._face = None
+        self._face_lock = threading.Lock()
+        self._backend_cache: dict[str, tuple[float, bool, Text | None]] = {}
+        self._device_refreshed: dict[str, float] = {}
+        self._offline_numbers = None
+        self._started = False
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> "KioskApp":
+        from devices.manager import DeviceManager
+        from flows.catalog import load_catalog
+        from flows.queue import OfflineNumbers
+
+        data_dir = self.config.data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.catalog = load_catalog()
+        try:
+            from kiosk.metrics import KioskMetrics
+
+            self.metrics = KioskMetrics()
+        except Exception:  # metrics are optional (prometheus-client missing)
+            self.metrics = None
+        self.devices = DeviceManager(self._device_config(), workdir=self.workdir).start(on_status=self._on_device_status)
+        self._start_central()
+        self._start_store()
+        self._start_signer()
+        self._offline_numbers = OfflineNumbers(data_dir, self.config.terminal_id, self._offline_block())
+        self._warm = threading.Thread(target=self._warm_up, name="kiosk-warm-up", daemon=True)
+        self._warm.start()
+        self._started = True
+        log.info("kiosk core started", extra={"services": len(self.catalog), "devices": len(self.devices.devices)})
+        return self
+
+    def _warm_up(self) -> None:
+        """Pay the one-time costs (CJK fonts, first PDF, face models: about 1.5 s)
+        while the attract screen shows, not while a resident waits."""
+        try:
+            if self.signer is not None:
+                from printers.documents import render_no_property
+
+                render_no_property({"applicant": {"name": "预热", "id_number": "110101199003070011"}}, self.signer)
+        except Exception as exc:
+            log.info("document warm-up skipped", extra={"reason": str(exc)})
+        if any(f.devices and any("camera" in need for need in f.devices) for f in self.catalog.values()):
+            try:
+                self.face_verifier().warm_up()
+            except Exception as exc:
+                log.info("face warm-up skipped", extra={"reason": str(exc)})
+
+    def wait_ready(self, timeout: float = 30.0) -> bool:
+        """Block until the warm-up is done (the runner measures steady-state machine time)."""
+        warm = getattr(self, "_warm", None)
+        if warm is not None:
+            warm.join(timeout)
+            return not warm.is_alive()
+        return True
+
+    def _device_config(self) -> Config:
+        # Printer spools live in this terminal's data dir (not the process default).
+        overrides: dict = {"devices": {}}
+        for name, spec in self.config.devices.items():
+            if spec.get("family") == "escpos" and not spec.get("spool_dir"):
+                overrides["devices"][name] = {"spool_dir": str(self.config.data_dir / "spool" / "escpos")}
+        return self.config.with_overrides(overrides) if overrides["devices"] else self.config
+
+    def _start_central(self) -> None:
+        try:
+            from offline_cache.client import CentralClient
+        except ImportError as exc:
+            log.warning("central client unavailable", extra={"reason": str(exc)})
+            return
+        url = self.config.get("central.url", "embedded://")
+        try:
+            if url.startswith("embedded:"):
+                from offline_cache.central.app import DEFAULT_TOKEN
+                from offline_cache.embedded import start_embedded
+
+                token = self.config.get("central.token") or DEFAULT_TOKEN
+                self.embedded = start_embedded(self.config.data_dir, token=token, auto_pay_s=self.auto_pay_s)
+                self.central = CentralClient(self.config, url=self.embedded.url, token=token)
+            else:
+                self.central = CentralClient(self.config)
+        except Exception as exc:
+            # The terminal still runs: services needing central show as unavailable.
+            log.error("central platform client could not start", extra={"reason": str(exc)})
+            self.central = None
+
+    def _start_store(self) -> None:
+        try:
+            from offline_cache.store import CaseStore
+        except ImportError as exc:
+            log.warning("case store unavailable", extra={"reason": str(exc)})
+            return
+        self.store = CaseStore.from_config(self.config)
+        in_app = self.config.get("sync.in_app", True) if self.start_sync is None else self.start_sync
+        if self.central is not None and in_app:
+            from offline_cache.sync import SyncWorker
+
+            self.sync = SyncWorker.from_config(self.config, self.store, self.central,
+                                               status_provider=self.heartbeat_status).start()
+
+    def _start_signer(self) -> None:
+        try:
+            from printers.documents import Signer
+        except ImportError as exc:
+            log.warning("documents unavailable", extra={"reason": str(exc)})
+            return
+        key = self.config.get("certificates.signing_key") or str(self.config.data_dir / "keys" / "signing.key")
+        self.signer = Signer.load_or_create(key)
+
+    def _offline_block(self) -> int | None:
+        """The queue-number block central assigned to this terminal (cached on disk)."""
+        path = self.config.data_dir / "queue" / "offline_block.json"
+        if self.central is not None:
+            try:
+                doc = self.central.terminal_config()
+                block = int(doc["queue_offline"]["block"])
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(json.dumps({"block": block}), "utf-8")
+                return block
+            except Exception as exc:
+                log.info("terminal config not fetched", extra={"reason": str(exc)})
+        try:
+            return int(json.loads(path.read_text("utf-8"))["block"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def stop(self) -> None:
+        warm = getattr(self, "_warm", None)
+        if warm is not None:
+            warm.join(30)  # never pull the face models out from under a loading warm-up
+        for closer in (lambda: self.sync and self.sync.stop(), lambda: self.central and self.central.close(),
+                       lambda: self.embedded and self.embedded.stop(), lambda: self.store and self.store.close(),
+                       lambda: self._face and self._face.close(), lambda: self.devices and self.devices.stop()):
+            try:
+                closer()
+            except Exception:
+                log.exception("shutdown step failed")
+        self.sync = self.central = self.embedded = None
+        self._started = False
+
+    def __enter__(self) -> "KioskApp":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ catalog & sessions
+    def _enabled(self, service_id: str) -> bool:
+        enabled = self.config.get("services.enabled", []) or []
+        hidden = self.config.get("services.hidden", []) or []
+        return (not enabled or service_id in enabled) and service_id not in hidden
+
+    def availability(self, service_id: str, refresh: bool = True):
+        from flows.engine import Availability, check_availability
+
+        flow = self.catalog[service_id]
+        if not self._enabled(service_id):
+            return Availability(False, [text("flows.unavailable.disabled")])
+        if refresh:
+            self._refresh_devices(flow)
+        return check_availability(flow, self)
+
+    def catalog_state(self, refresh: bool = True) -> list[dict]:
+        """Every service offered here, with availability and the reason (zh/en)."""
+        out = []
+        for sid, flow in self.catalog.items():
+            if not flow.offered or not self._enabled(sid) and self.config.get("services.enabled"):
+                continue
+            if sid in (self.config.get("services.hidden", []) or []):
+                continue
+            avail = self.availability(sid, refresh=refresh)
+            item = flow.describe()
+            item.update({"available": avail.ok, "reasons": [r.as_dict() for r in avail.reasons],
+                         "reason": avail.reasons[0].as_dict() if avail.reasons else None,
+                         "keywords": list(flow.options.get("keywords", [])), "agency": flow.agency})
+            if self.metrics is not None:
+                self.metrics.service_available.labels(sid).set(1 if avail.ok else 0)
+            out.append(item)
+        return out
+
+    services = catalog_state  # the UI's name for it
+
+    def new_session(self, service_id: str, lang: str = "zh", *, clock=None, journal=None, on_artifact=None,
+                    start: bool = False):
+        """A session for ``service_id`` (not started: subscribe, then ``start()``).
+        Raises ``flows.engine.ServiceUnavailable`` with the reasons when the
+        service cannot be offered now, so nobody is stranded half-way."""
+        from flows.engine import ServiceUnavailable, Session
+
+        if service_id not in self.catalog:
+            raise KeyError(service_id)
+        avail = self.availability(service_id)
+        if not avail.ok:
+            raise ServiceUnavailable(service_id, avail.reasons)
+        session = Session(self.catalog[service_id], self, lang=lang, clock=clock, journal=journal,
+                          idle_timeout_s=float(self.config.get("ui.idle_timeout_s", 90)),
+                          idle_warning_s=float(self.config.get("ui.idle_warning_s", 15)),
+                          flows=dict(self.catalog), on_artifact=on_artifact, check=False)
+        session.availability = avail
+        if self.metrics is not None:
+            self.metrics.sessions_started.labels(service_id).inc()
+            session.on_change(self._session_metrics)
+        return session.start() if start else session
+
+    def _session_metrics(self, session) -> None:
+        if not session.ended or getattr(session, "_metrics_done", False) or self.metrics is None:
+            return
+        session._metrics_done = True
+        summary = session.summary or {}
+        sid = summary.get("service", session.root.id)
+        if summary.get("outcome") == "completed":
+            self.metrics.sessions_completed.labels(sid).inc()
+        else:
+            self.metrics.sessions_abandoned.labels(sid, summary.get("outcome") or "unknown").inc()
+        self.metrics.flow_machine_seconds.labels(sid).observe(summary.get("machine_ms", 0) / 1000.0)
+
+    # ------------------------------------------------------------------ services for flow steps
+    def flow(self, service_id: str):
+        return self.catalog[service_id]
+
+    def agency_targets(self) -> list:
+        return [(sid, self.availability(sid, refresh=False)) for sid, f in self.catalog.items()
+                if f.agency and self._enabled(sid)]
+
+    def config_get(self, key: str, default: Any = None) -> Any:
+        return self.config.get(key, default)
+
+    def device(self, family: str):
+        if self.devices is None:
+            return None
+        found = self.devices.by_family(family)
+        for dev in found:
+            if dev.status().usable:
+                return dev
+        return found[0] if found else None
+
+    def device_status(self, family: str):
+        dev = self.device(family)
+        return dev.status() if dev is not None else None
+
+    def _refresh_devices(self, flow) -> None:
+        now = time.monotonic()
+        for need in flow.devices:
+            for family in need.split("|"):
+                for dev in (self.devices.by_family(family) if self.devices else []):
+                    if now - self._device_refreshed.get(dev.name, 0.0) >= DEVICE_TTL_S:
+                        dev.refresh_status()
+                        self._device_refreshed[dev.name] = now
+
+    def _on_device_status(self, dev, status) -> None:
+        if self.metrics is not None:
+            self.metrics.set_device_state(dev.name, dev.family, status.device.value)
+
+    def backend_status(self, name: str) -> tuple[bool, Text | None]:
+        if name == "store":
+            if self.store is None:
+                return False, text("flows.unavailable.store")
+            health = self.store.health() if not self.store.accepting else {"ok": True}
+            return (True, None) if health.get("ok") else (False, text("flows.unavailable.store"))
+        if name == "central":
+            cached = self._backend_cache.get(name)
+            if cached and time.monotonic() - cached[0] < BACKEND_TTL_S:
+                return cached[1], cached[2]
+            ok = False
+            if self.central is not None:
+                try:
+                    self.central.health()
+                    ok = True
+                except Exception as exc:
+                    log.info("central unreachable", extra={"reason": str(exc)})
+            why = None if ok else text("flows.unavailable.central")
+            self._backend_cache[name] = (time.monotonic(), ok, why)
+            return ok, why
+        return False, text("flows.error.backend")
+
+    def backend(self, op: str, **kw: Any) -> Any:
+        """The service back-ends flows use, by operation name."""
+        if self.central is None:
+            from offline_cache.client import CentralUnavailable
+
+            raise CentralUnavailable("no central client")
+        c = self.central
+        if op == "property_query":
+            return c.property_query(kw["id_number"], kw.get("name"))
+        if op == "social_security_records":
+            return c.social_security_records(kw["id_number"], kw.get("months", 12))
+        if op == "provident_fund_account":
+            return c.provident_fund_account(kw["id_number"])
+        if op == "traffic_violations":
+            return c.traffic_violations(kw["plate"])
+        if op == "payment_create":
+            from decimal import Decimal
+
+            p = c.create_payment(kw.get("case_ref", ""), Decimal(int(kw["amount_cents"])) / 100,
+                                 kw.get("subject", ""), kw.get("items", ()))
+            return {"payment_id": p["payment_id"], "qr": p.get("qr_text", ""), "amount": p.get("amount"),
+                    "expires_at": p.get("expires_at")}
+        if op == "payment_status":
+            return c.payment_status(kw["payment_id"])
+        if op == "sandbox_pay":
+            return c.call("POST", f"/v1/sandbox/payments/{kw['payment_id']}/pay")
+        raise KeyError(f"unknown back-end operation {op}")
+
+    def queue_businesses(self) -> list[dict]:
+        try:
+            if self.central is None:
+                raise ConnectionError("no central client")
+            return self.central.queue_businesses()
+        except Exception:
+            from offline_cache.central.demo_data import BUSINESSES
+
+            return [dict(b) for b in BUSINESSES]
+
+    def queue_number(self, business: dict) -> dict:
+        """A number from the central queue, or offline from this terminal's block."""
+        try:
+            if self.central is None:
+                raise ConnectionError("no central client")
+            t = self.central.queue_ticket(business["code"])
+            return {"number": t["number"], "waiting": t.get("waiting", 0), "offline": False}
+        except Exception as exc:
+            if getattr(exc, "status", None) and 400 <= exc.status < 500:
+                raise
+            log.warning("queue service unreachable, issuing an offline number", extra={"reason": str(exc)})
+            number = self._offline_numbers.take(business["code"], business["prefix"])
+            return {"number": number, "waiting": 0, "offline": True}
+
+    def commit_case(self, *, service: str, applicant: Any, result: dict, document_hash: str | None = None,
+                    agent: Any = None, extra: dict | None = None, evaluation: dict | None = None):
+        return self.store.commit_case(service, applicant or {}, result, document_hash=document_hash,
+                                      evaluation=evaluation, agent=agent, extra=extra)
+
+    def set_evaluation(self, case_id: str, level: int, reasons: list[str], comment: str | None = None) -> dict:
+        return self.store.set_evaluation(case_id, level, reasons, comment)
+
+    def find_case(self, ref: str) -> dict | None:
+        for case in self.store.list_cases(limit=2000):
+            if case["ref"].upper() == ref.upper():
+                return {"case_id": case["case_id"], "ref": case["ref"], "evaluated": bool(case.get("evaluation"))}
+        return None
+
+    def render_document(self, kind: str, data: dict, lang: str = "zh") -> bytes:
+        from printers.documents import RENDERERS
+
+        data = dict(data)
+        data.setdefault("terminal_id", self.config.terminal_id)
+        data.setdefault("authority", self.config.get("certificates.issuer") or None)
+        if not data.get("authority"):
+            data.pop("authority")
+        return RENDERERS[kind](data, self.signer, lang=lang)
+
+    def render_slip(self, kind: str, job: dict) -> bytes:
+        """A receipt printed on the A4 printer when the receipt printer cannot:
+        the same ESC/POS layout, rendered to an image, placed on an A4 page."""
+        import io
+
+        from reportlab.lib.pagesizes import A4
+        from reportlab.lib.units import mm
+        from reportlab.lib.utils import ImageReader
+        from reportlab.pdfgen import canvas
+
+        from printers.escpos.layouts import receipt_fields, render, ticket_fields
+        from printers.escpos.render import Interpreter, page_image
+
+        fields = ticket_fields(job) if kind == "ticket" else receipt_fields(job)
+        pages: list = []
+        Interpreter(80, on_page=pages.append).feed(render(kind, fields, 80))
+        buf = io.BytesIO()
+        pdf = canvas.Canvas(buf, pagesize=A4)
+        for page in pages:
+            img = page_image(page, 80)
+            width = 80 * mm
+            height = width * img.height / img.width
+            pdf.drawImage(ImageReader(img), (A4[0] - width) / 2, max(10 * mm, A4[1] - 15 * mm - height),
+                          width, min(height, A4[1] - 25 * mm))
+            pdf.showPage()
+        pdf.save()
+        return buf.getvalue()
+
+    def verify_url(self, ref: str) -> str:
+        base = self.config.get("central.url", "")
+        if self.central is not None:
+            base = self.central.base_url
+        return f"{base}/v1/verify/{ref}" if ref else ""
+
+    def face_verifier(self):
+        with self._face_lock:
+            if self._face is None:
+                from devices.face.verifier import FaceVerifier
+
+                self._face = FaceVerifier.from_config(self.config)
+            return self._face
+
+    def liveness_checker(self):
+        mode = self.config.get("face.liveness", "blink")
+        if mode == "off":
+            return None
+        from devices.face.liveness import LivenessChecker
+
+        return LivenessChecker(mode, float(self.config.get("face.liveness_seconds", 6.0)), self.face_verifier())
+
+    def face_outcome(self, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.face_outcomes.labels(outcome).inc()
+
+    def call_staff(self, reason: str = "", service: str | None = None) -> bool:
+        call = {"terminal": self.config.terminal_id, "reason": reason, "service": service,
+                "at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        self.staff_calls.append(call)
+        target = self.config.get("staff_call.target", "log://")
+        log.warning("staff called", extra={"reason": reason, "service": service})
+        if target.startswith(("http://", "https://")):
+            def post() -> None:
+                try:
+                    import requests
+
+                    requests.post(target, json=call, timeout=3)
+                except Exception as exc:
+                    log.warning("staff pager unreachable", extra={"reason": str(exc)})
+            threading.Thread(target=post, name="staff-call", daemon=True).start()
+        return True
+
+    def verify_staff_pin(self, pin: str) -> tuple[bool, Text | None]:
+        from kiosk.technician import PinGate
+
+        res = PinGate(self.config).attempt(pin)
+        if res.ok:
+            return True, None
+        if res.locked:
+            return False, text("flows.staff.locked", seconds=res.locked_for_s)
+        return False, text("flows.staff.wrong_pin")
+
+    def send_sms(self, phone: str, message: Text) -> bool:
+        return self.sms.send(phone, message)
+
+    # ------------------------------------------------------------------ status for heartbeat / health
+    def heartbeat_status(self) -> dict:
+        devices = {}
+        if self.devices is not None:
+            for name, dev in self.devices.devices.items():
+                st = dev.status()
+                devices[name] = {"family": dev.family, "device": st.device.value, "detail": st.detail}
+        services = {}
+        for sid, flow in self.catalog.items():
+            if self._enabled(sid) and flow.offered:
+                avail = self.availability(sid, refresh=False)
+                services[sid] = {"available": avail.ok, "reasons": [r.en for r in avail.reasons]}
+        return {"devices": devices, "services": services}
+
+    def health(self) -> dict:
+        store = self.store.health() if self.store is not None else {"ok": False}
+        central_ok, _ = self.backend_status("central")
+        return {"store": store, "central": {"ok": central_ok},
+                "sync": self.sync.status() if self.sync is not None else None,
+                "services": self.heartbeat_status()["services"]}
