@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from .masking import mask_address, mask_id_number, mask_name
+from .masking import mask_address, mask_id_number, mask_mapping, mask_name
 
 # card_type values
 RESIDENT = "resident"                      # 居民身份证
@@ -64,8 +64,8 @@ class Identity:
             d["name"] = mask_name(self.name)
             d["id_number"] = mask_id_number(self.id_number)
             d["address"] = mask_address(self.address)
-            if "english_name" in d.get("extra", {}):
-                d["extra"]["english_name"] = mask_name(d["extra"]["english_name"])
+            if "extra" in d:
+                d["extra"] = mask_mapping(d["extra"])
         return d
 
     def masked(self) -> dict:

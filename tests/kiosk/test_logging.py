@@ -71,3 +71,13 @@ def test_photo_bytes_never_logged(logged):
     log, lines = logged
     log.info("card", extra={"photo": b"\x00" * 1024})
     assert lines()[-1]["photo"] == "<omitted>"
+
+
+def test_identity_listing_masks_card_numbers_and_names_in_extra():
+    from kiosk.domain import Identity
+
+    ident = Identity(name="欧阳娜", id_number=ID, extra={"card_number": "D32010215", "english_name": "OUYANG NA"})
+    d = ident.as_dict()
+    assert d["extra"]["card_number"] == "*****0215"
+    assert d["extra"]["english_name"].startswith("O*")
+    assert ident.as_dict(reveal=True)["extra"]["card_number"] == "D32010215"
