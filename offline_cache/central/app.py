@@ -81,7 +81,7 @@ class CaseIn(_In):
 class BatchItem(_In):
     kind: Literal["case", "evaluation"]
     idempotency_key: str = Field(min_length=1, max_length=255)
-    case_id: str | None = Field(default=None, min_length=1, max_length=64)
+    case_id: str = Field(default=None, min_length=1, max_length=64)  # absent is fine, null is not
     body: dict
 
 
@@ -89,10 +89,18 @@ class BatchIn(_In):
     items: list[BatchItem] = Field(min_length=1, max_length=MAX_BATCH)
 
 
+class DeviceStatusIn(_In):
+    device: Literal["online", "offline", "hardwareError", "userError", "deviceBusy", "noDevice"] = None
+    detail: dict = Field(default_factory=dict)
+    message: dict = Field(default_factory=dict)
+    timestamp: str = None
+    last_error: str | None = None
+
+
 class HeartbeatIn(_In):
     software_version: str = Field(min_length=1, max_length=64)
     sent_at: str | None = Field(default=None, max_length=64)
-    devices: dict = Field(default_factory=dict)
+    devices: dict[str, DeviceStatusIn] = Field(default_factory=dict)
     services: dict = Field(default_factory=dict)
     outbox: dict = Field(default_factory=dict)
     store: dict = Field(default_factory=dict)
@@ -116,7 +124,7 @@ class WithdrawalIn(PersonQuery):
 
 
 class PlateQuery(_In):
-    plate: str = Field(min_length=7, max_length=8)
+    plate: str = Field(min_length=7, max_length=8, pattern=demo_data.PLATE_RE.pattern)
 
 
 class PaymentIn(_In):
@@ -128,7 +136,7 @@ class PaymentIn(_In):
 
 class TicketIn(_In):
     business: str = Field(min_length=1, max_length=32)
-    terminal_id: str | None = Field(default=None, min_length=1, max_length=64)
+    terminal_id: str = Field(default=None, min_length=1, max_length=64)
 
 
 # -- helpers --------------------------------------------------------------------
@@ -498,9 +506,12 @@ def create_app(db_url: str, *, token: str | None = DEFAULT_TOKEN, faults: Faults
                 return err(status, "injected_fault", f"sandbox fault: {status}", headers=headers)
         return await call_next(request)
 
+    def visible_ascii(value: str) -> bool:
+        return all(0x21 <= ord(c) <= 0x7E for c in value)
+
     def idem_key(request: Request) -> str:
         key = request.headers.get("idempotency-key", "")
-        if not 1 <= len(key) <= 255 or any(not 0x21 <= ord(c) <= 0x7E for c in key):
+        if not 1 <= len(key) <= 255 or not visible_ascii(key):
             raise BadRequest("the Idempotency-Key header is required (1-255 visible ASCII characters)")
         return key
 
@@ -530,7 +541,9 @@ def create_app(db_url: str, *, token: str | None = DEFAULT_TOKEN, faults: Faults
     async def post_batch(request: Request):
         raw = await _json_body(request)
         batch = _validate(BatchIn, raw)
-        terminal = request.headers.get("x-terminal-id", "")[:64]
+        terminal = request.headers.get("x-terminal-id", "")
+        if len(terminal) > 64 or not visible_ascii(terminal):
+            raise BadRequest("X-Terminal-Id must be at most 64 visible ASCII characters")
         return await run_in_threadpool(sb.batch, terminal, batch, raw)
 
     @app.get("/v1/cases/{case_id}")
@@ -640,8 +653,6 @@ def create_app(db_url: str, *, token: str | None = DEFAULT_TOKEN, faults: Faults
     @app.post("/v1/services/traffic/violations")
     async def violations(request: Request):
         q = _validate(PlateQuery, await _json_body(request))
-        if not demo_data.PLATE_RE.match(q.plate):
-            raise BadRequest("not a valid plate number")
         items = demo_data.traffic_violations(q.plate, dt.datetime.fromtimestamp(sb.clock()))
 
         def mark():
@@ -657,7 +668,7 @@ def create_app(db_url: str, *, token: str | None = DEFAULT_TOKEN, faults: Faults
     async def create_payment(request: Request):
         raw = await _json_body(request)
         p = _validate(PaymentIn, raw)
-        key = request.headers.get("idempotency-key") or f"payment-{uuid.uuid4()}"
+        key = idem_key(request) if "idempotency-key" in request.headers else f"payment-{uuid.uuid4()}"
         base = str(request.base_url).rstrip("/")
 
         def work(tx: Tx) -> tuple[int, dict]:

@@ -1,0 +1,37 @@
+"""Property-based checks of the sandbox against its OpenAPI contract
+(schemathesis): every documented operation, valid and invalid inputs, a
+bounded number of examples each; responses must match the documented
+status codes and schemas, and the server must never answer 500 unasked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+import offline_cache.central as central_pkg
+from offline_cache.central.app import DEFAULT_TOKEN
+from offline_cache.embedded import start_embedded
+
+CONTRACT = Path(central_pkg.__file__).with_name("openapi.yaml")
+# Documented business refusals (a key or case id already used, an amount over
+# the limit) are correct answers to schema-valid requests.
+CONFIG = schemathesis.Config.from_dict({"checks": {"positive_data_acceptance": {
+    "expected-statuses": ["2xx", "401", "404", "409", "422", "429", "5xx"]}}})
+schema = schemathesis.openapi.from_path(CONTRACT, config=CONFIG)
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    handle = start_embedded(tmp_path_factory.mktemp("contract"), auto_pay_s=0)
+    yield handle.url
+    handle.stop()
+
+
+@schema.parametrize()
+@settings(max_examples=10, deadline=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
+def test_sandbox_honours_its_contract(case, live):
+    case.call_and_validate(base_url=live, headers={"Authorization": f"Bearer {DEFAULT_TOKEN}"})
