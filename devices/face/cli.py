@@ -45,16 +45,16 @@ def verify_command(ctx: click.Context, id_image: str, live_image: str, as_json: 
     from . import quality as q
     from .verifier import FaceError, FaceVerifier, load_image
 
-    verifier = FaceVerifier(threshold=_threshold(ctx, threshold))
-    try:
-        live = load_image(live_image)
-        id_face = verifier.encode_id_photo(id_image)
-    except FaceError as exc:
-        fail(str(exc))
-    try:
-        runs = [verifier.verify(id_face, live) for _ in range(repeat)]
-    finally:
-        id_face.wipe()
+    with FaceVerifier(threshold=_threshold(ctx, threshold)) as verifier:
+        try:
+            live = load_image(live_image)
+            id_face = verifier.encode_id_photo(id_image)
+        except FaceError as exc:
+            fail(str(exc))
+        try:
+            runs = [verifier.verify(id_face, live) for _ in range(repeat)]
+        finally:
+            id_face.wipe()
     decision = runs[-1]
     timings = dict(decision.timings_ms)
     timings["decision_ms"] = statistics.median(d.timings_ms["decision_ms"] for d in runs)
