@@ -43,9 +43,8 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _write_exclusive(path: Path, data: bytes) -> bool:
-    """Create ``path`` with ``data`` durably, only if it does not exist yet
-    (write a temp file, fsync, hard-link into place). Returns False if it existed."""
+def _durable_temp(path: Path, data: bytes) -> Path:
+    """``data`` in a fsynced 0600 temp file next to ``path``."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -53,6 +52,13 @@ def _write_exclusive(path: Path, data: bytes) -> bool:
         os.fsync(fd)
     finally:
         os.close(fd)
+    return tmp
+
+
+def _write_exclusive(path: Path, data: bytes) -> bool:
+    """Create ``path`` with ``data`` durably, only if it does not exist yet
+    (hard-link a fsynced temp file into place). Returns False if it existed."""
+    tmp = _durable_temp(path, data)
     try:
         os.link(tmp, path)
         created = True
@@ -65,14 +71,7 @@ def _write_exclusive(path: Path, data: bytes) -> bool:
 
 
 def _replace(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    os.replace(_durable_temp(path, data), path)
     _fsync_dir(path.parent)
 
 
