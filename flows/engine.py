@@ -713,8 +713,8 @@ class Session:
         self.result = {**(self.result or {}), **values}
 
     def journal_note(self, what: str, **kw: Any) -> None:
-        self.journal.write({"kind": "note", "t": self._t(), "what": what,
-                            "step": self.step.id if self.step else None, **kw})
+        self.journal.write({**kw, "kind": "note", "t": self._t(), "what": what,
+                            "step": self.step.id if self.step else None})
 
     def tempdir(self) -> Path:
         if self._tmpdir is None:

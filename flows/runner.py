@@ -24,7 +24,7 @@ or "all"), card / remove_card, smartcard (kind or {insert, data}) / remove_smart
 camera (scene or image path), printer ({device, paper, cover}), a4 ({fault}),
 pay (settle the QR payment in the sandbox), sms_code (type the code sent),
 wait (seconds of the person's time, no real sleep), idle (stay away until the
-idle timeout), assert / assert_in ({dotted.path: value}), central_faults.
+idle timeout; ``idle: warning`` until the warning), assert / assert_in ({dotted.path: value}), central_faults.
 """
 
 from __future__ import annotations
@@ -377,8 +377,10 @@ class Runner:
             self.clock.offset += float(arg)
             s.dispatch({"type": "tick"})
         elif name == "idle":
+            # stay away: until the warning shows ("warning"), or until the session is wiped
             st = s.state()
-            self.clock.offset += (st["seconds_left"] or 0) + 1
+            left = st["seconds_left"] or 0
+            self.clock.offset += max(0.0, left - s.idle_warning_s + 1) if arg == "warning" else left + 1
             s.dispatch({"type": "tick"})
         elif name in ("assert", "assert_in"):
             st = self._wait_ready()

@@ -341,7 +341,9 @@ class KioskApp:
             ok = False
             if self.central is not None:
                 try:
-                    self.central.health()
+                    # An authenticated service call, not just /v1/health: a platform
+                    # that refuses this terminal is as unusable as an unreachable one.
+                    self.central.queue_businesses()
                     ok = True
                 except Exception as exc:
                     log.info("central unreachable", extra={"reason": str(exc)})

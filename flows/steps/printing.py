@@ -51,16 +51,31 @@ class PrintStep(Step):
 
     def on_done(self, s: Session, job: Job, result: Any) -> None:
         family = self._family(s)
-        payload = s.data.get(f"print:{self.id}")
         title = text(f"flows.artifact.{self.options['kind']}")
-        data = payload if isinstance(payload, (bytes, bytearray)) else None
-        s.add_artifact(self.options["kind"], title, data=data, printer=family, status="printed",
-                       meta={"job": getattr(result, "job_id", None)})
-        s.journal_note("printed", kind=self.options["kind"], printer=family)
+        s.add_artifact(self.options["kind"], title, data=result["pdf"], printer=family, status="printed",
+                       meta={"job": getattr(result["result"], "job_id", None)})
+        s.journal_note("printed", item=self.options["kind"], printer=family)
         s.go(self.next_step(s), cause="printed")
 
     def on_failed(self, s: Session, job: Job, error: BaseException) -> None:
+        if getattr(error, "pending", False) and getattr(error, "job_id", None):
+            # the receipt printer keeps the job and prints it when it is back
+            s.data[f"print_pending:{self.id}"] = (self._family(s), error.job_id)
         self._failed(s, error, self._family(s))
+
+    def _drop_pending(self, s: Session) -> None:
+        """The resident chose another output or none: the kept job must not
+        come out later for nobody."""
+        family, job_id = s.data.pop(f"print_pending:{self.id}", (None, None))
+        dev = s.services.device(family) if family else None
+        if dev is None:
+            return
+        cancel = getattr(dev, "cancel_pending", None)
+        if cancel is not None:
+            cancel(job_id)
+        elif getattr(dev, "spool", None) is not None:
+            dev.spool.mark_done(job_id)  # the spool's own "never print this id" record
+        s.journal_note("print_withdrawn", item=self.options["kind"], printer=family)
 
     def _failed(self, s: Session, error: BaseException | None, family: str) -> None:
         dev = s.services.device(family)
@@ -82,15 +97,17 @@ class PrintStep(Step):
             actions.append("skip")
         actions.append("counter")
         s.fail_here(error, message=msg, actions=actions)
-        s.journal_note("print_failed", kind=self.options["kind"], printer=family)
+        s.journal_note("print_failed", item=self.options["kind"], printer=family)
 
     def tap(self, s: Session, action: str) -> bool:
         if action == "other_printer" and self.options.get("alt_family"):
+            self._drop_pending(s)
             s.data[f"print_family:{self.id}"] = self.options["alt_family"]
             s.retry_step()
             return True
         if action == "skip" and self.options.get("optional"):
-            s.journal_note("print_skipped", kind=self.options["kind"])
+            self._drop_pending(s)
+            s.journal_note("print_skipped", item=self.options["kind"])
             s.go(self.next_step(s), cause="print_skipped")
             return True
         return super().tap(s, action)
@@ -106,9 +123,10 @@ def _print_job(job: Job, s: Session, step: PrintStep, family: str) -> Any:
             s.data.setdefault("document_hash", hashlib.sha256(payload).hexdigest())
     dev = s.services.device(family)
     kind = step.options["kind"]
+    pdf = None
     if family == "a4":
-        pdf = payload if isinstance(payload, (bytes, bytearray)) else s.services.render_slip(kind, payload)
-        result = dev.print_pdf(bytes(pdf), text(f"flows.artifact.{kind}").en)
+        pdf = bytes(payload) if isinstance(payload, (bytes, bytearray)) else s.services.render_slip(kind, payload)
+        result = dev.print_pdf(pdf, text(f"flows.artifact.{kind}").en)
     elif kind == "ticket":
         # The driver's job id is derived from the ticket number: one number, one paper.
         result = dev.print_ticket(dict(payload))
@@ -116,4 +134,4 @@ def _print_job(job: Job, s: Session, step: PrintStep, family: str) -> Any:
         result = dev.print_receipt(dict(payload))
     if not getattr(result, "ok", True):
         raise PrintFailed("flows.printing.failed_generic")
-    return result
+    return {"result": result, "pdf": pdf}
