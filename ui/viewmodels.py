@@ -170,7 +170,7 @@ class KioskViewModel(QObject):
     session = Property("QVariantMap", lambda self: self._state, notify=sessionChanged)
     view = Property(str, lambda self: str(self._state.get("view") or ""), notify=sessionChanged)
     hallName = Property(str, lambda self: self._hall(), notify=changed)
-    oosReason = Property(str, lambda self: self._oos_reason, notify=changed)
+    oosReason = Property(str, lambda self: str(localize(self._oos_reason, self._lang) or ""), notify=changed)
     notice = Property(str, lambda self: self._notice, notify=noticeChanged)
     volume = Property(float, lambda self: self.voice.volume, notify=changed)
     voiceOn = Property(bool, lambda self: self.voice.enabled, notify=changed)
@@ -233,7 +233,7 @@ class KioskViewModel(QObject):
         if self._core_error:
             return
         reason = self.backend.out_of_service_reason()
-        self._oos_reason = localize(reason, self._lang) if reason else ""
+        self._oos_reason = reason or ""   # {zh, en}; shown in the current language
         if reason and self._page in ("attract", "catalog"):
             self._set_page("outOfService")
         elif not reason and self._page == "outOfService":

@@ -86,8 +86,13 @@ class Driver:
         self.pump(0.1)
 
     def wait_view(self, view: str, timeout: float = 15.0) -> dict:
-        self.qtbot.waitUntil(lambda: self.ui.vm.page == "step" and self.ui.vm.view == view,
-                             timeout=int(timeout * 1000))
+        try:
+            self.qtbot.waitUntil(lambda: self.ui.vm.page == "step" and self.ui.vm.view == view,
+                                 timeout=int(timeout * 1000))
+        except Exception:
+            raw = self.ui.vm._raw
+            seen = f"notice={self.ui.vm.notice!r} page={self.ui.vm.page} view={raw.get('view')} step={raw.get('step')} message={raw.get('message')}"
+            raise AssertionError(f"waited {timeout:g}s for view {view!r}; screen shows {seen}") from None
         self.pump(0.15)
         return self.ui.vm._raw
 

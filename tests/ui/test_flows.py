@@ -4,6 +4,8 @@ items.  Each screen is asserted and saved under docs/screenshots/."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from kiosk.config import load_config
@@ -88,10 +90,18 @@ def test_queue_ticket_elderly_english(kiosk):
     finish_with_evaluation(kiosk, "queue")
 
 
-def test_no_property_proof_flow(kiosk):
+@pytest.mark.parametrize("elderly,lang", [(False, "zh"), (True, "en")], ids=["standard-zh", "elderly-en"])
+def test_no_property_proof_flow(kiosk, elderly, lang):
+    if elderly:
+        kiosk.tap("btnElderly")
+    if lang != kiosk.ui.vm.lang:
+        kiosk.tap("btnLang")
+    kiosk.app.devices.simulators["idcard"].remove()
     start(kiosk, "no_property_proof")
     kiosk.wait_view("insert_card")
+    kiosk.item("idCardPicture")
     kiosk.shot("no_property_insert_card")
+    kiosk.app.devices.simulators["idcard"].present("resident")
     kiosk.wait_view("consent", timeout=20)
     kiosk.shot("no_property_consent")
     kiosk.tap("choice_agree")
@@ -109,3 +119,61 @@ def test_no_property_proof_flow(kiosk):
     assert kiosk.app.devices.simulators["a4_printer"].jobs()
     kiosk.tap("action_ok")
     finish_with_evaluation(kiosk, "no_property")
+
+
+
+def test_printer_out_of_paper_makes_queue_unavailable_with_reason(kiosk):
+    kiosk.app.devices.simulators["ticket_printer"].set_paper("out")
+    kiosk.app.devices.get("ticket_printer").refresh_status()
+    kiosk.ui.vm.refresh_services()
+    kiosk.tap("touchToStart")
+    kiosk.wait_page("catalog")
+    kiosk.qtbot.waitUntil(lambda: not any(s["available"] for s in kiosk.ui.vm._services if s["id"] == "queue_ticket"),
+                          timeout=10000)
+    kiosk.tap("service_queue_ticket")
+    assert "纸" in kiosk.text("noticeText")  # says the paper ran out, not just "error"
+    kiosk.shot("catalog_printer_out")
+    assert kiosk.ui.backend.session is None  # never started, never stranded
+
+
+def test_reader_fault_shows_out_of_service_then_recovers(kiosk):
+    sim = kiosk.app.devices.simulators["idcard"]
+    reader = kiosk.app.devices.get("idcard")
+    sim.set_fault("sam_fault")
+    try:
+        reader.refresh_status()
+        kiosk.ui.vm.refresh_services()
+        kiosk.wait_page("outOfService")
+        assert kiosk.text("oosTitle") == "本终端暂停服务"
+        assert kiosk.text("oosReason")
+        kiosk.shot("out_of_service")
+        kiosk.tap("btnLang")
+        kiosk.shot("out_of_service")
+    finally:
+        sim.set_fault(None)
+        reader.refresh_status()
+    kiosk.ui.vm.refresh_services()
+    kiosk.wait_page("attract")
+
+
+def test_diagnostics_screen_runs_device_tests(kiosk):
+    kiosk.ui.tech.enter()
+    kiosk.wait_page("techPin")
+    kiosk.type_keys("24681357")
+    kiosk.tap("keyDone")
+    kiosk.wait_page("diagnostics")
+    kiosk.item("device_idcard", timeout=20)
+    kiosk.tap("test_read_id")
+    kiosk.qtbot.waitUntil(lambda: "*" in (kiosk.ui.tech.results.get("read_id") or ""), timeout=15000)
+    assert re.search(r"\d{4}\*{10}[\dX]{4}", kiosk.text("result_read_id"))  # masked, never in full
+    kiosk.tap("test_print_ticket")
+    kiosk.qtbot.waitUntil(lambda: kiosk.ui.tech.results.get("print_ticket", "").startswith("正常"), timeout=15000)
+    kiosk.tap("test_network")
+    kiosk.qtbot.waitUntil(lambda: kiosk.ui.tech.results.get("network", "").startswith("正常"), timeout=15000)
+    kiosk.tap("test_camera")
+    kiosk.qtbot.waitUntil(lambda: kiosk.ui.feed.property("fps") > 5, timeout=15000)
+    kiosk.tap("test_logs")
+    kiosk.shot("diagnostics")
+    assert "fps" in kiosk.text("cameraFps")
+    kiosk.tap("btnLeaveTech")
+    kiosk.wait_page("attract")

@@ -53,4 +53,15 @@ Item {
             text: vm.t["ui.camera.no_frame"]
         }
     }
+    // The law requires a non-face way; the engine handles "other_way".
+    KButton {
+        objectName: "btnOtherWay"
+        anchors { right: parent.right; bottom: parent.bottom }
+        width: Math.min(implicitWidth + theme.spacing * 2, (parent.width - frame.width) / 2 - theme.spacing)
+        visible: width > theme.minTarget * 2
+        kind: "secondary"
+        fontSize: theme.small
+        text: vm.t["ui.camera.alternative"]
+        onClicked: vm.send("tap", {"action": "other_way"})
+    }
 }
