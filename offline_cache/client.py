@@ -158,7 +158,7 @@ class CentralClient:
         HTTP status is returned (the sync worker classifies them itself)."""
         hdrs = dict(headers or {})
         if json_body is not None:
-            data = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
+            data = json.dumps(json_body, ensure_ascii=False, default=str).encode("utf-8")
         if data is not None:
             hdrs.setdefault("Content-Type", "application/json")
         try:

@@ -338,6 +338,10 @@ class SyncWorker:
             self.last_heartbeat_ok = False
             log.info("heartbeat failed", extra={"reason": exc.detail})
             return None
+        except Exception as exc:  # a bad status value must not stop the worker thread
+            self.last_heartbeat_ok = False
+            log.warning("heartbeat not sent", extra={"reason": f"{type(exc).__name__}: {exc}"})
+            return None
         self.last_heartbeat_ok = True
         self.last_heartbeat_at = _now_iso(self.clock)
         try:

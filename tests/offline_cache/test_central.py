@@ -5,6 +5,7 @@ flows use (through the real client over loopback HTTP)."""
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 
 import pytest
@@ -52,17 +53,19 @@ def test_same_key_other_body_is_refused(central):
 
 
 def test_a_key_still_in_progress_gets_409(central):
-    central.sandbox.faults.update({"hold_ms": 600})
+    central.sandbox.faults.update({"hold_ms": 800})
     body, key = case_body(), str(uuid.uuid4())
     answers = []
-    t = threading.Thread(target=lambda: answers.append(post_case(central.url, body, key)))
-    t.start()
-    import time
-    time.sleep(0.2)
-    second = post_case(central.url, body, key)
-    t.join()
-    assert second.status_code == 409 and second.json()["error"] == "in_progress"
-    assert answers[0].status_code == 201
+    threads = [threading.Thread(target=lambda: answers.append(post_case(central.url, body, key))) for _ in range(2)]
+    for t in threads:
+        t.start()
+        time.sleep(0.2)
+    for t in threads:
+        t.join()
+    assert sorted(r.status_code for r in answers) == [201, 409]
+    busy = next(r for r in answers if r.status_code == 409)
+    assert busy.json()["error"] == "in_progress" and busy.headers["Retry-After"] == "1"
+    assert central.sandbox.stats()["cases"] == 1
 
 
 def test_dedupe_survives_a_server_restart(tmp_path):
@@ -192,7 +195,6 @@ def test_payment_settles_violations(client, central):
 
 
 def test_payment_auto_paid_after_a_delay(tmp_path):
-    import time
     h = start_embedded(tmp_path, auto_pay_s=0.3)
     c = CentralClient(url=h.url, token=DEFAULT_TOKEN, terminal_id="T-TEST")
     try:
