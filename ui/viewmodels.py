@@ -100,6 +100,7 @@ class KioskViewModel(QObject):
         self._search = ""
         self._catalog_page = 0
         self._notice = ""
+        self.notices: list[str] = []
         self._oos_reason = ""
         self._core_error = ""
         self._last_activity = time.monotonic()
@@ -457,6 +458,8 @@ class KioskViewModel(QObject):
         self._in_background(self.backend.call_staff, self._raw.get("service"), self._page, then=done)
 
     def _set_notice(self, text: str) -> None:
+        if text:
+            self.notices = (self.notices + [text])[-10:]  # recent notices, for diagnostics and tests
         self._notice = text
         self.noticeChanged.emit()
         if text:

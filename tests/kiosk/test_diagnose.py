@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -16,10 +17,7 @@ from kiosk.diagnose import Diagnostics
 def run_diagnose(tmp_path, *args, site: str = "", timeout: float = 90):
     cfg = tmp_path / "site.toml"
     cfg.write_text(site, encoding="utf-8")
-    env = {"KIOSK_DATA_DIR": str(tmp_path / "data"), "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"}
-    import os
-
-    env = {**os.environ, **env}
+    env = {**os.environ, "KIOSK_DATA_DIR": str(tmp_path / "data")}
     return subprocess.run([sys.executable, "-m", "kiosk.cli", "--config", str(cfg), "diagnose", *args],
                           capture_output=True, text=True, timeout=timeout, env=env)
 

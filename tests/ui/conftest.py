@@ -91,7 +91,7 @@ class Driver:
                                  timeout=int(timeout * 1000))
         except Exception:
             raw = self.ui.vm._raw
-            seen = f"notice={self.ui.vm.notice!r} page={self.ui.vm.page} view={raw.get('view')} step={raw.get('step')} message={raw.get('message')}"
+            seen = f"notices={self.ui.vm.notices!r} page={self.ui.vm.page} view={raw.get('view')} step={raw.get('step')} message={raw.get('message')}"
             raise AssertionError(f"waited {timeout:g}s for view {view!r}; screen shows {seen}") from None
         self.pump(0.15)
         return self.ui.vm._raw
