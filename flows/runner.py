@@ -89,7 +89,10 @@ def load_script(path: str | Path) -> dict:
     except FileNotFoundError:
         raise ScriptError(f"script not found: {path}") from None
     except yaml.YAMLError as exc:
-        raise ScriptError(f"script {path} is not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise ScriptError(f"script {path} is not valid YAML{where}: {problem}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("steps", []), list):
         raise ScriptError(f"script {path} must be a mapping with a list of steps")
     return doc

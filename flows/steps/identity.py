@@ -37,7 +37,7 @@ class ReadCardStep(Step):
         opts.setdefault("cards", ["idcard"])
         kw.setdefault("store", opts.pop("store", role))
         kw.setdefault("title", f"flows.read_card.title.{opts.get('who', role)}")
-        kw.setdefault("prompt", "flows.read_card.prompt" + (".either" if len(opts["cards"]) > 1 else ""))
+        kw.setdefault("prompt", "flows.read_card.prompt" + ("_either" if len(opts["cards"]) > 1 else ""))
         kw.setdefault("timeout_s", 60.0)
         kw.setdefault("agent_skip", role == "applicant" and not opts.get("who") and "bank" not in opts["cards"])
         kw.setdefault("devices", ["|".join(_family(c) for c in opts["cards"])])

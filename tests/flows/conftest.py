@@ -15,36 +15,48 @@ from kiosk.config import load_config
 
 
 def _drop_dead_dbus_socket() -> None:
-    """A system bus stopped by an earlier simulator user can leave its socket
-    and pid file behind; the A4 simulator then takes D-Bus for running and
-    avahi cannot start.  Remove only a socket nobody listens on and a pid
-    file of a process that is gone."""
+    """A system bus stopped by an earlier simulator user (another process, just
+    before) can leave its socket and pid file behind; the A4 simulator then
+    takes D-Bus for running, or dbus-daemon refuses to start, and avahi fails.
+    When nothing answers on the socket, wait for that bus to finish exiting
+    and remove what it left."""
     import socket
+    import time
 
-    pidfile = "/run/dbus/pid"
+    sock_path, pid_path = "/run/dbus/system_bus_socket", "/run/dbus/pid"
+    if os.path.exists(sock_path):
+        probe = socket.socket(socket.AF_UNIX)
+        try:
+            probe.connect(sock_path)
+            return  # a live bus
+        except OSError:
+            pass
+        finally:
+            probe.close()
     try:
-        os.kill(int(open(pidfile).read().strip()), 0)
+        pid = int(open(pid_path).read().strip())
     except (OSError, ValueError):
-        if os.path.exists(pidfile):  # dbus-daemon refuses to start over a stale pid file
-            try:
-                os.unlink(pidfile)
-            except OSError:
-                pass
-    path = "/run/dbus/system_bus_socket"
-    if not os.path.exists(path):
-        return
-    probe = socket.socket(socket.AF_UNIX)
-    try:
-        probe.connect(path)
-    except ConnectionRefusedError:
+        pid = None
+    deadline = time.monotonic() + 3.0
+    while pid is not None:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            break
+        if time.monotonic() > deadline:
+            return  # a bus that is alive (perhaps still starting): leave it alone
+        time.sleep(0.05)
+    for path in (sock_path, pid_path):
         try:
             os.unlink(path)
         except OSError:
             pass
-    except OSError:
-        pass
-    finally:
-        probe.close()
+
+
+@pytest.fixture
+def fresh_dbus():
+    """For tests that start and stop whole kiosk processes one after another."""
+    return _drop_dead_dbus_socket
 
 
 @pytest.fixture(scope="session")
