@@ -100,6 +100,18 @@ class _DnsSd:
     def avahi_running() -> bool:
         return subprocess.run(["avahi-daemon", "--check"], capture_output=True).returncode == 0
 
+    @staticmethod
+    def dbus_alive() -> bool:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(1)
+        try:
+            sock.connect("/run/dbus/system_bus_socket")
+            return True
+        except OSError:
+            return False
+        finally:
+            sock.close()
+
     def acquire(self) -> None:
         with self.lock:
             self.users += 1
@@ -123,7 +135,11 @@ class _DnsSd:
             self.MARKERS.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise SimulatorError(f"cannot start DNS-SD daemons here ({exc.strerror}; run as root)") from None
-        if not Path("/run/dbus/system_bus_socket").exists():
+        if not self.dbus_alive():
+            # A crashed or killed bus leaves its pid file and socket behind, and
+            # dbus-daemon refuses to start over a pid file: clear them first.
+            for stale in ("/run/dbus/pid", "/run/dbus/system_bus_socket"):
+                Path(stale).unlink(missing_ok=True)
             Path("/run/dbus").mkdir(parents=True, exist_ok=True)
             out = subprocess.run(["dbus-daemon", "--system", "--fork", "--print-pid"],
                                  capture_output=True, text=True, timeout=10)
