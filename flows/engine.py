@@ -785,7 +785,7 @@ class Session:
             self._tick(now)
         elif etype == "cancel":
             if self._can_cancel():
-                self.finish("cancelled", cause="cancel")
+                self.finish("completed" if self.delivered else "cancelled", cause="cancel")
         elif etype == "back":
             self.back()
         elif etype == "lang":
@@ -808,7 +808,7 @@ class Session:
                 self.back()
             elif action == "cancel":
                 if self._can_cancel():
-                    self.finish("cancelled", cause="cancel")
+                    self.finish("completed" if self.delivered else "cancelled", cause="cancel")
             elif self.local.get("failed") and action == "retry":
                 self.retry_step()
             elif self.local.get("failed") and action == "counter":
