@@ -15,7 +15,8 @@ Script::
       - expect: card                 # wait until this step is on screen (and not busy)
       - card: resident               # the ID-card simulator: present a packaged card
       - tap: agree
-      - input: {amount: "1500"}      # typed values ("{today+3}" = a date)
+      - input: {amount: "1500"}      # typed values ("{today+3}" = a date, "{plate_with_fines}",
+                                   # "{unrated_case}" = the newest unrated case's reference)
       - submit: true
     end: completed                   # the outcome that counts as success
 
@@ -298,6 +299,8 @@ class Runner:
         return st
 
     def _expand(self, value: Any) -> Any:
+        if value == "{plate_with_fines}":
+            return self._plate_with_fines()
         if value == "{unrated_case}":
             # the newest case on this terminal nobody has rated yet (e.g. a queue ticket)
             for case in self.app.store.list_cases(limit=500):
@@ -305,6 +308,20 @@ class Runner:
                     return case["ref"]
             raise ScriptError("no unrated case on this terminal to rate")
         return _expand(value)
+
+    def _plate_with_fines(self) -> str:
+        """A plate the sandbox has unpaid, payable fines for (paid fines stay
+        paid, so a fixed plate would make a second demo run find nothing)."""
+        import random
+
+        letters = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+        rng = random.Random()
+        for _ in range(200):
+            plate = "苏" + rng.choice(letters) + f"{rng.randrange(10**5):05d}"
+            found = self.app.backend("traffic_violations", plate=plate)
+            if any(v.get("payable") and not v.get("paid") for v in found):
+                return plate
+        raise ScriptError("the sandbox has no plate with unpaid fines")
 
     def _act(self, action: dict) -> None:
         if len(action) != 1:

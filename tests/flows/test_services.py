@@ -100,7 +100,7 @@ def test_traffic_violations_paid_by_qr(runner, kiosk_app):
     report = run_shipped(runner, "traffic_violations")
     assert_wiped(runner)
     case = cases_of(kiosk_app, "traffic_violations")[0]
-    assert case["result"]["status"] == "paid" and case["result"]["plate"] == "苏A12345"
+    assert case["result"]["status"] == "paid" and case["result"]["plate"].startswith("苏")
     assert case["result"]["amount_cents"] > 0 and len(case["result"]["violations"]) >= 1
     paid = kiosk_app.backend("payment_status", payment_id=case["result"]["payment_id"])
     assert paid["status"] == "paid"
