@@ -23,7 +23,7 @@ Script::
 Actions: expect, tap, input, submit, back, cancel, choose (n-th enabled choice
 or "all"), card / remove_card, smartcard (kind or {insert, data}) / remove_smartcard,
 camera (scene or image path), printer ({device, paper, cover}), a4 ({fault}),
-pay (settle the QR payment in the sandbox), sms_code (type the code sent),
+pay (settle the QR payment in the sandbox), sms_code (type the code sent; ``wrong``: mistype it),
 wait (seconds of the person's time, no real sleep), idle (stay away until the
 idle timeout; ``idle: warning`` until the warning), assert / assert_in ({dotted.path: value}), central_faults.
 """
@@ -392,6 +392,8 @@ class Runner:
             code = self.app.sms.last_code()
             if code is None:
                 raise ScriptError("no one-time code was sent")
+            if arg == "wrong":  # a mistyped code: every digit off by one
+                code = "".join(str((int(c) + 1) % 10) for c in code)
             s.dispatch({"type": "input", "field": "code", "value": code})
         elif name == "wait":
             self.clock.offset += float(arg)

@@ -3,9 +3,6 @@ non-face alternatives (staff-assisted, SMS one-time code)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 import time
 from typing import Any
 
@@ -169,8 +166,8 @@ class FaceStep(Step):
 
     def enter(self, s: Session) -> None:
         role = _role(self)
-        if not s.data.get(f"{role}_consent"):
-            s.go(self.options["other_step"], cause="no_consent", push=False)
+        if not s.data.get(f"{role}_consent") or s.data.get(f"{role}_face_exhausted"):
+            s.go(self.options["other_step"], cause="no_face", push=False)
             return
         max_attempts = int(s.services.config_get("face.max_attempts", 3))
         used = s.data.get(f"{role}_face_attempts", 0)
@@ -180,7 +177,7 @@ class FaceStep(Step):
         if fut is None:
             s.fail_here(None, message="flows.face.no_photo", actions=["other_way", "counter"])
             return
-        s.start_job("face", _verify_face, s, fut, person=True)
+        s.start_job("face", _verify_face, s, role, fut, max_attempts, person=True)
 
     def on_device(self, s: Session, event: dict) -> None:
         if event.get("event") == "face_hint" and event.get("hint"):
@@ -201,7 +198,9 @@ class FaceStep(Step):
             return
         if isinstance(decision, NotLive):
             s.set_hint(decision.reason)
-        attempts = s.data.get(f"{role}_face_attempts", 0) + 1
+            s.data[f"{role}_not_live"] = s.data.get(f"{role}_not_live", 0) + 1
+        face_session = s.data.get(f"{role}_face_session")
+        attempts = (face_session.attempts if face_session is not None else 0) + s.data.get(f"{role}_not_live", 0)
         s.data[f"{role}_face_attempts"] = attempts
         s.services.face_outcome("no_match")
         left = s.local["max_attempts"] - attempts
@@ -240,11 +239,16 @@ def _next_frame(job: Job, camera: Any, last_ts: Any, deadline: float):
     return None
 
 
-def _verify_face(job: Job, s: Session, fut: Any) -> Any:
+def _verify_face(job: Job, s: Session, role: str, fut: Any, max_attempts: int) -> Any:
     from devices.base import DeviceError, DeviceState
+    from devices.face.verifier import FaceSession
 
     id_face = fut.result(timeout=30)
     verifier = s.services.face_verifier()
+    face_session = s.data.get(f"{role}_face_session")
+    if face_session is None:
+        # counts compared attempts; frames refused by a quality gate are guidance only
+        face_session = s.data[f"{role}_face_session"] = FaceSession(verifier, id_face, max_attempts)
     camera = s.services.device("camera")
     if camera is None:
         raise DeviceError("flows.face.no_camera", DeviceState.NO_DEVICE)
@@ -270,7 +274,7 @@ def _verify_face(job: Job, s: Session, fut: Any) -> Any:
             return None
         last_ts = got[1]
         job.person_done()
-        decision = verifier.verify(id_face, got[0])
+        decision = face_session.attempt(got[0])
         if decision.decided:
             return decision
         hint = decision.quality[0] if decision.quality else None
@@ -344,9 +348,9 @@ class SmsPhoneStep(Step):
         super().__init__(id, **kw)
 
     def accept(self, s: Session) -> None:
-        code = f"{secrets.randbelow(10**6):06d}"
-        salt = secrets.token_bytes(16)
-        s.data["otp"] = {"salt": salt, "digest": _digest(salt, code), "expires": s.clock() + 300, "tries": 0}
+        from devices.face.alternatives import OneTimeCode
+
+        code, s.data["otp"] = OneTimeCode.issue(clock=s.clock)  # only a salted digest is kept
         s.start_job("send_code", lambda job: s.services.send_sms(s.data["phone"], text("flows.sms.message", code=code)))
 
     def on_done(self, s: Session, job: Job, result: Any) -> None:
@@ -354,10 +358,6 @@ class SmsPhoneStep(Step):
 
     def on_failed(self, s: Session, job: Job, error: BaseException) -> None:
         s.fail_here(error, retry=True, message=text("flows.sms.send_failed"), actions=["retry", "counter"])
-
-
-def _digest(salt: bytes, code: str) -> bytes:
-    return hashlib.sha256(salt + code.encode()).digest()
 
 
 class SmsCodeStep(Step):
@@ -370,17 +370,18 @@ class SmsCodeStep(Step):
         super().__init__(id, **kw)
 
     def check(self, s: Session, values: dict) -> dict | None:
+        from devices.face.alternatives import EXPIRED, LOCKED, OK
+
         otp = s.data.get("otp")
         code = values.pop("code")
-        if otp is None or s.clock() > otp["expires"]:
+        verdict = otp.check(code) if otp is not None else EXPIRED
+        if verdict == OK:
+            return None
+        if verdict == EXPIRED:
             return {"code": text("flows.sms.expired")}
-        otp["tries"] += 1
-        if not hmac.compare_digest(otp["digest"], _digest(otp["salt"], code)):
-            if otp["tries"] >= 3:
-                s.data.pop("otp", None)
-                return {"code": text("flows.sms.too_many")}
-            return {"code": text("flows.sms.wrong", left=3 - otp["tries"])}
-        return None
+        if verdict == LOCKED:
+            return {"code": text("flows.sms.too_many")}
+        return {"code": text("flows.sms.wrong", left=otp.remaining_tries)}
 
     def accept(self, s: Session) -> None:
         s.data.pop("otp", None)

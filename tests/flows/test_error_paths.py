@@ -161,3 +161,48 @@ def test_central_unreachable_means_unavailable_and_offline_tickets(runner, kiosk
     kiosk_app._backend_cache.clear()
     state = {s["id"]: s for s in kiosk_app.catalog_state()}
     assert state["no_property_proof"]["available"]
+
+
+def _declined(rest):
+    return {"service": "no_property_proof", "setup": {"idcard": "remove"},
+            "steps": [{"expect": "card"}, {"card": "resident"}, {"expect": "consent"}, {"tap": "decline"},
+                      {"expect": "other_way"}, *rest]}
+
+
+def test_wrong_sms_codes_lock_the_code_and_nothing_is_recorded(runner, kiosk_app):
+    before = len(kiosk_app.store.list_cases(limit=1000))
+    flow = _declined([{"tap": "sms"}, {"expect": "sms_phone"}, {"input": {"phone": "1381234567"}}, {"submit": True},
+                      {"assert": {"errors.phone.key": "flows.phone.format"}},
+                      {"input": {"phone": "13812345678"}}, {"submit": True}, {"expect": "sms_code"},
+                      {"input": {"code": "12x"}}, {"submit": True},
+                      {"assert": {"errors.code.key": "flows.code.format"}},
+                      {"sms_code": "wrong"}, {"submit": True},
+                      {"assert": {"errors.code.key": "flows.sms.wrong"}}, {"assert_in": {"errors.code.en": "2 tries"}},
+                      {"sms_code": "wrong"}, {"submit": True},
+                      {"sms_code": "wrong"}, {"submit": True},
+                      {"assert": {"errors.code.key": "flows.sms.too_many"}},
+                      {"sms_code": True}, {"submit": True},        # even the right code is refused now
+                      {"assert": {"errors.code.key": "flows.sms.too_many", "step": "sms_code"}},
+                      {"cancel": True}])
+    flow["end"] = "cancelled"
+    report = runner.run(flow)
+    assert report.ok, report.error
+    assert_wiped(runner)
+    assert len(kiosk_app.store.list_cases(limit=1000)) == before
+    assert "13812345678" not in "\n".join(runner.session.journal.lines())
+
+
+def test_staff_assisted_verification(runner, kiosk_app):
+    flow = _declined([{"tap": "staff"}, {"expect": "staff"},
+                      {"input": {"staff_pin": "11112222"}}, {"submit": True},
+                      {"assert": {"errors.staff_pin.key": "flows.staff.wrong_pin"}},
+                      {"input": {"staff_pin": "24681357"}}, {"submit": True},
+                      {"expect": "result"}, {"tap": "next"}, {"expect": "take_paper"}, {"tap": "ok"},
+                      {"expect": "evaluation"}, {"tap": "level_5"}, {"expect": "thanks"}, {"tap": "finish"}])
+    calls = len(kiosk_app.staff_calls)
+    report = runner.run(flow)
+    assert report.ok, report.error
+    assert len(kiosk_app.staff_calls) == calls + 1
+    case = cases_of(kiosk_app, "no_property_proof")[0]
+    assert case["extra"]["verified_by"] == "staff"
+    assert "24681357" not in "\n".join(runner.session.journal.lines())
