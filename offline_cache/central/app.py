@@ -39,6 +39,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kiosk import __version__
 
 from . import demo_data
+from . import report as availability_report
 from .db import Database, IntegrityError, Tx
 from .faults import Faults
 
@@ -185,12 +186,14 @@ class Sandbox:
     """State of one sandbox server."""
 
     def __init__(self, db_url: str, token: str | None = DEFAULT_TOKEN, faults: Faults | None = None,
-                 auto_pay_s: float = 3.0, clock: Callable[[], float] = time.time):
+                 auto_pay_s: float = 3.0, clock: Callable[[], float] = time.time,
+                 report_stale_s: float = availability_report.DEFAULT_STALE_S):
         self.db = Database(db_url)
         self.token = token
         self.faults = faults or Faults.from_env()
         self.auto_pay_s = auto_pay_s
         self.clock = clock
+        self.report_stale_s = report_stale_s
         self._inflight: set[str] = set()
         self._inflight_lock = threading.Lock()
         self._signing_key = self._load_signing_key()
@@ -464,8 +467,10 @@ def contract_text() -> str:
 
 
 def create_app(db_url: str, *, token: str | None = DEFAULT_TOKEN, faults: Faults | None = None,
-               auto_pay_s: float = 3.0, clock: Callable[[], float] = time.time) -> FastAPI:
-    sb = Sandbox(db_url, token=token, faults=faults, auto_pay_s=auto_pay_s, clock=clock)
+               auto_pay_s: float = 3.0, clock: Callable[[], float] = time.time,
+               report_stale_s: float = availability_report.DEFAULT_STALE_S) -> FastAPI:
+    sb = Sandbox(db_url, token=token, faults=faults, auto_pay_s=auto_pay_s, clock=clock,
+                 report_stale_s=report_stale_s)
     app = FastAPI(title="Central platform sandbox", version=__version__, openapi_url=None, docs_url=None,
                   redoc_url=None)
     app.state.sandbox = sb
@@ -584,6 +589,9 @@ def create_app(db_url: str, *, token: str | None = DEFAULT_TOKEN, faults: Faults
                        (terminal_id, now, body))
                 tx.run("UPDATE terminals SET last_heartbeat_at = ?, last_heartbeat = ? WHERE terminal_id = ?",
                        (now, body, terminal_id))
+                for sid in list(raw.get("services") or {})[:availability_report.MAX_SERVICES]:
+                    tx.run("INSERT INTO terminal_services(terminal_id, service, first_seen_at) VALUES (?,?,?)"
+                           " ON CONFLICT (terminal_id, service) DO NOTHING", (terminal_id, sid, now))
                 tx.bump("heartbeats")
             return {"terminal_id": terminal_id, "received_at": iso(now), "server_time": iso(now),
                     "config_version": sb.terminal_config(terminal_id)["version"]}
@@ -599,6 +607,27 @@ def create_app(db_url: str, *, token: str | None = DEFAULT_TOKEN, faults: Faults
         return {"terminal_id": terminal_id, "registered_at": iso(row[0]), "offline_block": row[1],
                 "last_heartbeat_at": iso(row[2]) if row[2] else None,
                 "last_heartbeat": json.loads(row[3]) if row[3] else None}
+
+    # -- availability report (GET /v1/report JSON, GET /report the operator's page) --
+    def report_for(terminal: str | None, window: str) -> dict | None:
+        data = availability_report.read_report(sb.db, now=sb.clock(), terminal=terminal, stale_s=sb.report_stale_s,
+                                               windows=availability_report.window_names(window))
+        return None if terminal is not None and not data["terminals"] else data
+
+    @app.get("/v1/report")
+    def report_json(terminal: str | None = None, window: Literal["24h", "7d", "both"] = "both"):
+        data = report_for(terminal, window)
+        return data if data is not None else err(404, "not_found", "no such terminal")
+
+    @app.get("/report", response_class=HTMLResponse)
+    def report_page(terminal: str | None = None, window: Literal["24h", "7d", "both"] = "both"):
+        from .report_page import render
+
+        data = report_for(terminal, window)
+        if data is None:
+            return HTMLResponse("<!doctype html><meta charset=utf-8><h1>未找到终端 / No such terminal</h1>",
+                                status_code=404)
+        return HTMLResponse(render(data))
 
     @app.get("/v1/terminals/{terminal_id}/config")
     def terminal_config(terminal_id: str):

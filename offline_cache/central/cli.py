@@ -31,13 +31,17 @@ def central() -> None:
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), default=None)
 @click.option("--client-ca", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Require client certificates signed by this CA (mutual TLS).")
+@click.option("--stale-s", type=click.FloatRange(1, 86400), default=None,
+              help="Availability report: a heartbeat's state holds at most this long (default: 3 x sync.heartbeat_s).")
 @click.pass_obj
-def serve(obj, port, host, db_url, token, no_auth, auto_pay_s, faults, tls_cert, tls_key, client_ca) -> None:
+def serve(obj, port, host, db_url, token, no_auth, auto_pay_s, faults, tls_cert, tls_key, client_ca,
+          stale_s) -> None:
     """Run the sandbox in the foreground."""
     import uvicorn
 
     from .app import DEFAULT_TOKEN, create_app
     from .faults import Faults
+    from .report import DEFAULT_HEARTBEAT_S, STALE_FACTOR
 
     cfg = obj.config
     db_url = db_url or f"sqlite:///{cfg.data_dir / 'central' / 'central.db'}"
@@ -51,7 +55,8 @@ def serve(obj, port, host, db_url, token, no_auth, auto_pay_s, faults, tls_cert,
         fail("--client-ca needs --tls-cert/--tls-key", code=2)
     try:
         app = create_app(db_url, token=None if no_auth else (token or cfg.get("central.token") or DEFAULT_TOKEN),
-                         faults=fault_switches, auto_pay_s=auto_pay_s)
+                         faults=fault_switches, auto_pay_s=auto_pay_s,
+                         report_stale_s=stale_s or STALE_FACTOR * float(cfg.get("sync.heartbeat_s", DEFAULT_HEARTBEAT_S)))
     except (ValueError, RuntimeError, OSError) as exc:
         fail(f"cannot open {db_url}: {exc}")
     tls = {}
@@ -60,7 +65,7 @@ def serve(obj, port, host, db_url, token, no_auth, auto_pay_s, faults, tls_cert,
         if client_ca:
             tls.update(ssl_ca_certs=client_ca, ssl_cert_reqs=ssl.CERT_REQUIRED)
     scheme = "https" if tls_cert else "http"
-    click.echo(f"central sandbox on {scheme}://{host}:{port} (db {db_url})", err=True)
+    click.echo(f"central sandbox on {scheme}://{host}:{port} (db {db_url}; report at /report)", err=True)
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, **tls)
     except OSError as exc:
@@ -80,11 +85,7 @@ def stats(obj, as_json: bool, url: str | None, db_url: str | None) -> None:
         from .app import read_stats
         from .db import Database
 
-        if not db_url:
-            path = Path(cfg.data_dir) / "central" / "central.db"
-            if not path.exists():
-                fail(f"no sandbox database at {path} (nothing received yet)")
-            db_url = f"sqlite:///{path}"
+        db_url = _sandbox_db_url(cfg, db_url)
         try:
             db = Database(db_url)
             data = read_stats(db)
@@ -102,3 +103,114 @@ def stats(obj, as_json: bool, url: str | None, db_url: str | None) -> None:
         finally:
             client.close()
     emit(data, as_json, "  ".join(f"{k} {v}" for k, v in data.items()))
+
+
+def _sandbox_db_url(cfg, db_url: str | None) -> str:
+    """--db, else the embedded sandbox's database under <data dir>/central/."""
+    if db_url:
+        return db_url
+    path = Path(cfg.data_dir) / "central" / "central.db"
+    if not path.exists():
+        fail(f"no sandbox database at {path} (nothing received yet)")
+    return f"sqlite:///{path}"
+
+
+def _when(value: str | None) -> float:
+    import datetime as dt
+    import time
+
+    if not value:
+        return time.time()
+    try:
+        stamp = dt.datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"--at {value!r}: not an ISO 8601 time (e.g. 2026-11-23T08:00:00+08:00)", code=2)
+    return (stamp if stamp.tzinfo else stamp.astimezone()).timestamp()
+
+
+def report_table(data: dict) -> str:
+    """Terminal lines, then one row per terminal and service."""
+    from .report_page import duration, percent
+
+    windows = list(data["windows"])
+    lines = []
+    for term in data["terminals"]:
+        outbox = term.get("outbox") or {}
+        age = f" ({duration(term['last_heartbeat_age_s'])} ago)" if term["last_heartbeat_age_s"] is not None else ""
+        coverage = "  ".join(f"{w} {percent(term['windows'][w]['reporting'])}" for w in windows)
+        lines.append(f"{term['terminal_id']}: {term['state']}, last heartbeat {term['last_heartbeat_at'] or 'never'}"
+                     f"{age}, version {term.get('software_version') or '-'}, outbox {outbox.get('pending', '-')}"
+                     f" pending / {outbox.get('dead', '-')} dead, heartbeat coverage {coverage}")
+    if not lines:
+        return "no terminals"
+    head = ["TERMINAL", "SERVICE", "NOW"]
+    for w in windows:
+        head += [f"AVAIL {w}", f"SESSIONS {w}", f"RATING {w}"]
+    rows = [head]
+    for term in data["terminals"]:
+        for sid, svc in term["services"].items():
+            row = [term["terminal_id"], sid, svc["now"]]
+            for w in windows:
+                fig = svc["windows"][w]
+                ev = fig["evaluations"]
+                row += [percent(fig["availability"]), str(fig["sessions"]),
+                        f"{ev['average']:.2f} ({ev['count']})" if ev["count"] else "-"]
+            rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    table = ["  ".join(c.ljust(widths[i]) if i < 3 else c.rjust(widths[i]) for i, c in enumerate(r)).rstrip()
+             for r in rows]
+    return "\n".join(lines + [""] + table)
+
+
+@central.command("report")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--terminal", default=None, help="Only this terminal.")
+@click.option("--window", type=click.Choice(["24h", "7d", "both"]), default="both", show_default=True)
+@click.option("--db", "db_url", default=None, help="Read this sandbox database (default with embedded://: "
+                                                    "<data dir>/central/central.db).")
+@click.option("--url", default=None, help="Ask a running central platform (GET /v1/report) instead.")
+@click.option("--stale-s", type=click.FloatRange(1, 86400), default=None,
+              help="A heartbeat's state holds at most this long (default: 3 x sync.heartbeat_s).")
+@click.option("--at", "at", default=None, help="Report as of this ISO 8601 time (default: now).")
+@click.pass_obj
+def report(obj, as_json: bool, terminal: str | None, window: str, db_url: str | None, url: str | None,
+           stale_s: float | None, at: str | None) -> None:
+    """Per terminal and service: share of the last 24 h / 7 days the service was usable,
+    sessions and evaluations (see docs/cases.md)."""
+    from . import report as rep
+
+    cfg = obj.config
+    url = url or ("" if db_url else cfg.get("central.url", "embedded://"))
+    if url and not url.startswith("embedded:"):
+        if stale_s is not None or at is not None:
+            fail("--stale-s and --at apply to a database read (--db or embedded://)", code=2)
+        from urllib.parse import urlencode
+
+        from ..client import CentralClient, CentralError
+
+        query = urlencode({k: v for k, v in (("terminal", terminal), ("window", window)) if v})
+        client = CentralClient(cfg, url=url)
+        try:
+            data = client.call("GET", f"/v1/report?{query}")
+        except CentralError as exc:
+            fail(f"{url}: {exc.detail}")
+        finally:
+            client.close()
+    else:
+        from .db import Database
+
+        db_url = _sandbox_db_url(cfg, db_url)
+        stale = stale_s or rep.STALE_FACTOR * float(cfg.get("sync.heartbeat_s", rep.DEFAULT_HEARTBEAT_S))
+        now = _when(at)
+        try:
+            db = Database(db_url)
+            try:
+                data = rep.read_report(db, now=now, windows=rep.window_names(window), terminal=terminal,
+                                       stale_s=stale)
+            finally:
+                db.close()
+        except Exception as exc:
+            fail(f"cannot read {db_url}: {exc}")
+        if terminal and not data["terminals"]:
+            fail(f"no terminal {terminal!r} at {db_url}")
+    emit(data, as_json, report_table(data))

@@ -59,6 +59,12 @@ SCHEMA = [
         received_at DOUBLE PRECISION NOT NULL,
         body        TEXT NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS heartbeats_terminal ON heartbeats(terminal_id, received_at)",
+    # When each service was first reported (the availability report starts counting it there).
+    """CREATE TABLE IF NOT EXISTS terminal_services (
+        terminal_id   TEXT NOT NULL,
+        service       TEXT NOT NULL,
+        first_seen_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (terminal_id, service))""",
     """CREATE TABLE IF NOT EXISTS terminal_configs (
         target     TEXT PRIMARY KEY,
         version    BIGINT NOT NULL,
@@ -162,6 +168,22 @@ class Database:
         else:
             with conn.transaction():
                 yield Tx(conn, self.dialect)
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator["Tx"]:
+        """A read-only snapshot; on SQLite (WAL) it does not hold up writers
+        the way ``transaction()``'s write lock would during a long report."""
+        if self.dialect != "sqlite":
+            with self.transaction() as tx:
+                yield tx
+            return
+        conn = self._connect()
+        conn.execute("BEGIN")
+        try:
+            yield Tx(conn, self.dialect)
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
 
     def close(self) -> None:
         with self._all_lock:

@@ -1,0 +1,270 @@
+"""Honest availability report: time-weighted heartbeats with a staleness
+limit, silence counted as unavailable, nothing counted before a terminal
+(or a service) first reported; sessions and evaluations; the CLI, the JSON
+endpoint and the operator's page over a sandbox with an injected clock."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+import requests
+
+from offline_cache.central.app import DEFAULT_TOKEN, create_app
+from offline_cache.central.report import (Beat, evaluation_summary, read_report, terminal_report,
+                                          window_availability)
+from offline_cache.embedded import serve_in_thread
+
+AUTH = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
+NOW = 1_800_000_000.0          # 2027-01-15T08:00:00Z
+DAY = 86400.0
+UP = {"available": True, "reasons": []}
+DOWN = {"available": False, "reasons": ["The A4 printer is not available: Paper out"]}
+
+
+def beats(start: float, end: float, every: float, services=lambda t: {"no_property_proof": UP}):
+    out, t = [], start
+    while t < end:
+        out.append(Beat(t, {"software_version": "1.2.3", "services": services(t)}))
+        t += every
+    return out
+
+
+def avail(figures: dict, sid: str = "no_property_proof") -> float | None:
+    return figures["services"][sid]["availability"]
+
+
+# -- pure arithmetic ---------------------------------------------------------------
+
+def test_a_service_down_for_six_of_twenty_four_hours_is_75_percent():
+    down_from, down_to = NOW - 12 * 3600, NOW - 6 * 3600
+    rows = beats(NOW - 2 * DAY, NOW, 60, lambda t: {"no_property_proof": DOWN if down_from <= t < down_to else UP,
+                                                     "queue_ticket": UP})
+    fig = window_availability(rows, start=NOW - DAY, end=NOW, stale_s=180, first_seen=rows[0].at)
+    assert avail(fig) == pytest.approx(0.75)
+    assert avail(fig, "queue_ticket") == pytest.approx(1.0)
+    assert fig["reporting"] == pytest.approx(1.0)
+
+
+def test_two_silent_hours_count_as_unavailable():
+    gap_from = NOW - 10 * 3600
+    rows = [b for b in beats(NOW - 2 * DAY, NOW, 60) if not gap_from < b.at < gap_from + 7200]
+    fig = window_availability(rows, start=NOW - DAY, end=NOW, stale_s=180, first_seen=rows[0].at)
+    # the last heartbeat before the gap speaks for 180 s, not for two hours
+    silent = 7200 - 180
+    assert avail(fig) == pytest.approx((DAY - silent) / DAY)
+    assert fig["reporting"] == pytest.approx((DAY - silent) / DAY)
+
+
+def test_a_terminal_installed_an_hour_ago_is_counted_from_its_first_heartbeat():
+    rows = beats(NOW - 3600, NOW, 60)
+    fig = window_availability(rows, start=NOW - DAY, end=NOW, stale_s=180, first_seen=NOW - 3600)
+    assert avail(fig) == pytest.approx(1.0)
+    assert fig["counted_s"] == pytest.approx(3600)
+    assert fig["start"] == "2027-01-15T07:00:00+00:00"
+
+
+def test_a_terminal_that_never_reported_has_no_figures():
+    fig = window_availability([], start=NOW - DAY, end=NOW, stale_s=180, first_seen=None)
+    assert fig["counted_s"] == 0 and fig["reporting"] is None and fig["services"] == {}
+
+
+def test_a_heartbeat_before_the_window_covers_its_start_for_at_most_the_staleness_limit():
+    rows = [Beat(NOW - DAY - 100, {"services": {"queue_ticket": UP}}), Beat(NOW - 1000, {"services": {"queue_ticket": UP}})]
+    fig = window_availability(rows, start=NOW - DAY, end=NOW, stale_s=180, first_seen=NOW - 30 * DAY)
+    assert fig["services"]["queue_ticket"]["up_s"] == pytest.approx(80 + 180)
+
+
+def test_no_service_states_is_unavailable_and_an_unlisted_service_is_not_offered():
+    half = NOW - 12 * 3600
+
+    def services(t):
+        if t < half:
+            return {}                               # the app did not report: unknown is not available
+        return {"queue_ticket": UP}                 # no_property_proof switched off by configuration
+    rows = beats(NOW - DAY, NOW, 60, services)
+    fig = window_availability(rows, start=NOW - DAY, end=NOW, stale_s=180, first_seen=NOW - DAY,
+                              service_first_seen={"no_property_proof": NOW - 30 * DAY})
+    assert avail(fig, "queue_ticket") == pytest.approx(0.5)
+    assert avail(fig, "no_property_proof") == 0.0   # only the unreported half counts, and it was down
+    assert fig["services"]["no_property_proof"]["not_offered_s"] == pytest.approx(12 * 3600)
+
+
+def test_a_service_added_later_is_counted_from_its_first_report():
+    added = NOW - 6 * 3600
+    rows = beats(NOW - DAY, NOW, 60, lambda t: {"queue_ticket": UP, **({"traffic_violations": UP} if t >= added else {})})
+    fig = window_availability(rows, start=NOW - DAY, end=NOW, stale_s=180, first_seen=NOW - DAY,
+                              service_first_seen={"traffic_violations": added})
+    assert avail(fig, "traffic_violations") == pytest.approx(1.0)
+    assert fig["services"]["traffic_violations"]["counted_s"] == pytest.approx(6 * 3600)
+
+
+def test_a_stale_last_heartbeat_is_flagged_and_its_services_are_unknown_now():
+    rows = beats(NOW - 3600, NOW - 400, 60, lambda t: {"no_property_proof": UP})
+    rep = terminal_report("T-9", rows, now=NOW, stale_s=180)
+    assert rep["state"] == "stale" and rep["stale"] is True
+    assert rep["last_heartbeat_age_s"] == pytest.approx(420)     # the last one arrived at NOW - 420
+    assert rep["services"]["no_property_proof"]["now"] == "unknown"
+    fresh = terminal_report("T-9", rows + [Beat(NOW - 10, {"services": {"no_property_proof": DOWN}})],
+                            now=NOW, stale_s=180)
+    assert fresh["state"] == "reporting" and not fresh["stale"]
+    assert fresh["services"]["no_property_proof"]["now"] == "unavailable"
+    assert fresh["services"]["no_property_proof"]["reasons"] == DOWN["reasons"]
+
+
+def test_evaluation_average_and_satisfied_share():
+    ev = evaluation_summary({5: 3, 4: 1, 2: 1, 1: 1})
+    assert ev["count"] == 6
+    assert ev["levels"] == {"1": 1, "2": 1, "3": 0, "4": 1, "5": 3}
+    assert ev["average"] == pytest.approx((15 + 4 + 2 + 1) / 6, abs=0.005)
+    assert ev["satisfied"] == pytest.approx(4 / 6, abs=1e-4)
+    assert evaluation_summary({}) == {"count": 0, "levels": {str(i): 0 for i in range(1, 6)},
+                                      "average": None, "satisfied": None}
+
+
+# -- a sandbox with an injected clock ---------------------------------------------
+
+class Clock:
+    def __init__(self, now: float):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def sandbox(tmp_path):
+    """A sandbox whose database lives where the embedded one would
+    (<data dir>/central/central.db), its clock under the test's control;
+    heartbeats hourly, so the staleness limit is 3 hours."""
+    clock = Clock(NOW - 2 * DAY)
+    app = create_app(f"sqlite:///{tmp_path / 'central' / 'central.db'}", clock=clock, auto_pay_s=0,
+                     report_stale_s=3 * 3600)
+    server, thread, port = serve_in_thread(app)
+    yield f"http://127.0.0.1:{port}", clock, app.state.sandbox
+    server.should_exit = True
+    thread.join(5)
+    app.state.sandbox.db.close()
+
+
+def heartbeat(url, terminal, services, **extra):
+    body = {"software_version": "1.2.3", "devices": {"a4_printer": {"device": "online", "detail": {"paper": "full"}}},
+            "services": services, "outbox": {"pending": 2, "dead": 0}, **extra}
+    r = requests.post(f"{url}/v1/terminals/{terminal}/heartbeat", json=body, headers=AUTH, timeout=5)
+    assert r.status_code == 200, r.text
+
+
+def case(url, terminal, service, level=None, seq=1):
+    body = {"case_id": str(uuid.uuid4()), "ref": f"{terminal}-{seq}", "terminal_id": terminal, "seq": seq,
+            "service": service, "created_at": "2027-01-15T07:00:00+08:00",
+            "applicant": {"name": "欧阳明", "id_number": "110101198503120316"}, "result": {}}
+    if level is not None:
+        body["evaluation"] = {"level": level, "reasons": [] if level > 2 else ["slow"]}
+    r = requests.post(f"{url}/v1/cases", json=body, headers={**AUTH, "Idempotency-Key": str(uuid.uuid4())}, timeout=5)
+    assert r.status_code == 201, r.text
+
+
+@pytest.fixture
+def history(sandbox):
+    """T-A0001: hourly heartbeats for the last 24 h, no-property proof down
+    from 12 h to 6 h ago (75 %); four cases rated 5, 4, 4, 1 in the last day
+    and one three days ago. T-B0002: a single heartbeat 1 h ago, then silence
+    beyond the staleness limit."""
+    url, clock, sb = sandbox
+    for h in range(24, 0, -1):
+        clock.now = NOW - h * 3600
+        npp = DOWN if 7 <= h <= 12 else UP
+        heartbeat(url, "T-A0001", {"no_property_proof": npp, "queue_ticket": UP})
+    clock.now = NOW - 3 * DAY
+    case(url, "T-A0001", "no_property_proof", 3, seq=1)
+    clock.now = NOW - 3600
+    for seq, level in enumerate((5, 4, 4, 1), start=2):
+        case(url, "T-A0001", "no_property_proof", level, seq=seq)
+    case(url, "T-A0001", "queue_ticket", seq=6)
+    clock.now = NOW - 4 * 3600
+    heartbeat(url, "T-B0002", {"queue_ticket": UP})
+    clock.now = NOW
+    return url, sb
+
+
+def test_read_report_from_the_sandbox_database(history):
+    _, sb = history
+    data = read_report(sb.db, now=NOW, stale_s=3 * 3600)
+    a, b = data["terminals"]
+    assert a["terminal_id"] == "T-A0001" and a["state"] == "reporting" and a["software_version"] == "1.2.3"
+    assert a["outbox"]["pending"] == 2 and a["devices"]["a4_printer"]["device"] == "online"
+    npp = a["services"]["no_property_proof"]["windows"]
+    # first heartbeat 24 h ago: the whole day counts, 6 h of it down
+    assert npp["24h"]["availability"] == pytest.approx(0.75)
+    assert npp["24h"]["sessions"] == 4 and npp["7d"]["sessions"] == 5
+    assert npp["24h"]["evaluations"]["average"] == 3.5 and npp["24h"]["evaluations"]["satisfied"] == 0.75
+    assert npp["7d"]["evaluations"]["count"] == 5
+    assert a["services"]["queue_ticket"]["windows"]["24h"]["sessions"] == 1
+    # installed 4 h ago, state held for 3 h, silent for the last hour
+    assert b["terminal_id"] == "T-B0002" and b["state"] == "stale"
+    assert b["windows"]["24h"]["counted_s"] == pytest.approx(4 * 3600)
+    assert b["services"]["queue_ticket"]["windows"]["7d"]["availability"] == pytest.approx(0.75)
+
+
+def test_v1_report_json_shape(history):
+    url, _ = history
+    r = requests.get(f"{url}/v1/report", params={"window": "24h"}, headers=AUTH, timeout=5)
+    assert r.status_code == 200
+    data = r.json()
+    assert set(data) == {"generated_at", "stale_after_s", "windows", "terminals"}
+    assert data["windows"] == {"24h": 86400.0} and data["stale_after_s"] == 3 * 3600
+    term = data["terminals"][0]
+    for key in ("terminal_id", "state", "stale", "last_heartbeat_at", "last_heartbeat_age_s", "software_version",
+                "devices", "outbox", "windows", "services"):
+        assert key in term
+    svc = term["services"]["no_property_proof"]
+    assert svc["title"]["zh"] and svc["now"] == "available"
+    assert set(svc["windows"]["24h"]) >= {"availability", "sessions", "evaluations"}
+    only = requests.get(f"{url}/v1/report", params={"terminal": "T-B0002"}, headers=AUTH, timeout=5).json()
+    assert [t["terminal_id"] for t in only["terminals"]] == ["T-B0002"]
+    assert requests.get(f"{url}/v1/report", params={"terminal": "T-NONE"}, headers=AUTH, timeout=5).status_code == 404
+    assert requests.get(f"{url}/v1/report", params={"window": "1y"}, headers=AUTH, timeout=5).status_code == 400
+    assert requests.get(f"{url}/v1/report", timeout=5).status_code == 401
+
+
+def test_report_page_shows_terminals_and_percentages(history):
+    url, _ = history
+    r = requests.get(f"{url}/report", timeout=5)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    page = r.text
+    assert "T-A0001" in page and "T-B0002" in page
+    assert "75.0 %" in page and "100.0 %" in page
+    assert "终端与业务可用率" in page and "Terminal and service availability" in page
+    assert "心跳中断" in page            # T-B0002 is stale
+    assert "http://" not in page.replace(url, "") and "<script" not in page   # self-contained
+
+
+def kiosk(*args, data_dir):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
+    env["KIOSK_DATA_DIR"] = str(data_dir)
+    return subprocess.run([sys.executable, "-m", "kiosk.cli", "central", "report", *args], capture_output=True,
+                          text=True, env=env, timeout=60)
+
+
+def test_cli_report_json_from_the_embedded_database_and_a_db_url(history, tmp_path):
+    at = "2027-01-15T08:00:00+00:00"
+    r = kiosk("--json", "--at", at, "--stale-s", "10800", "--terminal", "T-A0001", data_dir=tmp_path)
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["generated_at"] == at
+    npp = data["terminals"][0]["services"]["no_property_proof"]["windows"]
+    assert npp["24h"]["availability"] == pytest.approx(0.75) and npp["24h"]["sessions"] == 4
+    table = kiosk("--db", f"sqlite:///{tmp_path / 'central' / 'central.db'}", "--at", at, "--stale-s", "10800",
+                  "--window", "24h", data_dir=tmp_path / "elsewhere")
+    assert table.returncode == 0, table.stderr
+    row = next(line for line in table.stdout.splitlines() if line.startswith("T-A0001") and "no_property_proof" in line)
+    assert "75.0 %" in row and "3.50 (4)" in row
+    assert "T-B0002: stale" in table.stdout
+    missing = kiosk("--terminal", "T-NONE", data_dir=tmp_path)
+    assert missing.returncode == 1 and missing.stderr.startswith("error: no terminal")
+    none = kiosk(data_dir=tmp_path / "empty")
+    assert none.returncode == 1 and "no sandbox database" in none.stderr and "Traceback" not in none.stderr
