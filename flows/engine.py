@@ -150,8 +150,15 @@ class Step:
     form/choose/message steps are fully described by their attributes."""
 
     view = "message"
+    defaults: dict = {}   # keyword defaults of a step type; subclasses add theirs
 
-    def __init__(self, id: str, *, view: str | None = None, title: str | None = None, prompt: str | None = None,
+    def __init__(self, id: str, **kw: Any):
+        merged: dict = {}
+        for cls in reversed(type(self).__mro__):
+            merged.update(cls.__dict__.get("defaults", {}))
+        self._init(id, **{**merged, **kw})
+
+    def _init(self, id: str, *, view: str | None = None, title: str | None = None, prompt: str | None = None,
                  fields: Iterable[Field] = (), choices: Iterable[Choice] | None = None, store: str | None = None,
                  multi: bool = False, actions: Iterable[Choice] = (), devices: Iterable[str] = (),
                  timeout_s: float | None = None, auto_s: float | None = None, next: Any = None,

@@ -18,11 +18,11 @@ class WorkStep(Step):
 
     view = "message"
 
-    def __init__(self, id: str, **kw: Any):
-        kw.setdefault("history", False)
-        kw.setdefault("progress", False)
-        kw.setdefault("title", "flows.working.title")
-        super().__init__(id, **kw)
+    defaults = {
+        "history": False,
+        "progress": False,
+        "title": "flows.working.title",
+    }
 
     def enter(self, s: Session) -> None:
         s.local["busy_text"] = True
@@ -54,10 +54,10 @@ class CommitStep(WorkStep):
     ``options["case"](session) -> dict`` gives the commit arguments
     (applicant, result, document_hash, extra)."""
 
-    def __init__(self, id: str, **kw: Any):
-        kw.setdefault("can_cancel", False)
-        kw.setdefault("title", "flows.commit.title")
-        super().__init__(id, **kw)
+    defaults = {
+        "can_cancel": False,
+        "title": "flows.commit.title",
+    }
 
     def enter(self, s: Session) -> None:
         if s.data.get("case_id"):
@@ -103,9 +103,9 @@ def commit_case(s: Session, *, service: str | None = None, applicant: Any = None
 class MessageStep(Step):
     view = "message"
 
-    def __init__(self, id: str, **kw: Any):
-        kw.setdefault("actions", [Choice("ok", "flows.action.ok")])
-        super().__init__(id, **kw)
+    defaults = {
+        "actions": [Choice("ok", "flows.action.ok")],
+    }
 
     def enter(self, s: Session) -> None:
         super().enter(s)
@@ -120,22 +120,22 @@ class ResultStep(MessageStep):
 
     view = "result"
 
-    def __init__(self, id: str, **kw: Any):
-        kw.setdefault("actions", [Choice("next", "flows.action.continue")])
-        super().__init__(id, **kw)
+    defaults = {
+        "actions": [Choice("next", "flows.action.continue")],
+    }
 
 
 class TakePaperStep(Step):
     view = "take_paper"
 
-    def __init__(self, id: str = "take_paper", **kw: Any):
-        kw.setdefault("title", "flows.take_paper.title")
-        kw.setdefault("prompt", "flows.take_paper.prompt")
-        kw.setdefault("actions", [Choice("ok", "flows.action.took_paper")])
-        kw.setdefault("auto_s", 12.0)
-        kw.setdefault("can_back", False)
-        kw.setdefault("progress", False)
-        super().__init__(id, **kw)
+    defaults = {
+        "title": "flows.take_paper.title",
+        "prompt": "flows.take_paper.prompt",
+        "actions": [Choice("ok", "flows.action.took_paper")],
+        "auto_s": 12.0,
+        "can_back": False,
+        "progress": False,
+    }
 
     def enter(self, s: Session) -> None:
         s.delivered = True
@@ -146,16 +146,16 @@ class ThanksStep(Step):
 
     view = "message"
 
-    def __init__(self, id: str = "thanks", **kw: Any):
-        kw.setdefault("title", "flows.thanks.title")
-        kw.setdefault("prompt", "flows.thanks.prompt")
-        kw.setdefault("actions", [Choice("finish", "flows.action.finish")])
-        kw.setdefault("auto_s", 6.0)
-        kw.setdefault("can_back", False)
-        kw.setdefault("final", True)
-        kw.setdefault("progress", False)
-        kw.setdefault("next", END)
-        super().__init__(id, **kw)
+    defaults = {
+        "title": "flows.thanks.title",
+        "prompt": "flows.thanks.prompt",
+        "actions": [Choice("finish", "flows.action.finish")],
+        "auto_s": 6.0,
+        "can_back": False,
+        "final": True,
+        "progress": False,
+        "next": END,
+    }
 
     def enter(self, s: Session) -> None:
         s.delivered = s.delivered or bool(s.data.get("case_id"))

@@ -23,15 +23,15 @@ REASONS = ("slow", "device", "unclear", "result", "privacy", "other")
 class EvaluationStep(Step):
     view = "evaluation"
 
-    def __init__(self, id: str = "evaluation", **kw: Any):
-        kw.setdefault("title", "flows.evaluation.title")
-        kw.setdefault("prompt", "flows.evaluation.prompt")
-        kw.setdefault("can_back", False)
-        kw.setdefault("timeout_s", 45.0)
-        kw.setdefault("actions", [Choice("skip", "flows.evaluation.skip")])
-        kw.setdefault("fields", [Field("comment", "text", required=False, max_length=200, personal=True,
-                                       replay_value="")])
-        super().__init__(id, **kw)
+    defaults = {
+        "title": "flows.evaluation.title",
+        "prompt": "flows.evaluation.prompt",
+        "can_back": False,
+        "timeout_s": 45.0,
+        "actions": [Choice("skip", "flows.evaluation.skip")],
+        "fields": [Field("comment", "text", required=False, max_length=200, personal=True,
+                         replay_value="")],
+    }
 
     def skip(self, s: Session) -> bool:
         return bool(s.data.get("evaluated"))

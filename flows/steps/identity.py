@@ -131,11 +131,11 @@ class ConsentStep(Step):
 
     view = "consent"
 
-    def __init__(self, id: str, **kw: Any):
-        kw.setdefault("title", "flows.consent.title")
-        kw.setdefault("prompt", "flows.consent.text")
-        kw.setdefault("choices", [Choice("agree", "flows.consent.agree"), Choice("decline", "flows.consent.decline")])
-        super().__init__(id, **kw)
+    defaults = {
+        "title": "flows.consent.title",
+        "prompt": "flows.consent.text",
+        "choices": [Choice("agree", "flows.consent.agree"), Choice("decline", "flows.consent.decline")],
+    }
 
     def tap(self, s: Session, action: str) -> bool:
         role = _role(self)
@@ -157,12 +157,12 @@ class FaceStep(Step):
 
     view = "face"
 
-    def __init__(self, id: str, **kw: Any):
-        kw.setdefault("title", "flows.face.title")
-        kw.setdefault("prompt", "flows.face.prompt")
-        kw.setdefault("devices", ["camera"])
-        kw.setdefault("history", False)
-        super().__init__(id, **kw)
+    defaults = {
+        "title": "flows.face.title",
+        "prompt": "flows.face.prompt",
+        "devices": ["camera"],
+        "history": False,
+    }
 
     def enter(self, s: Session) -> None:
         role = _role(self)
@@ -292,12 +292,12 @@ class OtherWayStep(Step):
 
     view = "choose"
 
-    def __init__(self, id: str, **kw: Any):
-        kw.setdefault("title", "flows.other_way.title")
-        kw.setdefault("prompt", "flows.other_way.prompt")
-        kw.setdefault("choices", [Choice("staff", "flows.other_way.staff", detail="flows.other_way.staff_detail"),
-                                  Choice("sms", "flows.other_way.sms", detail="flows.other_way.sms_detail")])
-        super().__init__(id, **kw)
+    defaults = {
+        "title": "flows.other_way.title",
+        "prompt": "flows.other_way.prompt",
+        "choices": [Choice("staff", "flows.other_way.staff", detail="flows.other_way.staff_detail"),
+                    Choice("sms", "flows.other_way.sms", detail="flows.other_way.sms_detail")],
+    }
 
     def enter(self, s: Session) -> None:
         if s.data.get(f"{_role(self)}_face_exhausted"):
@@ -316,12 +316,12 @@ class StaffStep(Step):
 
     view = "form"
 
-    def __init__(self, id: str, **kw: Any):
-        kw.setdefault("title", "flows.staff.title")
-        kw.setdefault("prompt", "flows.staff.prompt")
-        kw.setdefault("fields", [Field("staff_pin", "pin", secret=True, max_length=12, replay_value="24681357")])
-        kw.setdefault("timeout_s", 300.0)
-        super().__init__(id, **kw)
+    defaults = {
+        "title": "flows.staff.title",
+        "prompt": "flows.staff.prompt",
+        "fields": [Field("staff_pin", "pin", secret=True, max_length=12, replay_value="24681357")],
+        "timeout_s": 300.0,
+    }
 
     def enter(self, s: Session) -> None:
         s.services.call_staff(reason="identity", service=s.flow.id)
@@ -341,11 +341,11 @@ class StaffStep(Step):
 class SmsPhoneStep(Step):
     view = "form"
 
-    def __init__(self, id: str, **kw: Any):
-        kw.setdefault("title", "flows.sms.title")
-        kw.setdefault("prompt", "flows.sms.phone_prompt")
-        kw.setdefault("fields", [Field("phone", "phone", personal=True, replay_value="13800138000")])
-        super().__init__(id, **kw)
+    defaults = {
+        "title": "flows.sms.title",
+        "prompt": "flows.sms.phone_prompt",
+        "fields": [Field("phone", "phone", personal=True, replay_value="13800138000")],
+    }
 
     def accept(self, s: Session) -> None:
         from devices.face.alternatives import OneTimeCode
@@ -363,11 +363,11 @@ class SmsPhoneStep(Step):
 class SmsCodeStep(Step):
     view = "form"
 
-    def __init__(self, id: str, **kw: Any):
-        kw.setdefault("title", "flows.sms.title")
-        kw.setdefault("prompt", "flows.sms.code_prompt")
-        kw.setdefault("fields", [Field("code", "code", secret=True, max_length=6, replay_value="000000")])
-        super().__init__(id, **kw)
+    defaults = {
+        "title": "flows.sms.title",
+        "prompt": "flows.sms.code_prompt",
+        "fields": [Field("code", "code", secret=True, max_length=6, replay_value="000000")],
+    }
 
     def check(self, s: Session, values: dict) -> dict | None:
         from devices.face.alternatives import EXPIRED, LOCKED, OK

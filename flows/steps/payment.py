@@ -14,12 +14,12 @@ class PaymentStep(Step):
 
     view = "payment_qr"
 
-    def __init__(self, id: str, **kw: Any):
-        kw.setdefault("title", "flows.payment.title")
-        kw.setdefault("prompt", "flows.payment.prompt")
-        kw.setdefault("timeout_s", 300.0)
-        kw.setdefault("actions", [Choice("check", "flows.payment.check")])
-        super().__init__(id, **kw)
+    defaults = {
+        "title": "flows.payment.title",
+        "prompt": "flows.payment.prompt",
+        "timeout_s": 300.0,
+        "actions": [Choice("check", "flows.payment.check")],
+    }
 
     def enter(self, s: Session) -> None:
         if s.data.get("payment", {}).get("status") == "paid":

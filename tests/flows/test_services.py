@@ -7,7 +7,6 @@ import json
 import subprocess
 from pathlib import Path
 
-import pytest
 
 from flows.runner import load_script, shipped_script
 
