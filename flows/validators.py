@@ -98,19 +98,14 @@ def code(value: str) -> tuple[Any, Text | None]:
     return v, None
 
 
+# kind -> cleaner; the ones that need today's date take it as a second argument
+_CLEANERS = {"plate": plate, "phone": phone, "amount": amount, "number": number, "code": code, "pin": code}
+_DATED = {"date": date, "id_number": id_number}
+
+
 def clean(kind: str, value: Any, today: dt.date) -> tuple[Any, Text | None]:
-    if kind == "plate":
-        return plate(value)
-    if kind == "phone":
-        return phone(value)
-    if kind == "date":
-        return date(value, today)
-    if kind == "amount":
-        return amount(value)
-    if kind == "number":
-        return number(value)
-    if kind == "id_number":
-        return id_number(value, today)
-    if kind in ("code", "pin"):
-        return code(value)
+    if kind in _DATED:
+        return _DATED[kind](value, today)
+    if kind in _CLEANERS:
+        return _CLEANERS[kind](value)
     return (str(value) if not isinstance(value, str) else value), None
