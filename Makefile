@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install demo bench clean
+.PHONY: run test install demo bench screenshots clean
 
 run: install
 	$(BIN)/kiosk run
@@ -16,6 +16,9 @@ test: install
 
 demo: install
 	$(BIN)/kiosk demo --out out/demo
+
+screenshots: install
+	KIOSK_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider tests/ui
 
 bench: install
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
