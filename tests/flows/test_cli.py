@@ -10,22 +10,14 @@ import sys
 import pytest
 
 
-@pytest.fixture
-def kiosk(fresh_dbus):
-    def run(args, data_dir, timeout=240):
-        fresh_dbus()
-        return _kiosk(args, data_dir, timeout)
-    return run
-
-
-def _kiosk(args, data_dir, timeout=240):
+def kiosk(args, data_dir, timeout=240):
     env = {k: v for k, v in os.environ.items() if k not in ("KIOSK_CONFIG", "KIOSK_CENTRAL_URL")}
     env["KIOSK_DATA_DIR"] = str(data_dir)
     return subprocess.run([sys.executable, "-m", "kiosk.cli", *args], capture_output=True, text=True,
                           timeout=timeout, env=env)
 
 
-def test_session_run_writes_what_the_resident_gets(kiosk, tmp_path):
+def test_session_run_writes_what_the_resident_gets(tmp_path):
     out = tmp_path / "out"
     r = kiosk(["session", "run", "queue_ticket", "--out", str(out), "--json"], tmp_path / "data")
     assert r.returncode == 0, r.stderr
@@ -37,7 +29,7 @@ def test_session_run_writes_what_the_resident_gets(kiosk, tmp_path):
     assert (out / "queue_ticket.journal.jsonl").exists()
 
 
-def test_session_run_usage_errors_are_one_line(kiosk, tmp_path):
+def test_session_run_usage_errors_are_one_line(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("service: [unclosed\n", "utf-8")
     r = kiosk(["session", "run", "queue_ticket", "--script", str(bad)], tmp_path / "data")
@@ -51,7 +43,7 @@ def test_session_run_usage_errors_are_one_line(kiosk, tmp_path):
 
 
 @pytest.mark.timeout(400)
-def test_demo_runs_every_seed_service(kiosk, tmp_path):
+def test_demo_runs_every_seed_service(tmp_path):
     out = tmp_path / "demo"
     r = kiosk(["demo", "--out", str(out), "--json"], tmp_path / "data", timeout=380)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
