@@ -96,21 +96,26 @@ def window_availability(beats: Sequence[Beat], *, start: float, end: float, stal
     include the last heartbeat before ``start`` when it still covers it.
     """
     begin = end if first_seen is None else min(end, max(start, first_seen))
-    pieces = spans(beats, begin, end, stale_s)
+    pieces: list[tuple[float, float, dict]] = []
+    for a, b, beat in spans(beats, begin, end, stale_s):
+        states = service_states(beat.body)
+        if pieces and pieces[-1][1] == a and pieces[-1][2] == states:
+            pieces[-1] = (pieces[-1][0], b, states)      # same states back to back: one run
+        else:
+            pieces.append((a, b, states))
     reported = sum(b - a for a, b, _ in pieces)
     seen = dict(service_first_seen or {})
-    for _, _, beat in pieces:
-        for sid in service_states(beat.body):
-            seen.setdefault(sid, first_seen if first_seen is not None else beat.at)
+    for a, _, states in pieces:
+        for sid in states:
+            seen.setdefault(sid, first_seen if first_seen is not None else a)
     services = {}
     for sid in sorted(seen):
         s_begin = min(end, max(begin, seen[sid]))
         up = not_offered = 0.0
-        for a, b, beat in pieces:
+        for a, b, states in pieces:
             a = max(a, s_begin)
             if b <= a:
                 continue
-            states = service_states(beat.body)
             if states and sid not in states:
                 not_offered += b - a
             elif states.get(sid):
@@ -188,8 +193,10 @@ def terminal_report(terminal_id: str, beats: Sequence[Beat], *, now: float, stal
     sids = set(service_states(body))
     for w in windows:
         sids |= set(per_window[w]["services"]) | set((sessions or {}).get(w, {})) | set((levels or {}).get(w, {}))
+    # The terminal's own order (its catalog) first, then services it no longer reports.
+    ordered = [sid for sid in service_states(body) if sid in sids] + sorted(sids - set(service_states(body)))
     services = {}
-    for sid in sorted(sids):
+    for sid in ordered:
         state, reasons = _now_state(last, now, stale_s, sid)
         entry: dict[str, Any] = {"title": service_title(sid), "now": state, "reasons": reasons, "windows": {}}
         for w in windows:

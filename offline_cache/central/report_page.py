@@ -29,13 +29,16 @@ section{background:#fff;border-radius:10px;box-shadow:0 1px 3px rgba(0,0,0,.12);
 h2{margin:0 0 8px;font-size:1.25rem;display:flex;flex-wrap:wrap;gap:10px;align-items:center}
 .badge{display:inline-block;padding:2px 10px;border-radius:999px;font-size:.8rem;color:#fff;font-weight:600}
 .facts{display:grid;grid-template-columns:repeat(auto-fit,minmax(210px,1fr));gap:6px 18px;margin:6px 0 10px}
-.facts span{display:block;color:var(--muted);font-size:.78rem}
+.facts span,.facts small{display:block;color:var(--muted);font-size:.78rem}
 .chips{display:flex;flex-wrap:wrap;gap:6px;margin:0 0 12px}
 .chip{border:1px solid #d2d8e0;border-radius:6px;padding:2px 8px;font-size:.82rem;white-space:nowrap}
 .dot{display:inline-block;width:.6em;height:.6em;border-radius:50%;margin-right:5px}
 table{width:100%;border-collapse:collapse}
 th,td{padding:7px 8px;border-bottom:1px solid #e5e9ef;text-align:left;vertical-align:top}
 th{font-size:.78rem;color:var(--muted);font-weight:600}
+th.win{text-align:center;border-bottom:2px solid #cfd6df;color:var(--ink)}
+details{margin-top:6px;font-size:.85rem} summary{cursor:pointer}
+.summary{font-size:1rem;font-weight:600;margin-top:6px}
 td small,.why{display:block;color:var(--muted);font-size:.78rem}
 .pct{font-weight:700;font-variant-numeric:tabular-nums}
 .bar{height:6px;background:#e5e9ef;border-radius:3px;margin-top:3px;min-width:70px;overflow:hidden}
@@ -77,17 +80,20 @@ def percent(value: float | None) -> str:
     return "—" if value is None else f"{math.floor(value * 1000) / 10:.1f} %"
 
 
-def duration(seconds: float | None) -> str:
+def duration(seconds: float | None, lang: str = "en") -> str:
     if seconds is None:
         return "—"
     s = int(max(seconds, 0))
+
+    def u(unit: str, n: int) -> str:
+        return t(f"central.report.unit.{unit}", lang, n=n)
     if s < 120:
-        return f"{s} s"
+        return u("s", s)
     if s < 7200:
-        return f"{s // 60} min"
+        return u("min", s // 60)
     if s < 172800:
-        return f"{s // 3600} h {s % 3600 // 60} min"
-    return f"{s // 86400} d {s % 86400 // 3600} h"
+        return f"{u('h', s // 3600)} {u('min', s % 3600 // 60)}"
+    return f"{u('d', s // 86400)} {u('h', s % 86400 // 3600)}"
 
 
 def local_time(stamp: str | None) -> str:
@@ -109,8 +115,9 @@ def _availability_cell(value: float | None, label_text: str) -> str:
 def _rating(ev: dict) -> str:
     if not ev.get("count"):
         return "<span class=none>—</span>"
-    kw = {"average": f"{ev['average']:.2f}", "count": ev["count"], "satisfied": percent(ev["satisfied"])}
-    return f"{escape(t('central.report.rating_value', 'zh', **kw))}<small>{escape(t('central.report.rating_value', 'en', **kw))}</small>"
+    kw = {"count": ev["count"], "satisfied": percent(ev["satisfied"])}
+    return (f"<b class=pct>{ev['average']:.2f}</b><small>{escape(t('central.report.ratings', 'zh', **kw))}</small>"
+            f"<small>{escape(t('central.report.ratings', 'en', **kw))}</small>")
 
 
 def _terminal(term: dict, windows: list[str]) -> str:
@@ -119,16 +126,18 @@ def _terminal(term: dict, windows: list[str]) -> str:
            f"{label(f'central.report.state.{state}')}</span></h2><div class=facts>"]
     ago = ""
     if term["last_heartbeat_age_s"] is not None:
-        d = duration(term["last_heartbeat_age_s"])
-        ago = f" ({escape(t('central.report.ago', 'zh', duration=d))} / {escape(t('central.report.ago', 'en', duration=d))})"
+        age = term["last_heartbeat_age_s"]
+        ago = (f"<small>{escape(t('central.report.ago', 'zh', duration=duration(age, 'zh')))} · "
+               f"{escape(t('central.report.ago', 'en', duration=duration(age)))}</small>")
     outbox = term.get("outbox") or {}
+    counts = {"pending": outbox.get("pending", "—"), "dead": outbox.get("dead", "—")}
     facts = [
         ("central.report.last_heartbeat", f"{local_time(term['last_heartbeat_at'])}{ago}"),
+        ("central.report.first_heartbeat", local_time(term.get("first_heartbeat_at"))),
         ("central.report.version", escape(str(term.get("software_version") or "—"))),
-        ("central.report.outbox", escape(t("central.report.outbox_value", "zh", pending=outbox.get("pending", "—"),
-                                           dead=outbox.get("dead", "—")))
-         + " / " + escape(t("central.report.outbox_value", "en", pending=outbox.get("pending", "—"),
-                              dead=outbox.get("dead", "—")))),
+        ("central.report.outbox", "—" if not outbox else
+         f"{escape(t('central.report.outbox_value', 'zh', **counts))}"
+         f"<small>{escape(t('central.report.outbox_value', 'en', **counts))}</small>"),
         ("central.report.coverage", " · ".join(
             f"{escape(t(f'central.report.window.{w}', 'en'))} "
             f"<b class={level_class(term['windows'][w]['reporting'])}>{percent(term['windows'][w]['reporting'])}</b>"
@@ -136,19 +145,27 @@ def _terminal(term: dict, windows: list[str]) -> str:
     ]
     out += [f"<div><span>{label(key)}</span>{value}</div>" for key, value in facts]
     out.append("</div>")
+    if state == "never":
+        out.append(f"<p class=bad>{escape(t('central.report.never_hint', 'zh'))}<br>"
+                   f"{escape(t('central.report.never_hint', 'en'))}</p>")
     if term["devices"]:
         out.append(f"<div class=chips title='{label('central.report.devices')}'>")
         for name, st in term["devices"].items():
             state_name = str(st.get("device", "?"))
             cls = "none" if term["stale"] else DEVICE_CLASS.get(state_name, "bad")
-            out.append(f"<span class=chip><i class='dot bg-{cls}'></i>{escape(name)}: {escape(state_name)}</span>")
+            detail = st.get("detail") if isinstance(st.get("detail"), dict) else {}
+            extra = f" ({', '.join(f'{k} {v}' for k, v in list(detail.items())[:3])})" \
+                if state_name != "online" and detail else ""
+            out.append(f"<span class=chip><i class='dot bg-{cls}'></i>{escape(name)}: {escape(state_name + extra)}</span>")
         out.append("</div>")
+    figures = ("central.report.availability", "central.report.sessions", "central.report.rating")
     head = [label("central.report.service"), label("central.report.now")]
     for w in windows:
-        win = t(f"central.report.window.{w}", "zh") + " " + t(f"central.report.window.{w}", "en")
-        head += [f"{label(k)} · {escape(win)}" for k in
-                 ("central.report.availability", "central.report.sessions", "central.report.rating")]
-    out.append("<table><thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>")
+        head += [f"{label(k)} · {label(f'central.report.window.{w}')}" for k in figures]
+    out.append(f"<table><thead><tr><th rowspan=2>{head[0]}</th><th rowspan=2>{head[1]}</th>"
+               + "".join(f"<th colspan=3 class=win>{label(f'central.report.window.{w}')}</th>" for w in windows)
+               + "</tr><tr>" + "".join(f"<th>{label(k)}</th>" for _ in windows for k in figures)
+               + "</tr></thead><tbody>")
     for sid, svc in term["services"].items():
         now = svc["now"]
         why = "".join(f"<span class=why>{escape(str(r)[:160])}</span>" for r in svc["reasons"][:2])
@@ -168,7 +185,9 @@ def _terminal(term: dict, windows: list[str]) -> str:
 def render(report: dict, refresh_s: int = 60) -> str:
     """The HTML page for a ``read_report`` result."""
     windows = list(report["windows"])
-    stale = duration(report["stale_after_s"])
+    stale = f"{duration(report['stale_after_s'], 'zh')} / {duration(report['stale_after_s'])}"
+    states = [term["state"] for term in report["terminals"]]
+    counts = {"total": len(states), **{k: states.count(k) for k in ("reporting", "stale", "never")}}
     tz = dt.datetime.now().astimezone().strftime("%z")
     parts = [
         "<!doctype html><html lang=zh-CN><head><meta charset=utf-8>",
@@ -178,7 +197,11 @@ def render(report: dict, refresh_s: int = 60) -> str:
         f"<style>{CSS}</style></head><body><header><h1>{both('central.report.title')}</h1>",
         f"<p>{label('central.report.generated')}: {local_time(report['generated_at'])} (UTC{tz[:3]}:{tz[3:]})"
         f" · {label('central.report.stale_after')}: {stale}</p>",
-        f"<p>{escape(t('central.report.how', 'zh'))}</p><p>{escape(t('central.report.how', 'en'))}</p></header><main>",
+        f"<p class=summary>{escape(t('central.report.summary', 'zh', **counts))}<br>"
+        f"<span class=en>{escape(t('central.report.summary', 'en', **counts))}</span></p>",
+        f"<details><summary>{label('central.report.how_title')}</summary>",
+        f"<p>{escape(t('central.report.how', 'zh'))}</p><p>{escape(t('central.report.how', 'en'))}</p></details>",
+        "</header><main>",
     ]
     if not report["terminals"]:
         parts.append(f"<section>{both('central.report.no_terminals')}</section>")
