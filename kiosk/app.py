@@ -168,12 +168,16 @@ class KioskApp:
             log.warning("case store unavailable", extra={"reason": str(exc)})
             return
         self.store = CaseStore.from_config(self.config)
-        in_app = self.config.get("sync.in_app", True) if self.start_sync is None else self.start_sync
-        if self.central is not None and in_app:
-            from offline_cache.sync import SyncWorker
+        if self.central is None or self.start_sync is False:
+            return
+        from offline_cache.sync import SyncWorker
 
-            self.sync = SyncWorker.from_config(self.config, self.store, self.central,
-                                               status_provider=self.heartbeat_status).start()
+        # With sync.in_app = false (installed terminals) kiosk-sync.service sends
+        # the cases, but only the app knows device and service states, so the
+        # app still sends the heartbeat the operator's availability figures use.
+        send_cases = bool(self.config.get("sync.in_app", True)) or bool(self.start_sync)
+        self.sync = SyncWorker.from_config(self.config, self.store, self.central, status_provider=self.heartbeat_status,
+                                           send_cases=send_cases).start()
 
     def _start_signer(self) -> None:
         try:
@@ -518,12 +522,16 @@ class KioskApp:
         if self.devices is not None:
             for name, dev in self.devices.devices.items():
                 st = dev.status()
-                devices[name] = {"family": dev.family, "device": st.device.value, "detail": st.detail}
+                devices[name] = {"family": dev.family, "device": st.device.value, "detail": st.detail,
+                                 "message": {"zh": st.message_zh, "en": st.message_en}}
         services = {}
         for sid, flow in self.catalog.items():
             if self._enabled(sid) and flow.offered:
-                avail = self.availability(sid, refresh=False)
-                services[sid] = {"available": avail.ok, "reasons": [r.en for r in avail.reasons]}
+                # refresh: a printer that ran out of paper while nobody used the
+                # screen must show in the next heartbeat (device checks are rate-limited)
+                avail = self.availability(sid, refresh=True)
+                services[sid] = {"available": avail.ok, "reasons": [r.en for r in avail.reasons],
+                                 "reasons_i18n": [r.as_dict() for r in avail.reasons]}
         return {"devices": devices, "services": services}
 
     def health(self) -> dict:

@@ -23,9 +23,33 @@ from typing import Callable
 log = logging.getLogger(__name__)
 
 
+_NOTIFY_VARS = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")
+_claimed: dict[str, str] = {}
+
+
+def claim_notify_environment() -> dict[str, str]:
+    """Take systemd's notify variables out of ``os.environ`` and keep them here.
+
+    The kiosk starts daemons of its own (pcscd, avahi, ippeveprinter, Xvfb);
+    those that speak sd_notify would otherwise send READY=1 to the kiosk's
+    unit (NotifyAccess=all is needed because cage is the main process), and
+    systemd would take the kiosk for ready, or alive, when it is not.
+    """
+    for var in _NOTIFY_VARS:
+        if var in os.environ:
+            _claimed[var] = os.environ.pop(var)
+    return dict(_claimed)
+
+
+def _notify_env(env: dict | None) -> dict:
+    if env is not None:
+        return env
+    return {**_claimed, **{v: os.environ[v] for v in _NOTIFY_VARS if v in os.environ}}
+
+
 def sd_notify(message: str, env: dict | None = None) -> bool:
     """Send ``message`` to systemd; False when not run under systemd."""
-    env = os.environ if env is None else env
+    env = _notify_env(env)
     addr = env.get("NOTIFY_SOCKET")
     if not addr:
         return False
@@ -43,7 +67,7 @@ def sd_notify(message: str, env: dict | None = None) -> bool:
 
 def watchdog_interval(env: dict | None = None) -> float | None:
     """Half of systemd's WatchdogSec (the recommended ping period), or None."""
-    env = os.environ if env is None else env
+    env = _notify_env(env)
     usec = env.get("WATCHDOG_USEC")
     pid = env.get("WATCHDOG_PID")
     if not usec or (pid and pid.isdigit() and int(pid) != os.getpid()):

@@ -123,8 +123,9 @@ def sync(obj, once: bool, as_json: bool, heartbeat: bool) -> None:
 def _run_daemon(worker) -> None:
     """Foreground loop for systemd (Type=notify, WatchdogSec): READY once
     running, WATCHDOG pings only while the loop turns."""
-    from kiosk.watchdog import Watchdog
+    from kiosk.watchdog import Watchdog, claim_notify_environment
 
+    claim_notify_environment()
     dog = Watchdog()
     check_in = dog.register("sync-loop", deadline_s=max(30.0, worker.interval_s * 4))
     dog.start()

@@ -611,6 +611,7 @@ class CaseStore:
         outbox = dict(self._read("SELECT state, COUNT(*) FROM outbox GROUP BY state"))
         oldest = self._read("SELECT MIN(created_at) FROM outbox WHERE state = 'pending'")[0][0]
         purged = self._read("SELECT value FROM meta WHERE key = 'purged'")
+        last_ack = self._read("SELECT MAX(acked_at) FROM cases")[0][0]
         return {
             "pending": counts.get("pending", 0),
             "synced": counts.get("synced", 0),
@@ -619,6 +620,7 @@ class CaseStore:
             "cases": sum(counts.values()),
             "oldest_pending_at": _iso(oldest) if oldest is not None else None,
             "purged": int(purged[0][0]) if purged else 0,
+            "last_acked_at": _iso(last_ack) if last_ack is not None else None,
         }
 
     _LIST_COLS = ("c.seq, c.case_id, c.ref, c.service, c.created_at, c.status, c.summary, c.document_hash,"

@@ -27,6 +27,9 @@ from typing import Any, Callable
 
 import click
 
+from kiosk.ops import Operations
+from kiosk.watchdog import Watchdog, claim_notify_environment
+
 QML_DIR = Path(__file__).resolve().parent / "qml"
 SIZES = {"landscape": (1920, 1080), "portrait": (1080, 1920)}
 EXIT_RESTART = 75  # the technician's "restart app": run_command re-executes itself
@@ -321,6 +324,7 @@ def run_command(ctx: click.Context, windowed: bool, portrait: bool, elderly: boo
     from kiosk.cli import fail
 
     t0 = time.perf_counter()
+    claim_notify_environment()  # before any child process starts
     config = ctx.obj.config
     orientation = "portrait" if portrait else config.get("ui.orientation", "landscape")
     size = SIZES[orientation]
@@ -367,12 +371,23 @@ def run_command(ctx: click.Context, windowed: bool, portrait: bool, elderly: boo
     if display.kind == "offscreen":
         QTimer.singleShot(200, first_frame)  # offscreen windows may never swap
 
+    watchdog = Watchdog()
+    qt_alive = watchdog.register("qt-event-loop", 10.0)
+
     def attach(app):
         backend.app = app
         started["app"] = app
         ui.cleanups.insert(0, app.stop)
+        ops = Operations(app, watchdog=watchdog).start()
+        ui.cleanups.insert(0, ops.stop)
         ui.vm.core_ready()
         click.echo(f"kiosk core ready in {time.perf_counter() - t0:.2f} s (devices, case store, central platform)")
+        if ops.metrics_port:
+            click.echo(f"metrics: http://{config.get('metrics.host')}:{ops.metrics_port}/metrics")
+        # systemd (Type=notify): ready once the screen is up and the core serves;
+        # from then on WATCHDOG=1 only while the Qt and device loops check in.
+        watchdog.ready("attract screen up, core ready")
+        watchdog.start()
         QTimer.singleShot(1500, write_shot)
 
     _start_kiosk_app(config, backend, ui, attach)
@@ -382,13 +397,14 @@ def run_command(ctx: click.Context, windowed: bool, portrait: bool, elderly: boo
     signal.signal(signal.SIGINT, lambda *_: ui.qapp.exit(130))
     signal.signal(signal.SIGTERM, lambda *_: ui.qapp.exit(0))
     heartbeat = QTimer()
-    heartbeat.timeout.connect(lambda: None)
+    heartbeat.timeout.connect(qt_alive)  # also proves the Qt event loop turns
     heartbeat.start(200)
     ui.tech.restartRequested.connect(lambda: ui.qapp.exit(EXIT_RESTART))
     if exit_after:
         QTimer.singleShot(int(exit_after * 1000), lambda: ui.qapp.exit(0))
     click.echo("kiosk running; press Ctrl-C to stop")
     code = ui.qapp.exec()
+    watchdog.stop()
     heartbeat.stop()
     backend.close()
     ui.close()
