@@ -15,8 +15,8 @@ GIVEN = ["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军"
 REGIONS = [("110101", "北京市东城区"), ("320102", "南京市玄武区"), ("410105", "郑州市金水区"),
            ("310101", "上海市黄浦区"), ("440106", "广州市天河区"), ("330106", "杭州市西湖区")]
 STREETS = ["和平里东街", "中山路", "北京东路", "经三路", "南京东路", "体育西路", "文三路"]
-SERVICES = ["no_property", "social_security_proof", "provident_fund_withdrawal", "queue_ticket",
-            "traffic_violation", "vehicle_pass"]
+SERVICES = ["no_property_proof", "social_security_proof", "provident_fund_withdrawal", "queue_ticket",
+            "traffic_violations", "restricted_area_pass"]
 REASONS = ["waiting_too_long", "hard_to_use", "device_fault", "unclear_instructions"]
 
 
@@ -36,7 +36,7 @@ def person(rng: random.Random) -> dict:
 
 def service_result(service: str, rng: random.Random) -> tuple[dict, str | None]:
     doc = None
-    if service == "no_property":
+    if service == "no_property_proof":
         result = {"owns_property": False, "query_id": f"PQ{rng.randint(0, 10**12):012d}", "printed": True}
         doc = hashlib.sha256(str(rng.random()).encode()).hexdigest()
     elif service == "social_security_proof":
@@ -48,7 +48,7 @@ def service_result(service: str, rng: random.Random) -> tuple[dict, str | None]:
     elif service == "queue_ticket":
         prefix = rng.choice("ABCDEF")
         result = {"business": prefix, "number": f"{prefix}{rng.randint(1, 300):03d}", "offline": rng.random() < 0.1}
-    elif service == "traffic_violation":
+    elif service == "traffic_violations":
         result = {"plate": "苏A12345", "violations": 2, "paid_cents": 40000, "payment_id": f"P{rng.randint(0, 10**9)}"}
     else:
         result = {"plate": f"苏A{rng.randint(10000, 99999)}", "from": "2026-12-01", "to": "2026-12-31",
