@@ -417,19 +417,21 @@ class KioskApp:
         return self.store.set_evaluation(case_id, level, reasons, comment)
 
     def find_case(self, ref: str) -> dict | None:
-        for case in self.store.list_cases(limit=2000):
-            if case["ref"].upper() == ref.upper():
-                return {"case_id": case["case_id"], "ref": case["ref"], "evaluated": bool(case.get("evaluation"))}
-        return None
+        case = self.store.find_by_ref(ref)
+        if case is None:
+            return None
+        return {"case_id": case["case_id"], "ref": case["ref"], "evaluated": bool(case.get("evaluation"))}
 
     def render_document(self, kind: str, data: dict, lang: str = "zh") -> bytes:
         from printers.documents import RENDERERS
 
         data = dict(data)
         data.setdefault("terminal_id", self.config.terminal_id)
-        data.setdefault("authority", self.config.get("certificates.issuer") or None)
-        if not data.get("authority"):
-            data.pop("authority")
+        data.setdefault("valid_days", int(self.config.get("certificates.valid_days", 30)))
+        # certificates.issuer names the property registry; the social security
+        # and provident fund documents keep their own issuing bodies.
+        if kind == "no_property" and self.config.get("certificates.issuer"):
+            data.setdefault("authority", self.config.get("certificates.issuer"))
         return RENDERERS[kind](data, self.signer, lang=lang)
 
     def render_slip(self, kind: str, job: dict) -> bytes:

@@ -653,6 +653,12 @@ class CaseStore:
                  "idempotency_key": r[5], "http_status": r[6], "reason": r[7], "attempts": r[8],
                  "created_at": _iso(r[9])} for r in rows]
 
+    def find_by_ref(self, ref: str) -> dict | None:
+        """The case with this printed reference (case-insensitive), masked."""
+        rows = self._read(f"SELECT {self._LIST_COLS} FROM cases c JOIN outbox o ON o.case_id = c.case_id"
+                          " AND o.kind = 'case' WHERE c.ref = ? COLLATE NOCASE", (ref.strip(),))
+        return self._row_dict(rows[0]) if rows else None
+
     def get_case(self, case_id: str, reveal: bool = False) -> dict | None:
         """One case; ``reveal=True`` decrypts the full body (reprints, the
         operator's tools) and adds it under ``body``."""

@@ -70,11 +70,9 @@ class PrintStep(Step):
         dev = s.services.device(family) if family else None
         if dev is None:
             return
-        cancel = getattr(dev, "cancel_pending", None)
+        cancel = getattr(dev, "cancel_pending", None)  # A4 jobs are not kept, nothing to withdraw
         if cancel is not None:
             cancel(job_id)
-        elif getattr(dev, "spool", None) is not None:
-            dev.spool.mark_done(job_id)  # the spool's own "never print this id" record
         s.journal_note("print_withdrawn", item=self.options["kind"], printer=family)
 
     def _failed(self, s: Session, error: BaseException | None, family: str) -> None:

@@ -125,6 +125,13 @@ class EscPosPrinter(Device):
     def pending(self) -> list[dict]:
         return [j.as_dict() for j in self.spool.pending()]
 
+    def cancel_pending(self, job_id: str) -> bool:
+        """Withdraw a kept job (the resident took another output or left):
+        it will never print, and its id stays used.  False if it was not pending."""
+        was_pending = any(j.id == job_id for j in self.spool.pending())
+        self.spool.mark_done(job_id)
+        return was_pending
+
     def retry_pending(self) -> list[JobResult]:
         """Try the pending jobs now (the watcher does this by itself)."""
         return self.call(self._flush_quiet, timeout=self.job_timeout)

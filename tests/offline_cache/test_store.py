@@ -301,3 +301,14 @@ def test_bad_values_are_refused_before_touching_the_disk(store):
     with pytest.raises(ValueError):
         store.commit_case("", APPLICANT, {})
     assert store.stats()["cases"] == 0
+
+
+def test_find_by_ref_is_masked_and_case_insensitive(tmp_path):
+    store = CaseStore(tmp_path, "T-0001")
+    rec = store.commit_case(service="queue_ticket", applicant={"name": "欧阳明", "id_number": "110101199003070011"},
+                            result={"ticket": "A012"})
+    found = store.find_by_ref(rec.ref.lower())
+    assert found["case_id"] == rec.case_id
+    assert "欧阳明" not in str(found) and "110101199003070011" not in str(found)
+    assert store.find_by_ref("T-0001-000000-999999") is None
+    store.close()

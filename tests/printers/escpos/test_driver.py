@@ -217,3 +217,19 @@ def test_device_manager_starts_the_simulator_for_sim_url(tmp_path, monkeypatch):
         handle.set_paper("ok")
         printer.print_ticket(ticket("A600"))
         assert "A600" in handle.last_text() and handle.pages()[0][:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cancel_pending_withdraws_a_kept_job_for_good(sim, printer_for):
+    """The resident chose another output: the kept receipt never comes out later."""
+    sim.set_paper("out")
+    p = printer_for(sim.url, retry_interval_s=60)
+    with pytest.raises(DeviceError):
+        p.print_ticket(ticket("B001"))
+    assert [j["ref"] for j in p.pending()] == ["B001"]
+    job_id = p.pending()[0]["id"]
+    assert p.cancel_pending(job_id) is True
+    sim.set_paper("ok")
+    p.retry_pending()
+    assert p.pending() == []
+    assert numbers_on(sim.page_texts()) == []
+    assert p.print_ticket(ticket("B001")).state == "duplicate"  # the number stays used
