@@ -28,7 +28,7 @@ install: $(STAMP)
 $(STAMP): setup.cfg pyproject.toml deploy/apt-packages.txt
 	sh deploy/ensure-apt.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install -q --upgrade pip wheel 'setuptools>=61,<81'
 	$(BIN)/python -m pip install -q -e '.[all]'
 	# face_recognition declares plain "dlib" (a 9-minute source build); the
 	# face extra already brought dlib-bin, so install it without dependencies.

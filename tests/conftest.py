@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -23,3 +24,29 @@ def faces_dir() -> Path:
     if not FACES.is_dir():
         pytest.skip(f"test photos not found at {FACES}")
     return FACES
+
+
+# In CI every optional stack is installed on purpose, so a test that would be
+# skipped because a module cannot be imported (pytest.importorskip) is a broken
+# install, not an optional feature: report it as a failure there.
+_CI = bool(os.environ.get("CI"))
+
+
+def _import_skip(report) -> bool:
+    return report.skipped and "could not import" in str(report.longrepr)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    outcome = yield
+    report = outcome.get_result()
+    if _CI and _import_skip(report):
+        report.outcome = "failed"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if _CI and _import_skip(report):
+        report.outcome = "failed"

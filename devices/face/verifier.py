@@ -24,6 +24,7 @@ timings.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import importlib.util
 import os
 import struct
 import subprocess
@@ -56,6 +57,22 @@ class FaceError(Exception):
         return self.text.key
 
 
+def model_dir() -> Path:
+    """The folder of dlib model files shipped by ``face_recognition_models``.
+
+    Found from the package's location without running its ``__init__``, which
+    imports ``pkg_resources`` (gone from recent setuptools) only to build
+    these same paths.
+    """
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("face_recognition_models is not installed (pip install '.[face]')")
+    folder = Path(next(iter(spec.submodule_search_locations))) / "models"
+    if not (folder / "dlib_face_recognition_resnet_model_v1.dat").is_file():
+        raise ImportError(f"face_recognition_models has no model files in {folder}")
+    return folder
+
+
 class _Models:
     """dlib models, loaded once per process on first use (about 0.5 s)."""
 
@@ -64,12 +81,12 @@ class _Models:
 
     def __init__(self) -> None:
         import dlib
-        import face_recognition_models as frm
 
+        models = model_dir()
         self.detector = dlib.get_frontal_face_detector()
-        self.landmarks68 = dlib.shape_predictor(frm.pose_predictor_model_location())
-        self.landmarks5 = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
-        self.encoder = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
+        self.landmarks68 = dlib.shape_predictor(str(models / "shape_predictor_68_face_landmarks.dat"))
+        self.landmarks5 = dlib.shape_predictor(str(models / "shape_predictor_5_face_landmarks.dat"))
+        self.encoder = dlib.face_recognition_model_v1(str(models / "dlib_face_recognition_resnet_model_v1.dat"))
         self.rectangle = dlib.rectangle
 
     @classmethod

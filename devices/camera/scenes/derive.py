@@ -16,12 +16,12 @@ from pathlib import Path
 
 import cv2
 import dlib
-import face_recognition_models as models
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2]))
 from devices.camera import scenes  # noqa: E402
+from devices.face.verifier import model_dir  # noqa: E402
 
 FRAME_W, FRAME_H = scenes.FRAME_W, scenes.FRAME_H
 
@@ -46,7 +46,7 @@ def _faces(detector, predictor, rgb):
 def main(src_dir: str) -> None:
     src = Path(src_dir)
     detector = dlib.get_frontal_face_detector()
-    predictor = dlib.shape_predictor(models.pose_predictor_model_location())
+    predictor = dlib.shape_predictor(str(model_dir() / "shape_predictor_68_face_landmarks.dat"))
     meta: dict = {"frame": [FRAME_W, FRAME_H], "scenes": {}, "id_photos": {}}
     for name, (photo, face_w, centre) in SCENES.items():
         bgr = cv2.imread(str(src / photo))
