@@ -245,9 +245,7 @@ class KioskApp:
         """Every service offered here, with availability and the reason (zh/en)."""
         out = []
         for sid, flow in self.catalog.items():
-            if not flow.offered or not self._enabled(sid) and self.config.get("services.enabled"):
-                continue
-            if sid in (self.config.get("services.hidden", []) or []):
+            if not flow.offered or not self._enabled(sid):
                 continue
             avail = self.availability(sid, refresh=refresh)
             item = flow.describe()
@@ -294,6 +292,10 @@ class KioskApp:
         else:
             self.metrics.sessions_abandoned.labels(sid, summary.get("outcome") or "unknown").inc()
         self.metrics.flow_machine_seconds.labels(sid).observe(summary.get("machine_ms", 0) / 1000.0)
+        timings = summary.get("timings") or []
+        for t in timings:  # step ids are catalog names: no personal data in labels
+            self.metrics.step_seconds.labels(sid, t["step"]).observe(t.get("total_ms", 0) / 1000.0)
+        self.metrics.flow_seconds.labels(sid).observe(sum(t.get("total_ms", 0) for t in timings) / 1000.0)
 
     # ------------------------------------------------------------------ services for flow steps
     def flow(self, service_id: str):
