@@ -23,7 +23,8 @@ REPO = Path(__file__).resolve().parents[2]
 # `make screenshots` sets KIOSK_SCREENSHOTS=docs/screenshots to refresh the
 # committed images; a plain test run saves them to a temp folder so it leaves
 # the checkout untouched.
-SHOTS = Path(os.environ.get("KIOSK_SCREENSHOTS") or tempfile.mkdtemp(prefix="kiosk-shots-"))
+SCRATCH = Path(tempfile.mkdtemp(prefix="kiosk-shots-"))
+SHOTS = Path(os.environ.get("KIOSK_SCREENSHOTS") or SCRATCH)
 
 
 class Recorder:
@@ -100,11 +101,14 @@ class Driver:
         self.pump(0.15)
         return self.ui.vm._raw
 
-    def shot(self, name: str) -> Path:
-        """docs/screenshots/<name>_<standard|elderly>_<zh|en>.png"""
+    def shot(self, name: str, docs: bool = True) -> Path:
+        """<shots>/<name>_<standard|elderly>_<zh|en>.png; ``docs=False`` for
+        screens over a fake backend, which must not stand in the docs for the
+        real catalog."""
         self.pump(0.2)
         mode = "elderly" if self.ui.vm.elderly else "standard"
-        return self.ui.grab(SHOTS / f"{name}_{mode}_{self.ui.vm.lang}.png")
+        folder = SHOTS if docs else SCRATCH
+        return self.ui.grab(folder / f"{name}_{mode}_{self.ui.vm.lang}.png")
 
     def type_keys(self, keys: str) -> None:
         for k in keys:

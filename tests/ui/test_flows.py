@@ -55,6 +55,24 @@ def finish_with_evaluation(kiosk, name: str) -> None:
     kiosk.wait_page("attract", timeout=20)
 
 
+def test_attract_and_catalog_show_the_real_services(kiosk):
+    """The screens a resident meets first, over the real catalog, in every mode."""
+    for elderly, lang in ((False, "zh"), (False, "en"), (True, "zh"), (True, "en")):
+        kiosk.wait_page("attract")
+        if kiosk.ui.vm.elderly != elderly:
+            kiosk.tap("btnElderly")
+        if kiosk.ui.vm.lang != lang:
+            kiosk.tap("btnLang")
+        kiosk.shot("attract")
+        kiosk.tap("touchToStart")
+        kiosk.wait_page("catalog")
+        # elderly mode shows fewer tiles per page; the first page starts with the approvals
+        for service in ("no_property_proof",) if elderly else ("no_property_proof", "queue_ticket", "traffic_violations"):
+            kiosk.item(f"service_{service}")
+        kiosk.shot("catalog")
+        kiosk.tap("btnHome")
+
+
 def test_queue_ticket_flow(kiosk):
     start(kiosk, "queue_ticket")
     state = kiosk.wait_view("choose")

@@ -68,7 +68,7 @@ def test_attract_shows_hall_clock_and_services_available_now(kiosk):
     assert kiosk.text("touchText") == "点击开始"
     kiosk.item("available_toy_plate")
     assert kiosk.absent("available_no_property")  # unavailable services are not advertised
-    kiosk.shot("attract")
+    kiosk.shot("attract", docs=False)
 
 
 def test_touch_opens_catalog_with_categories_and_unavailable_reason(kiosk):
@@ -76,7 +76,7 @@ def test_touch_opens_catalog_with_categories_and_unavailable_reason(kiosk):
     kiosk.wait_page("catalog")
     assert kiosk.text("serviceTitle_toy_plate") == "车牌登记"
     kiosk.item("service_no_property")
-    kiosk.shot("catalog")
+    kiosk.shot("catalog", docs=False)
     kiosk.tap("tab_public")
     assert kiosk.absent("service_toy_plate") and not kiosk.absent("service_queue_ticket")
     kiosk.tap("tab_all")
@@ -93,7 +93,7 @@ def test_search_with_on_screen_keyboard(kiosk):
     kiosk.type_keys("QUEUE")
     assert kiosk.ui.vm.search == "QUEUE"
     assert not kiosk.absent("service_queue_ticket") and kiosk.absent("service_toy_plate")
-    kiosk.shot("catalog_search")
+    kiosk.shot("catalog_search", docs=False)
     kiosk.tap("keyClear")
     assert not kiosk.absent("service_toy_plate")
 
@@ -108,15 +108,15 @@ def test_elderly_mode_one_tap_bigger_text_fewer_tiles_and_voice(kiosk):
     assert big > normal and big >= 40
     assert kiosk.item("btnCallStaff").property("height") >= 60
     assert kiosk.ui.theme.property("perPage") == 4
-    kiosk.shot("catalog")
+    kiosk.shot("catalog", docs=False)
     kiosk.tap("btnLang")
     assert kiosk.text("catalogTitle") == "Choose a service"
-    kiosk.shot("catalog")
+    kiosk.shot("catalog", docs=False)
     kiosk.tap("btnElderly")
-    kiosk.shot("catalog")
+    kiosk.shot("catalog", docs=False)
     kiosk.tap("btnHome")
     kiosk.wait_page("attract")
-    kiosk.shot("attract")
+    kiosk.shot("attract", docs=False)
     assert kiosk.ui.vm.lang == "zh"  # the next resident starts in the default language
 
 
