@@ -74,6 +74,17 @@ if [ "$rollback" = 1 ]; then
     current=$(basename "$(readlink "$opt/current" 2>/dev/null || echo none)")
     previous=$(ls -1 "$opt/releases" 2>/dev/null | grep -vx "$current" | sort -V | tail -n 1)
     [ -n "$previous" ] || { echo "install.sh: no previous release to roll back to" >&2; exit 1; }
+    # Store migrations are one-way: an older release refuses a store with a
+    # newer schema. Refuse here, before switching, rather than at the kiosk.
+    py="$opt/releases/$previous/bin/python"
+    if [ -x "$py" ] && [ -f "$var/cases.db" ]; then
+        reads=$("$py" -c 'from offline_cache.migrations import LATEST; print(LATEST)' 2>/dev/null || echo "")
+        has=$("$py" -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("PRAGMA user_version").fetchone()[0])' "$var/cases.db" 2>/dev/null || echo "")
+        if [ -n "$reads" ] && [ -n "$has" ] && [ "$has" -gt "$reads" ]; then
+            echo "install.sh: cannot roll back to $previous: the case store has schema $has, that release reads up to $reads" >&2
+            exit 1
+        fi
+    fi
     run ln -sfn "releases/$previous" "$opt/current"
     [ "$do_systemctl" = 1 ] && run systemctl restart kiosk-app.service kiosk-sync.service
     echo "rolled back to $(basename "$previous")"

@@ -100,3 +100,26 @@ def test_profiles_are_valid_configs():
     for profile in (REPO / "deploy/profiles").glob("*.toml"):
         cfg = load_config(profile, env={})
         assert cfg.get("terminal.profile") == profile.stem
+
+
+def test_rollback_refused_when_the_store_schema_is_newer(tmp_path):
+    import sqlite3
+    import sys
+
+    assert install(tmp_path).returncode == 0
+    old = tmp_path / "opt/kiosk/releases/0.0.9"
+    (old / "bin").mkdir(parents=True)
+    # the previous release's python knows schema 1 only
+    pkg = old / "lib/offline_cache/migrations"
+    pkg.mkdir(parents=True)
+    (old / "lib/offline_cache/__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("LATEST = 1\n")
+    (old / "bin/python").write_text(f"#!/bin/sh\nPYTHONPATH={old / 'lib'} exec {sys.executable} \"$@\"\n")
+    (old / "bin/python").chmod(0o755)
+    db = sqlite3.connect(tmp_path / "var/lib/kiosk/cases.db")
+    db.execute("PRAGMA user_version = 2")
+    db.close()
+    proc = subprocess.run(["sh", str(INSTALL), "--root", str(tmp_path), "--rollback"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert "schema 2" in proc.stderr and "up to 1" in proc.stderr
+    assert os.readlink(tmp_path / "opt/kiosk/current") == "releases/0.1.0"
