@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -163,6 +163,8 @@ def validate(data: dict) -> None:
 class Config:
     data: dict
     source: str = "<default>"
+    # how load_config built it, so reload() sees the same file, env and overrides
+    load_args: dict | None = field(default=None, repr=False, compare=False)
 
     def get(self, dotted: str, default: Any = None) -> Any:
         value, present = _lookup(self.data, dotted)
@@ -186,12 +188,22 @@ class Config:
     def with_overrides(self, overrides: dict) -> "Config":
         merged = _merge(self.data, overrides)
         validate(merged)
-        return Config(merged, self.source)
+        args = None
+        if self.load_args is not None:
+            args = {**self.load_args, "overrides": _merge(self.load_args.get("overrides") or {}, overrides)}
+        return Config(merged, self.source, args)
+
+    def reload(self) -> "Config":
+        """Load again from the same sources (e.g. after a new remote layer was applied)."""
+        if self.load_args is None:
+            return load_config(None if self.source == "<default>" else self.source)
+        return load_config(**self.load_args)
 
 
 def load_config(path: str | os.PathLike | None = None, env: dict | None = None, overrides: dict | None = None,
                 remote: bool = True) -> Config:
     """Load and validate; raises ConfigError with the offending key."""
+    load_args = {"path": path, "env": None if env is None else dict(env), "overrides": overrides, "remote": remote}
     env = os.environ if env is None else env
     data = _load_default()
     source = "<default>"
@@ -224,7 +236,7 @@ def load_config(path: str | os.PathLike | None = None, env: dict | None = None, 
                 data = merged
             except ConfigError:
                 pass  # the stored remote layer no longer fits this site: keep the local config
-    return Config(data, source)
+    return Config(data, source, load_args)
 
 
 def _apply_env(data: dict, env) -> None:

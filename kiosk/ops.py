@@ -76,11 +76,11 @@ class Operations:
             m.last_sync.set(_epoch(report["last_sync"]))
 
     # -- remote configuration -------------------------------------------------
-    def _start_remote_config(self) -> None:
+    def _start_remote_config(self, start: bool = True) -> None:
         cfg = self.app.config
         if not cfg.get("remote_config.enabled", True) or self.app.central is None:
             return
-        from .config import _merge, load_config, validate
+        from .config import _merge, validate
         from .remote_config import RemoteConfigPoller, RemoteConfigStore, trusted_keys_from_config
 
         keys = trusted_keys_from_config(cfg)
@@ -93,14 +93,14 @@ class Operations:
         def on_applied(_overrides: dict) -> None:
             # Reload the whole stack (default < site < remote < env); sessions
             # started from now on see the new services, timeouts and branding.
-            source = None if base.source == "<default>" else base.source
-            self.app.config = load_config(source)
+            self.app.config = base.reload()
             log.info("remote config in force", extra={"version": (store.current() or {}).get("version")})
 
         self.poller = RemoteConfigPoller(self.app.central.terminal_config, store,
                                          float(cfg.get("remote_config.interval_s", 600)),
                                          validate=lambda o: validate(_merge(base.data, o)), on_applied=on_applied)
-        self.poller.start()
+        if start:
+            self.poller.start()
 
     # -- watchdog: each device's command thread must keep answering ------------
     def _watch_devices(self) -> None:

@@ -36,3 +36,34 @@ def test_step_and_flow_durations_reach_the_metrics(kiosk_app, runner):
     assert reg.get_sample_value("kiosk_sessions_completed_total", {"service": "queue_ticket"}) >= 1
     steps = {s.labels["step"] for m in reg.collect() if m.name == "kiosk_step_seconds" for s in m.samples}
     assert steps, "no step durations recorded"
+
+
+def test_remote_config_from_central_is_verified_and_applied_live(kiosk_app):
+    """The operator hides a service centrally; the terminal pulls the signed
+    document, applies it, and stops offering the service. A tampered
+    document changes nothing."""
+    from kiosk.ops import Operations
+
+    original = kiosk_app.config
+    tid = original.terminal_id
+    ops = Operations(kiosk_app, serve_metrics=False)
+    ops._start_remote_config(start=False)
+    assert ops.poller is not None, "no trusted key for the embedded central platform"
+    try:
+        kiosk_app.central.call("PUT", f"/v1/sandbox/terminals/{tid}/config",
+                               json_body={"services": {"hidden": ["traffic_violations"]}})
+        result = ops.poller.poll_once()
+        assert result.applied, result.reason
+        offered = {s["id"] for s in kiosk_app.catalog_state(refresh=False)}
+        assert "traffic_violations" not in offered and "queue_ticket" in offered
+
+        forged = kiosk_app.central.terminal_config()
+        forged["version"] += 10
+        forged["config"] = {"services": {"hidden": ["queue_ticket"]}}
+        ops.poller.fetch = lambda: forged
+        assert not ops.poller.poll_once().applied
+        assert "queue_ticket" in {s["id"] for s in kiosk_app.catalog_state(refresh=False)}
+    finally:
+        kiosk_app.central.call("PUT", f"/v1/sandbox/terminals/{tid}/config", json_body={})
+        (original.data_dir / "remote" / "config.json").unlink(missing_ok=True)
+        kiosk_app.config = original
