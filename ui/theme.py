@@ -30,7 +30,15 @@ TEXT_PAIRS = (
     ("disabledText", "disabled"),
     ("link", "surface"),
     ("text", "keyFill"),
+    ("primary", "background"),   # the attract clock, ticket numbers, "on behalf of"
 )
+
+
+def on_colour(fill: str) -> str:
+    """Text colour for a branding fill: white when it reaches 4.5:1 there
+    (the usual case), else black - a site's light accent (a bank's gold)
+    still gets readable buttons."""
+    return "#FFFFFF" if contrast("#FFFFFF", fill) >= 4.5 else "#000000"
 
 
 def palette(elderly: bool = False, primary: str = "#B71C1C", accent: str = "#0D47A1") -> dict[str, str]:
@@ -42,11 +50,11 @@ def palette(elderly: bool = False, primary: str = "#B71C1C", accent: str = "#0D4
         "muted": "#4A5563",
         "border": "#B8C0CA",
         "primary": primary,
-        "onPrimary": "#FFFFFF",
+        "onPrimary": on_colour(primary),
         "accent": accent,
-        "onAccent": "#FFFFFF",
+        "onAccent": on_colour(accent),
         "header": primary,
-        "onHeader": "#FFFFFF",
+        "onHeader": on_colour(primary),
         "danger": "#B3261E",
         "onDanger": "#FFFFFF",
         "success": "#1B5E20",

@@ -16,6 +16,7 @@ import concurrent.futures as cf
 import logging
 import threading
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import Property, QObject, Qt, QTimer, Signal, Slot
@@ -103,6 +104,7 @@ class KioskViewModel(QObject):
         self.notices: list[str] = []
         self._oos_reason = ""
         self._core_error = ""
+        self._logo_url = self._find_logo()
         self._last_activity = time.monotonic()
         self._idle_left = int(config.get("ui.idle_timeout_s", 90))
         self._idle_timeout = int(config.get("ui.idle_timeout_s", 90))
@@ -171,14 +173,48 @@ class KioskViewModel(QObject):
     session = Property("QVariantMap", lambda self: self._state, notify=sessionChanged)
     view = Property(str, lambda self: str(self._state.get("view") or ""), notify=sessionChanged)
     hallName = Property(str, lambda self: self._hall(), notify=changed)
+    brandName = Property(str, lambda self: self._brand(), notify=changed)
+    logoUrl = Property(str, lambda self: self._logo_url, constant=True)
+    counterHours = Property(str, lambda self: self._counter_hours(), notify=changed)
     oosReason = Property(str, lambda self: str(localize(self._oos_reason, self._lang) or ""), notify=changed)
     notice = Property(str, lambda self: self._notice, notify=noticeChanged)
     volume = Property(float, lambda self: self.voice.volume, notify=changed)
     voiceOn = Property(bool, lambda self: self.voice.enabled, notify=changed)
 
+    def _pick(self, key: str) -> str:
+        """``key`` (Chinese) or ``key_en`` in the current language; the other
+        language when one is left empty."""
+        zh, en = str(self.config.get(key, "") or ""), str(self.config.get(key + "_en", "") or "")
+        return (en or zh) if self._lang == "en" else (zh or en)
+
     def _hall(self) -> str:
-        key = "terminal.hall" if self._lang == "zh" else "terminal.hall_en"
-        return str(self.config.get(key, ""))
+        """The place (terminal.hall): the attract screen's title."""
+        return self._pick("terminal.hall") or self._pick("branding.name")
+
+    def _brand(self) -> str:
+        """Who runs the terminal (branding.name): the header's name."""
+        return self._pick("branding.name") or self._pick("terminal.hall")
+
+    def _counter_hours(self) -> str:
+        hours = self._pick("counters.hours")
+        return i18n.t("ui.counter.hours", self._lang, hours=hours) if hours else ""
+
+    def _find_logo(self) -> str:
+        """branding.logo as a file URL ("" = the built-in emblem).  A relative
+        path is read next to the site config file, then from the working
+        directory; a missing file is logged once and the emblem shows."""
+        logo = str(self.config.get("branding.logo", "") or "").strip()
+        if not logo:
+            return ""
+        path = Path(logo).expanduser()
+        if not path.is_absolute():
+            source = Path(str(getattr(self.config, "source", "") or ""))
+            near = source.parent / path if source.is_file() else None
+            path = near if near is not None and near.is_file() else Path.cwd() / path
+        if not path.is_file():
+            log.warning("branding logo not found, showing the emblem", extra={"path": str(path)})
+            return ""
+        return path.resolve().as_uri()
 
     @Property(str, notify=clockChanged)
     def clock(self) -> str:
@@ -278,6 +314,18 @@ class KioskViewModel(QObject):
     @Property("QVariantList", notify=catalogChanged)
     def availableNow(self) -> list:
         return localize([s for s in self._services if s.get("available")], self._lang)
+
+    @Property("QVariantList", notify=catalogChanged)
+    def quickWords(self) -> list:
+        """One search word per service offered here (its first keyword in the
+        current language), so a profile never suggests a service it lacks."""
+        words = []
+        for svc in self._services:
+            for word in svc.get("keywords") or []:
+                if (word.isascii() == (self._lang == "en")) and word not in words:
+                    words.append(word)
+                    break
+        return words
 
     @Property(str, notify=catalogChanged)
     def category(self) -> str:
@@ -453,8 +501,10 @@ class KioskViewModel(QObject):
 
         def done(result):
             ok = not isinstance(result, Exception) and result is not False
-            self._set_notice(i18n.t("ui.staff.called" if ok else "ui.staff.failed", self._lang))
-            self._say(i18n.text("ui.staff.called" if ok else "ui.staff.failed"))
+            key = "ui.staff.called" if ok else "ui.staff.failed"
+            hours = self._counter_hours()  # when someone is at the counters
+            self._set_notice(i18n.t(key, self._lang) + ("\n" + hours if hours else ""))
+            self._say(i18n.text(key))
         self._in_background(self.backend.call_staff, self._raw.get("service"), self._page, then=done)
 
     def _set_notice(self, text: str) -> None:

@@ -114,6 +114,67 @@ class Driver:
         for k in keys:
             self.tap(f"key_{k}")
 
+    def rect(self, name: str) -> tuple[float, float, float, float]:
+        """(x, y, width, height) of a visible item in window coordinates."""
+        item = self.item(name)
+        self.qtbot.waitUntil(lambda: item.property("width") > 0 and item.property("height") > 0, timeout=3000)
+        pos = item.mapToScene(QPointF(0, 0))
+        return pos.x(), pos.y(), float(item.property("width")), float(item.property("height"))
+
+    def on_screen(self, *names: str, min_height: float = 0) -> None:
+        """Each named item lies wholly inside the window (nothing cut off at
+        an edge) and, for touch targets, is at least ``min_height`` tall."""
+        win_w, win_h = self.ui.view.width(), self.ui.view.height()
+        for name in names:
+            x, y, w, h = self.rect(name)
+            assert x >= -0.5 and y >= -0.5 and x + w <= win_w + 0.5 and y + h <= win_h + 0.5, \
+                f"{name} at ({x:.0f},{y:.0f}) {w:.0f}x{h:.0f} leaves the {win_w}x{win_h} window"
+            assert h >= min_height, f"{name} is {h:.0f} px high, below {min_height:.0f} px"
+
+
+def start_core(data: Path, profile: str | Path | None = None, overrides: dict | None = None):
+    """The real KioskApp (simulated devices, embedded sandbox) for ``profile``
+    (a site config file such as deploy/profiles/bank.toml) in ``data``."""
+    from kiosk.app import KioskApp
+    from kiosk.config import load_config
+
+    config = load_config(profile, env={"KIOSK_DATA_DIR": str(data)}, remote=False,
+                         overrides={"ui": {"idle_timeout_s": 120}, **(overrides or {})})
+    return config, KioskApp(config, auto_pay_s=1.0).start()
+
+
+@pytest.fixture(scope="session")
+def core_starter():
+    """``start_core`` for test modules that need their own profile."""
+    return start_core
+
+
+@pytest.fixture(scope="module")
+def core(tmp_path_factory):
+    """One real core per test module (the simulators bind fixed resources, so
+    two modules never run one at the same time)."""
+    config, app = start_core(tmp_path_factory.mktemp("kiosk-data"))
+    yield config, app
+    app.stop()
+
+
+@pytest.fixture
+def real_kiosk(core, make_ui):
+    """real_kiosk(**build_ui_kw) -> Driver over the real core, with a resident's
+    ID card on the reader, a live face in front of the camera and paper."""
+    def build(**kw):
+        config, app = core
+        sims = app.devices.simulators
+        sims["idcard"].present("resident")
+        sims["camera"].show("obama_blink")
+        sims["ticket_printer"].set_paper("ok")
+        from ui.backend import EngineBackend
+
+        driver = make_ui(config, EngineBackend(app), **kw)
+        driver.app = app
+        return driver
+    return build
+
 
 @pytest.fixture
 def voice_recorder():

@@ -8,34 +8,12 @@ import re
 
 import pytest
 
-from kiosk.config import load_config
-from ui.backend import EngineBackend
-
 pytestmark = pytest.mark.qt
 
 
-@pytest.fixture(scope="module")
-def core(tmp_path_factory):
-    from kiosk.app import KioskApp
-
-    data = tmp_path_factory.mktemp("kiosk-data")
-    config = load_config(env={"KIOSK_DATA_DIR": str(data)},
-                         overrides={"ui": {"idle_timeout_s": 120}})
-    app = KioskApp(config, auto_pay_s=1.0).start()
-    yield config, app
-    app.stop()
-
-
 @pytest.fixture
-def kiosk(core, make_ui):
-    config, app = core
-    sims = app.devices.simulators
-    sims["idcard"].present("resident")
-    sims["camera"].show("obama_blink")
-    sims["ticket_printer"].set_paper("ok")
-    driver = make_ui(config, EngineBackend(app))
-    driver.app = app
-    return driver
+def kiosk(real_kiosk):
+    return real_kiosk()
 
 
 def start(kiosk, service: str) -> None:

@@ -64,11 +64,22 @@ def kiosk(data_dir, make_ui):
 
 def test_attract_shows_hall_clock_and_services_available_now(kiosk):
     assert kiosk.text("attractHall") == "市民中心24小时自助服务厅"
+    assert kiosk.text("brandName") == "市民中心"     # branding.name in the header
+    kiosk.item("brandEmblem")                         # no branding.logo: the built-in emblem
+    assert kiosk.text("attractHours").endswith("09:00-12:00, 13:30-17:00")
     assert ":" in kiosk.text("attractClock")
     assert kiosk.text("touchText") == "点击开始"
     kiosk.item("available_toy_plate")
     assert kiosk.absent("available_no_property")  # unavailable services are not advertised
     kiosk.shot("attract", docs=False)
+
+
+def test_missing_logo_file_falls_back_to_the_emblem(data_dir, make_ui):
+    backend = EngineBackend(ToyApp())
+    backend.out_of_service_reason = lambda: None
+    driver = make_ui(load_config(overrides={"branding": {"logo": "no/such/logo.png"}}), backend)
+    driver.item("brandEmblem")
+    assert driver.absent("brandLogo") and driver.absent("attractLogo")
 
 
 def test_touch_opens_catalog_with_categories_and_unavailable_reason(kiosk):

@@ -12,13 +12,15 @@ def test_contrast_formula_matches_known_values():
     assert contrast("#767676", "#FFFFFF") == pytest.approx(4.54, abs=0.01)  # WCAG's classic AA grey
 
 
+def too_low(colours: dict) -> dict:
+    return {f"{fg} on {bg}": round(contrast(colours[fg], colours[bg]), 2)
+            for fg, bg in TEXT_PAIRS if contrast(colours[fg], colours[bg]) < 4.5}
+
+
 @pytest.mark.parametrize("elderly", [False, True])
 def test_every_text_colour_reaches_4_5_to_1(elderly):
     cfg = load_config(env={})
-    colours = palette(elderly, cfg.get("branding.primary"), cfg.get("branding.accent"))
-    too_low = {f"{fg} on {bg}": round(contrast(colours[fg], colours[bg]), 2)
-               for fg, bg in TEXT_PAIRS if contrast(colours[fg], colours[bg]) < 4.5}
-    assert not too_low
+    assert not too_low(palette(elderly, cfg.get("branding.primary"), cfg.get("branding.accent")))
 
 
 def test_elderly_mode_is_at_least_as_contrasted_as_standard():
@@ -38,3 +40,15 @@ def test_elderly_sizes():
 def test_standard_targets_are_still_finger_sized():
     m = metrics(False)
     assert m["minTarget"] >= 60 and m["button"] >= 60 and m["keyboardKey"] >= 60
+
+
+@pytest.mark.parametrize("profile", ["hall", "bank"])
+@pytest.mark.parametrize("elderly", [False, True])
+def test_profile_colours_keep_text_readable(profile, elderly):
+    """A site's branding colours (the bank's gold accent is light) still give
+    4.5:1 text: the text on a branding fill turns black where white fails."""
+    from pathlib import Path
+
+    cfg = load_config(Path(__file__).resolve().parents[2] / "deploy" / "profiles" / f"{profile}.toml", env={},
+                      remote=False)
+    assert not too_low(palette(elderly, cfg.get("branding.primary"), cfg.get("branding.accent")))

@@ -36,31 +36,41 @@ Rectangle {
         return n
     }
     readonly property int sideW: Math.max(theme.minTarget * 2, numeric ? theme.keyboardKey * 2.2 : theme.keyboardKey * 2.4)
-    readonly property int keyW: {
-        var avail = width - sideW - theme.spacing * 3 - (cols - 1) * 8
+    readonly property int gap: 8
+    function keyWidth(avail) {
         var ideal = numeric ? theme.keyboardKey * 2.2 : theme.keyboardKey * 1.5
-        return Math.max(theme.minTarget, Math.min(ideal, avail / cols))
+        return Math.min(ideal, (avail - (cols - 1) * gap) / cols)
     }
+    // Side keys (delete, clear, confirm) go beside the keys when the keys keep
+    // their full size there; on a narrow screen they go in a row underneath,
+    // and the widest rows (11 province characters) narrow their keys but
+    // never below 60 px; the height stays a full finger target.
+    readonly property real besideW: keyWidth(width - sideW - theme.spacing * 3)
+    readonly property bool stacked: besideW < theme.minTarget
+    readonly property int keyW: Math.max(60, stacked ? keyWidth(width - theme.spacing * 2) : besideW)
     readonly property int keyH: Math.max(theme.minTarget, theme.keyboardKey)
+    readonly property int sideCount: mode === "plate" ? 4 : 3
+    readonly property real sideKeyW: stacked ? (grid.width - gap * (sideCount - 1)) / sideCount : sideW
 
     color: theme.background
     border.color: theme.border
     radius: theme.radius
     implicitHeight: body.implicitHeight + theme.spacing * 2
 
-    Row {
+    Grid {
         id: body
         anchors.centerIn: parent
-        spacing: theme.spacing
+        columns: kb.stacked ? 1 : 2
+        spacing: kb.stacked ? kb.gap : theme.spacing
         Column {
             id: grid
-            spacing: 8
+            spacing: kb.gap
             Repeater {
                 model: kb.rows
                 delegate: Row {
                     property var keysOfRow: modelData
                     anchors.horizontalCenter: parent.horizontalCenter
-                    spacing: 8
+                    spacing: kb.gap
                     Repeater {
                         model: keysOfRow
                         delegate: Rectangle {
@@ -92,9 +102,10 @@ Rectangle {
                 }
             }
         }
-        Column {
-            spacing: 8
-            property int w: kb.sideW
+        Grid {
+            columns: kb.stacked ? kb.sideCount : 1
+            spacing: kb.gap
+            property real w: kb.sideKeyW
             KButton {
                 objectName: "keyBackspace"
                 kind: "secondary"; width: parent.w; height: kb.keyH

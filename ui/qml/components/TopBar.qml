@@ -1,21 +1,55 @@
 import QtQuick
 
-// Header on every screen: hall name and clock, then the buttons a resident
-// may need at any moment (home/back, elderly mode, language, call staff).
+// Header on every screen: the operator's logo and name with the clock, then
+// the buttons a resident may need at any moment (home, elderly mode,
+// language, volume, call staff).  Wide screens put the buttons on the right;
+// narrow (portrait) screens give them a full-width row of equal buttons
+// under the name, so long English labels never push them off the screen.
 Rectangle {
     id: bar
     property bool compact: false
+    readonly property int brandH: theme.elderly ? 112 : 88
+    readonly property bool showHome: vm.page === "catalog" || vm.page === "step"
+    readonly property int count: (showHome ? 1 : 0) + (vm.voiceOn ? 1 : 0) + 3
+    readonly property int wideH: theme.elderly ? 132 : 104
+    readonly property int actionH: compact ? Math.max(theme.minTarget, theme.elderly ? 104 : 80) : wideH - 24
+    // compact: every button gets an equal share of the row
+    readonly property real shareW: (width - theme.spacing * 2 - actions.spacing * (count - 1)) / count
     color: theme.header
-    height: theme.elderly ? 132 : 104
+    height: compact ? brandH + actionH + theme.spacing : wideH
 
     Row {
         id: brand
-        anchors.left: parent.left
-        anchors.leftMargin: theme.spacing
-        anchors.verticalCenter: parent.verticalCenter
+        objectName: "brand"
+        x: theme.spacing
+        height: bar.compact ? bar.brandH : bar.height
         spacing: theme.spacing
-        Rectangle {   // emblem
-            width: bar.height * 0.62; height: width; radius: width / 2
+        // operator's logo (branding.logo) on a light plate; built-in emblem otherwise
+        Rectangle {
+            id: logoPlate
+            objectName: "brandLogo"
+            visible: logo.status === Image.Ready
+            anchors.verticalCenter: parent.verticalCenter
+            height: emblem.height
+            width: Math.min(logo.implicitWidth * (height - 12) / Math.max(1, logo.implicitHeight) + 12, height * 4)
+            radius: theme.radius / 2
+            color: theme.surface
+            Image {
+                id: logo
+                anchors.fill: parent
+                anchors.margins: 6
+                source: vm.logoUrl
+                sourceSize.height: 256
+                fillMode: Image.PreserveAspectFit
+                smooth: true
+                asynchronous: false
+            }
+        }
+        Rectangle {
+            id: emblem
+            objectName: "brandEmblem"
+            visible: !logoPlate.visible
+            width: Math.min(bar.compact ? bar.brandH : bar.height, 132) * 0.62; height: width; radius: width / 2
             color: theme.onHeader
             anchors.verticalCenter: parent.verticalCenter
             Text {
@@ -29,15 +63,14 @@ Rectangle {
         }
         Column {
             anchors.verticalCenter: parent.verticalCenter
-            visible: !bar.compact || vm.page === "attract"
             Text {
-                objectName: "hallName"
-                text: vm.hallName
+                objectName: "brandName"
+                text: vm.brandName
                 font.family: theme.font
                 font.pixelSize: theme.elderly ? theme.small : theme.body
                 font.bold: true
                 color: theme.onHeader
-                width: Math.min(implicitWidth, bar.width * (bar.compact ? 0.9 : 0.34))
+                width: Math.min(implicitWidth, bar.compact ? bar.width - emblem.width * 4 : bar.width - actions.width - 240)
                 elide: Text.ElideRight
             }
             Text {
@@ -55,40 +88,45 @@ Rectangle {
         objectName: "topActions"
         anchors.right: parent.right
         anchors.rightMargin: theme.spacing
-        anchors.verticalCenter: parent.verticalCenter
+        y: bar.compact ? bar.brandH : (bar.height - bar.actionH) / 2
         spacing: theme.spacing / 2
-        property int h: bar.height - 24
+        // wide layout: natural widths; compact: equal shares of the row
+        function w(natural) { return bar.compact ? bar.shareW : natural }
         KButton {
             objectName: "btnHome"
-            visible: vm.page === "catalog" || vm.page === "step"
-            kind: "secondary"; height: actions.h; fontSize: theme.small
+            visible: bar.showHome
+            kind: "secondary"; height: bar.actionH; fontSize: theme.small
+            width: actions.w(implicitWidth)
             text: vm.t["ui.top.home"]
             onClicked: vm.home()
         }
         KButton {
             objectName: "btnElderly"
-            kind: "secondary"; height: actions.h; fontSize: theme.small
+            kind: "secondary"; height: bar.actionH; fontSize: theme.small
+            width: actions.w(implicitWidth)
             text: theme.elderly ? vm.t["ui.top.standard"] : vm.t["ui.top.elderly"]
             onClicked: vm.toggleElderly()
         }
         KButton {
             objectName: "btnLang"
-            kind: "secondary"; height: actions.h; fontSize: theme.small
+            kind: "secondary"; height: bar.actionH; fontSize: theme.small
+            width: actions.w(implicitWidth)
             text: vm.t["ui.top.language"]
             onClicked: vm.toggleLang()
         }
         KButton {
             objectName: "btnVolume"
             visible: vm.voiceOn
-            kind: "secondary"; height: actions.h; fontSize: theme.small
-            width: Math.max(implicitWidth, actions.h * 1.6)
+            kind: "secondary"; height: bar.actionH; fontSize: theme.small
+            width: actions.w(Math.max(implicitWidth, bar.actionH * 1.6))
             // three steps: off, medium, loud
             text: vm.t["ui.top.volume"] + " " + Math.round(vm.volume * 100) + "%"
             onClicked: vm.setVolume(vm.volume <= 0 ? 0.5 : (vm.volume < 0.7 ? 1.0 : 0.0))
         }
         KButton {
             objectName: "btnCallStaff"
-            kind: "accent"; height: actions.h; fontSize: theme.small
+            kind: "accent"; height: bar.actionH; fontSize: theme.small
+            width: actions.w(implicitWidth)
             text: "☎ " + vm.t["ui.top.call_staff"]
             onClicked: vm.callStaff()
         }

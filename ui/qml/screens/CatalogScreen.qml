@@ -61,9 +61,9 @@ Item {
             width: parent.width
             spacing: theme.spacing / 2
             Repeater {
-                model: vm.lang === "zh" ? ["无房", "排队", "社保", "公积金", "违章", "通行证", "代办"]
-                                        : ["property", "queue", "social", "fund", "traffic", "pass", "agent"]
+                model: vm.quickWords
                 delegate: KButton {
+                    objectName: "quick_" + modelData
                     kind: "secondary"; fontSize: theme.small
                     text: modelData
                     onClicked: vm.setSearch(modelData)
@@ -92,8 +92,8 @@ Item {
                 border.color: modelData.available ? theme.primary : theme.border
                 border.width: 2
                 Column {
-                    anchors.fill: parent
-                    anchors.margins: theme.spacing
+                    anchors.verticalCenter: parent.verticalCenter
+                    x: theme.spacing; width: parent.width - theme.spacing * 2
                     spacing: theme.spacing / 2
                     KText {
                         objectName: "serviceTitle_" + modelData.id

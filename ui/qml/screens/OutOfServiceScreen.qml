@@ -27,6 +27,13 @@ Item {
             text: vm.t["ui.oos.body"]
         }
         KText {
+            objectName: "oosHours"
+            visible: text !== ""
+            width: parent.width
+            horizontalAlignment: Text.AlignHCenter
+            text: vm.counterHours
+        }
+        KText {
             objectName: "oosReason"
             width: parent.width
             horizontalAlignment: Text.AlignHCenter

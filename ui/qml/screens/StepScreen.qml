@@ -34,7 +34,7 @@ Item {
                 objectName: "onBehalf"
                 visible: !!s.on_behalf
                 text: s.on_behalf || ""
-                color: theme.accent
+                color: theme.primary
                 font.pixelSize: theme.small
                 font.bold: true
             }

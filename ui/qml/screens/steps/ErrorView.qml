@@ -22,5 +22,14 @@ Item {
             text: vm.t["ui.error.next"]
             color: theme.muted
         }
+        KText {
+            objectName: "errorHours"
+            visible: text !== ""
+            width: parent.width
+            horizontalAlignment: Text.AlignHCenter
+            text: vm.counterHours
+            color: theme.muted
+            font.pixelSize: theme.small
+        }
     }
 }

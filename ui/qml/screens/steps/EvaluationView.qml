@@ -24,18 +24,19 @@ Item {
                 color: modelData.selected ? view.tints[index % 5] : theme.surface
                 border.color: view.tints[index % 5]
                 border.width: 4
-                Column {
+                // face above the words side by side; face beside the words when stacked
+                Grid {
                     anchors.centerIn: parent
+                    columns: view.stacked ? 2 : 1
                     spacing: theme.spacing / 2
+                    horizontalItemAlignment: Grid.AlignHCenter
+                    verticalItemAlignment: Grid.AlignVCenter
                     Text {
-                        visible: !view.stacked
-                        anchors.horizontalCenter: parent.horizontalCenter
                         text: ["☺", "☺", "–", "☹", "☹"][index % 5]
-                        font.pixelSize: theme.huge
+                        font.pixelSize: view.stacked ? theme.title * 1.3 : theme.huge
                         color: modelData.selected ? "#FFFFFF" : view.tints[index % 5]
                     }
                     KText {
-                        anchors.horizontalCenter: parent.horizontalCenter
                         width: Math.min(implicitWidth, view.stacked ? view.width * 0.8 : (view.width - theme.spacing * 4) / 5 - theme.spacing)
                         text: modelData.label || modelData.id
                         font.bold: true

@@ -3,14 +3,21 @@ import Kiosk
 import "../../components"
 
 // Live camera preview with an oval face guide; the engine decides the match.
+// Landscape: the 4:3 preview fills the height and "verify another way" sits
+// beside it; portrait: a square crop of the preview fills the width and the
+// button goes below.
 Item {
+    id: view
     objectName: "faceView"
     readonly property var s: vm.session
+    readonly property bool stacked: width < height
     Rectangle {
         id: frame
-        anchors.centerIn: parent
-        height: parent.height
-        width: Math.min(parent.width, height * 4 / 3)
+        anchors.horizontalCenter: parent.horizontalCenter
+        anchors.top: parent.top
+        anchors.topMargin: view.stacked ? 0 : (parent.height - height) / 2
+        height: view.stacked ? Math.min(parent.height - other.height - theme.spacing * 2, width) : parent.height
+        width: view.stacked ? parent.width : Math.min(parent.width, height * 4 / 3)
         color: "#202020"
         radius: theme.radius
         clip: true
@@ -55,9 +62,12 @@ Item {
     }
     // The law requires a non-face way; the engine handles "other_way".
     KButton {
+        id: other
         objectName: "btnOtherWay"
-        anchors { right: parent.right; bottom: parent.bottom }
-        width: Math.min(implicitWidth + theme.spacing * 2, (parent.width - frame.width) / 2 - theme.spacing)
+        x: view.stacked ? (parent.width - width) / 2 : parent.width - width
+        y: view.stacked ? frame.y + frame.height + theme.spacing * 2 : parent.height - height
+        width: view.stacked ? Math.min(parent.width, Math.max(implicitWidth + theme.spacing * 2, 600))
+                            : Math.min(implicitWidth + theme.spacing * 2, (parent.width - frame.width) / 2 - theme.spacing)
         visible: width > theme.minTarget * 2
         kind: "secondary"
         fontSize: theme.small

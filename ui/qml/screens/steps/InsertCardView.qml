@@ -7,6 +7,7 @@ Item {
     readonly property int cardW: Math.min(width * 0.4, theme.elderly ? 560 : 480)
     Rectangle {
         id: reader
+        objectName: "cardReaderPicture"
         anchors.horizontalCenter: parent.horizontalCenter
         anchors.bottom: parent.bottom
         anchors.bottomMargin: parent.height * 0.12

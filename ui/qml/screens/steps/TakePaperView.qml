@@ -32,7 +32,9 @@ Item {
         color: theme.success
     }
     TicketNumber {
-        anchors { left: parent.left; top: parent.top }
+        // portrait: centred above the slot; landscape: in the free top-left corner
+        x: parent.width < parent.height ? (parent.width - width) / 2 : 0
+        anchors.top: parent.top
         visible: !!(vm.session.result && vm.session.result.ticket)
     }
 }
