@@ -101,11 +101,20 @@ def _points(shape) -> list[tuple[int, int]]:
     return [(p.x, p.y) for p in shape.parts()]
 
 
-def _pack(crop: np.ndarray, shape, jitters: int) -> bytes:
-    r = shape.rect
-    pts = np.asarray(_points(shape), dtype="<i4")
-    head = struct.pack("<7i", crop.shape[0], crop.shape[1], r.left(), r.top(), r.right(), r.bottom(), len(pts))
-    return head + struct.pack("<i", jitters) + pts.tobytes() + np.ascontiguousarray(crop, dtype=np.uint8).tobytes()
+# dlib's encoder works on a 150x150 chip aligned from the landmarks; making the
+# chip here (under 1 ms) means the child gets 67 KB instead of the whole crop
+# and skips the alignment: the same encoding, a few ms sooner.
+CHIP_SIZE, CHIP_PADDING = 150, 0.25
+
+
+def _chip(crop: np.ndarray, shape) -> np.ndarray:
+    import dlib
+
+    return dlib.get_face_chip(crop, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
+
+
+def _pack(chip: np.ndarray, jitters: int) -> bytes:
+    return struct.pack("<3i", chip.shape[0], chip.shape[1], jitters) + np.ascontiguousarray(chip, dtype=np.uint8).tobytes()
 
 
 def _read_exact(stream, n: int) -> bytes:
@@ -119,9 +128,7 @@ def _read_exact(stream, n: int) -> bytes:
 
 
 def encoder_main() -> None:
-    """The encoder process (``python -m devices.face.verifier``): jobs on stdin, 128 float64 on stdout."""
-    import dlib
-
+    """The encoder process (``python -m devices.face.verifier``): aligned chips on stdin, 128 float64 on stdout."""
     out = os.fdopen(os.dup(1), "wb", buffering=0)
     os.dup2(2, 1)  # a stray print from a library must not corrupt the replies
     inp = sys.stdin.buffer
@@ -129,14 +136,11 @@ def encoder_main() -> None:
     out.write(b"R")  # ready
     while True:
         try:
-            h, w, l, t, r, b, n = struct.unpack("<7i", _read_exact(inp, 28))
+            h, w, jitters = struct.unpack("<3i", _read_exact(inp, 12))
         except EOFError:
             return
-        jitters = struct.unpack("<i", _read_exact(inp, 4))[0]
-        pts = np.frombuffer(_read_exact(inp, n * 8), dtype="<i4").reshape(n, 2)
-        crop = np.frombuffer(_read_exact(inp, h * w * 3), dtype=np.uint8).reshape(h, w, 3)
-        shape = dlib.full_object_detection(dlib.rectangle(l, t, r, b), [dlib.point(int(x), int(y)) for x, y in pts])
-        out.write(_encode_here(crop, shape, jitters).astype("<f8").tobytes())
+        chip = np.frombuffer(_read_exact(inp, h * w * 3), dtype=np.uint8).reshape(h, w, 3)
+        out.write(_encode_chip(chip, jitters).astype("<f8").tobytes())
 
 
 class _ProcessEncoder:
@@ -184,12 +188,13 @@ class _ProcessEncoder:
                     self._broken = True
 
     def encode(self, crop: np.ndarray, shape, jitters: int) -> np.ndarray:
+        chip = _chip(crop, shape)
         with self._lock:
             if not self._broken:
                 try:
                     if self._proc is None or self._proc.poll() is not None:
                         self._start()
-                    self._proc.stdin.write(_pack(crop, shape, jitters))
+                    self._proc.stdin.write(_pack(chip, jitters))
                     self._proc.stdin.flush()
                     if self._wait_readable(self._proc, self.timeout_s + 0.1 * jitters):
                         return np.frombuffer(_read_exact(self._proc.stdout, 128 * 8), dtype="<f8").astype(np.float64)
@@ -197,7 +202,7 @@ class _ProcessEncoder:
                     pass
                 self._stop_locked()  # dead or hung: encode here from now on
                 self._broken = True
-        return _encode_here(crop, shape, jitters)
+        return _encode_chip(chip, jitters)
 
     def _stop_locked(self) -> None:
         proc, self._proc = self._proc, None
@@ -222,8 +227,12 @@ class _ProcessEncoder:
             proc.kill()
 
 
+def _encode_chip(chip: np.ndarray, jitters: int) -> np.ndarray:
+    return np.asarray(_Models.get().encoder.compute_face_descriptor(chip, jitters), dtype=np.float64)
+
+
 def _encode_here(crop: np.ndarray, shape, jitters: int) -> np.ndarray:
-    return np.asarray(_Models.get().encoder.compute_face_descriptor(crop, shape, jitters), dtype=np.float64)
+    return _encode_chip(_chip(crop, shape), jitters)
 
 
 class _InlineEncoder:
