@@ -534,8 +534,7 @@ class KioskApp:
                 # refresh: a printer that ran out of paper while nobody used the
                 # screen must show in the next heartbeat (device checks are rate-limited)
                 avail = self.availability(sid, refresh=True)
-                services[sid] = {"available": avail.ok, "reasons": [r.en for r in avail.reasons],
-                                 "reasons_i18n": [r.as_dict() for r in avail.reasons]}
+                services[sid] = {"available": avail.ok, "reasons": [r.en for r in avail.reasons]}
         return {"devices": devices, "services": services}
 
     def health(self) -> dict:
