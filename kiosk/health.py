@@ -26,8 +26,24 @@ DISK_LOW_SHARE = 0.05
 SYNC_LAG_WARN_S = 3600
 
 
+TIME_SYNC_TTL_S = 60.0
+_time_sync_cache: tuple[float, dict] | None = None
+
+
 def _time_sync() -> dict:
-    """Whether the clock is NTP-synchronised (systemd or chrony); unknown in containers."""
+    """Whether the clock is NTP-synchronised, probed at most once a minute: the
+    status publisher asks every few seconds and each probe starts a process."""
+    global _time_sync_cache
+    now = time.monotonic()
+    if _time_sync_cache is not None and now - _time_sync_cache[0] < TIME_SYNC_TTL_S:
+        return dict(_time_sync_cache[1])
+    result = _probe_time_sync()
+    _time_sync_cache = (now, result)
+    return dict(result)
+
+
+def _probe_time_sync() -> dict:
+    """systemd-timesyncd or chrony; unknown in containers."""
     probes = (["timedatectl", "show", "-p", "NTPSynchronized", "--value"], ["chronyc", "-n", "tracking"])
     for cmd in probes:
         if not shutil.which(cmd[0]):
