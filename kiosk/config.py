@@ -79,6 +79,7 @@ _SCHEMA: dict[str, tuple] = {
     "face.max_attempts": (int, lambda v: 1 <= v <= 10, "must be 1-10"),
     "face.liveness": (str, lambda v: v in ("blink", "turn", "off"), "must be blink, turn or off"),
     "face.liveness_seconds": (_NUM, lambda v: 1 <= v <= 60, "must be 1-60 seconds"),
+    "face.engine": (str, lambda v: v in ("numpy", "dlib"), "must be numpy or dlib"),
     "central.url": (str, lambda v: urlsplit(v).scheme in CENTRAL_SCHEMES, "scheme must be embedded, http or https"),
     "central.token": (str, None, None),
     "central.client_cert": (str, None, None),

@@ -9,7 +9,7 @@ import click
 from kiosk.cli import emit, fail
 
 
-def _threshold(ctx: click.Context, given: float | None) -> float:
+def _config_value(ctx: click.Context, given, key: str):
     if given is not None:
         return given
     obj = ctx.find_root().obj
@@ -18,7 +18,7 @@ def _threshold(ctx: click.Context, given: float | None) -> float:
         from kiosk.config import load_config
 
         config = load_config()
-    return float(config.get("face.threshold"))
+    return config.get(key)
 
 
 @click.group("face")
@@ -34,9 +34,11 @@ def face() -> None:
               help="Run the decision N times; decision_ms is the median.")
 @click.option("--threshold", type=click.FloatRange(0.05, 0.95), default=None,
               help="Distance threshold (default: face.threshold from the config).")
+@click.option("--engine", type=click.Choice(["numpy", "dlib"]), default=None,
+              help="Encoder engine (default: face.engine from the config).")
 @click.pass_context
 def verify_command(ctx: click.Context, id_image: str, live_image: str, as_json: bool, repeat: int,
-                   threshold: float | None) -> None:
+                   threshold: float | None, engine: str | None) -> None:
     """Compare the face on ID_IMAGE (e.g. the card photo) with LIVE_IMAGE.
 
     decision_ms is the time from the decoded live image to the decision, with
@@ -45,7 +47,8 @@ def verify_command(ctx: click.Context, id_image: str, live_image: str, as_json: 
     from . import quality as q
     from .verifier import FaceError, FaceVerifier, load_image
 
-    with FaceVerifier(threshold=_threshold(ctx, threshold)) as verifier:
+    with FaceVerifier(threshold=float(_config_value(ctx, threshold, "face.threshold")),
+                      engine=str(_config_value(ctx, engine, "face.engine"))) as verifier:
         try:
             live = load_image(live_image)
             id_face = verifier.encode_id_photo(id_image)
@@ -55,12 +58,14 @@ def verify_command(ctx: click.Context, id_image: str, live_image: str, as_json: 
             runs = [verifier.verify(id_face, live) for _ in range(repeat)]
         finally:
             id_face.wipe()
+        active = verifier.active_engine
     decision = runs[-1]
     timings = dict(decision.timings_ms)
     timings["decision_ms"] = statistics.median(d.timings_ms["decision_ms"] for d in runs)
     out = decision.as_dict()
     out["timings_ms"] = {k: round(v, 2) for k, v in timings.items()}
     out["runs"] = repeat
+    out["engine"] = active
     if not decision.decided:
         if as_json:
             emit(out, True)
@@ -78,6 +83,7 @@ def verify_command(ctx: click.Context, id_image: str, live_image: str, as_json: 
         f"threshold: {decision.threshold}",
         "quality: ok",
         "timings_ms: " + ", ".join(f"{k}={v:.1f}" for k, v in out["timings_ms"].items()),
+        f"engine: {active}",
     ])
     emit(out, as_json, human)
 

@@ -32,6 +32,7 @@ def test_site_file_merges_over_default(tmp_path):
     [
         ('[face]\nthreshold = 0.9\n', "face.threshold"),
         ('[face]\nthreshold = "low"\n', "face.threshold"),
+        ('[face]\nengine = "gpu"\n', "face.engine"),
         ('[devices.x]\nfamily = "toaster"\nurl = "sim://"\n', "devices.x.family"),
         ('[devices.idcard]\nurl = "gopher://x"\n', "devices.idcard.url"),
         ('[central]\nurl = "ftp://x"\n', "central.url"),
