@@ -10,7 +10,7 @@ from typing import Callable
 from kiosk.config import Config
 
 from .base import Device, DeviceState, DeviceStatus
-from .registry import DriverRegistry, RegistryError, SimulatorHandle, default_registry
+from .registry import DriverRegistry, SimulatorHandle, default_registry
 
 log = logging.getLogger(__name__)
 

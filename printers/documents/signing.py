@@ -131,7 +131,7 @@ class Signer:
             log.warning("signing key permissions tightened to 0600", extra={"path": str(path), "was": oct(mode)})
         try:
             key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError):
             raise KeyFileError(f"{path} is not a readable PEM private key") from None
         if not isinstance(key, Ed25519PrivateKey):
             raise KeyFileError(f"{path} is not an Ed25519 key")

@@ -9,7 +9,6 @@ import threading
 import time
 from types import SimpleNamespace
 
-import pytest
 import requests
 
 from devices.base import Device

@@ -4,7 +4,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kiosk.config import ConfigError, load_config, validate, _merge
+from kiosk.config import load_config, validate, _merge
 from kiosk.remote_config import RemoteConfigPoller, RemoteConfigStore, sign_document
 
 

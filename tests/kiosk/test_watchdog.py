@@ -1,6 +1,4 @@
-import os
 import socket
-import threading
 
 from kiosk.watchdog import Watchdog, sd_notify
 

@@ -16,7 +16,7 @@ import pytest
 pytest.importorskip("PySide6.QtQuick")
 import PySide6.QtQuick  # noqa: E402,F401 - must be imported before QML loads
 
-from PySide6.QtCore import QCoreApplication, QObject, QPointF, Qt  # noqa: E402
+from PySide6.QtCore import QCoreApplication, QPointF, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]

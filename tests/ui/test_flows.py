@@ -64,7 +64,7 @@ def test_queue_ticket_flow(kiosk):
     kiosk.shot("queue_take_ticket")
     pages = kiosk.app.devices.simulators["ticket_printer"].pages()
     assert pages  # the ticket really came out of the (simulated) printer
-    kiosk.tap(f"action_ok")
+    kiosk.tap("action_ok")
     finish_with_evaluation(kiosk, "queue")
 
 

@@ -7,7 +7,6 @@ import os
 import stat
 import sys
 
-import pytest
 
 from devices.camera import scenes
 from devices.face.liveness import LivenessChecker
