@@ -124,6 +124,28 @@ def close_eyes(frame: np.ndarray, eyes) -> np.ndarray:
     return frame
 
 
+def turn_head(frame: np.ndarray, points, amount: float) -> np.ndarray:
+    """A copy of ``frame`` with the head turned a little further.
+
+    ``points`` are the face's 68 landmarks in frame coordinates. The middle
+    of the face (nose, mouth) is shifted sideways by ``amount`` times the eye
+    span (positive: to the image's right) under a smooth bump that fades out
+    towards the ears, so the nose moves more than the eyes, as in a real turn.
+    Mirroring a turned photo gives the other direction.
+    """
+    pts = np.asarray(points, np.float64)
+    span = pts[45, 0] - pts[36, 0]
+    top, bottom = pts[17:27, 1].min(), pts[8, 1]
+    nose_x, mid_y = pts[30, 0], (top + bottom) / 2
+    sx, sy = span * 0.45, (bottom - top) * 0.45
+    h, w = frame.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    bump = np.exp(-((xs - nose_x) ** 2 / (2 * sx * sx) + (ys - mid_y) ** 2 / (2 * sy * sy)))
+    # remap samples the source for each output pixel: shift the lookup the other way
+    return cv2.remap(frame, (xs - amount * span * bump).astype(np.float32), ys, cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE)
+
+
 def blink_sequence(name: str, width: int = FRAME_W, height: int = FRAME_H,
                    open_frames: int = 12, closed_frames: int = 3) -> list[np.ndarray]:
     """Frames of one blink: eyes open, shut for ``closed_frames``, open again."""

@@ -73,6 +73,33 @@ def test_head_turn_mode_rejects_a_still_photo(verifier, obama_frame):
     assert not live and reason == "face.liveness.no_turn"
 
 
+@pytest.fixture(scope="module")
+def turn_clip(obama_frame, verifier):
+    """obama_2 turned further to one side, then (mirrored) to the other: yaw about -0.32 ... +0.31."""
+    one_way = scenes.turn_head(obama_frame, verifier.analyse(obama_frame, landmarks="68").landmarks, -0.3)
+    mirrored = cv2.flip(obama_frame, 1)
+    other_way = scenes.turn_head(mirrored, verifier.analyse(mirrored, landmarks="68").landmarks, 0.2)
+    return [obama_frame] * 3 + [one_way] * 3 + [obama_frame] * 2 + [other_way] * 3
+
+
+def test_head_turn_both_ways_passes(verifier, turn_clip):
+    checker = LivenessChecker("turn", seconds=None, verifier=verifier)
+    assert run(checker, turn_clip) == (True, "face.liveness.ok")
+    low, high = checker.stats()["yaw_range"]
+    assert low <= -0.25 and high >= 0.25  # clear of the 0.2 threshold, not scraping past it
+
+
+def test_head_turn_one_way_only_fails(verifier, turn_clip):
+    checker = LivenessChecker("turn", seconds=None, verifier=verifier)
+    assert run(checker, turn_clip[:6]) == (False, "face.liveness.no_turn")
+    assert checker.progress() == 0.5  # the screen shows "now the other way"
+
+
+def test_head_turn_clip_is_no_blink(verifier, turn_clip):
+    assert run(LivenessChecker("blink", seconds=None, verifier=verifier), turn_clip) == \
+        (False, "face.liveness.no_blink")
+
+
 def test_nobody_there_and_two_people(verifier):
     assert run(LivenessChecker("blink", None, verifier), [scenes.render("empty")] * 4)[1] == "face.liveness.no_face"
     assert run(LivenessChecker("blink", None, verifier), [scenes.render("two_people")] * 4)[1] == \
@@ -101,3 +128,15 @@ def test_liveness_cli_on_video_clips(tmp_path, blink_clip, obama_frame):
     assert out["live"] is False and out["reason"] == "face.liveness.no_blink"
     res = runner.invoke(cli, ["face", "liveness", str(tmp_path / "none.avi")])
     assert res.exit_code == 1 and res.stderr.count("\n") == 1
+
+
+def test_liveness_cli_turn_mode_on_a_video_clip(tmp_path, turn_clip, obama_frame):
+    runner = CliRunner()
+    turn = write_clip(tmp_path / "turn.avi", turn_clip)
+    res = runner.invoke(cli, ["face", "liveness", str(turn), "--mode", "turn", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["live"] is True and out["mode"] == "turn"
+    still = write_clip(tmp_path / "still.avi", [obama_frame] * 10)
+    res = runner.invoke(cli, ["face", "liveness", str(still), "--mode", "turn"])
+    assert res.exit_code == 0 and "live: no" in res.stdout and "turn" in res.stdout.lower()
