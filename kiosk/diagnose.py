@@ -137,30 +137,33 @@ class Diagnostics:
         return broken
 
     def outbox(self) -> dict:
+        from .health import outbox_summary
+
         app = self.app
-        store = getattr(app, "store", None) if app is not None else None
-        if store is None:
+        if app is None or getattr(app, "store", None) is None:
             return {"ok": False, "depth": None, "last_sync": None, "error": "case store not running"}
-        stats = store.stats()
-        sync = getattr(app, "sync", None)
-        sync_status = sync.status() if sync is not None else {}
-        last = sync_status.get("last_success_at")
-        if isinstance(last, (int, float)):
-            last = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(last))
-        return {"ok": stats.get("dead", 0) == 0, "depth": stats.get("outbox", 0), "dead": stats.get("dead", 0),
-                "oldest_pending_at": stats.get("oldest_pending_at"), "last_sync": last,
-                "sync_state": sync_status.get("state"), "last_error": sync_status.get("last_error")}
+        box = outbox_summary(app)
+        sync = box["sync"] or {}
+        dead = box["dead"] or 0
+        return {"ok": dead == 0, "depth": box["pending"] or 0, "dead": dead,
+                "oldest_pending_at": box["oldest_pending_at"], "last_sync": box["last_sync"],
+                "sync_state": sync.get("state"), "last_error": sync.get("last_error")}
 
     def data_dir(self) -> dict:
+        from .health import disk_summary
+
         path = self.config.data_dir
         try:
             path.mkdir(parents=True, exist_ok=True)
-            usage = shutil.disk_usage(path)
-            writable = os.access(path, os.W_OK)
         except OSError as exc:
             return {"ok": False, "path": str(path), "error": exc.strerror or str(exc)}
-        free_mb = usage.free // (1024 * 1024)
-        return {"ok": writable and free_mb >= 100, "path": str(path), "free_mb": free_mb, "writable": writable}
+        disk = disk_summary(path)
+        if "error" in disk:
+            return disk
+        writable = os.access(path, os.W_OK)
+        free_mb = disk["free_bytes"] // (1024 * 1024)
+        return {"ok": writable and disk["ok"], "path": str(path), "free_mb": free_mb, "writable": writable,
+                "free_share": disk["free_share"]}
 
     def action_report(self) -> dict:
         devices = self.devices(refresh=True)

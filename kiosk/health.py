@@ -60,14 +60,37 @@ def _probe_time_sync() -> dict:
     return {"synchronized": None, "source": "unknown"}
 
 
-def _disk(path) -> dict:
+def disk_summary(path) -> dict:
+    """Free space where cases are kept; shared by ``kiosk health`` and ``kiosk diagnose``."""
     try:
         usage = shutil.disk_usage(path)
     except OSError as exc:
-        return {"path": str(path), "ok": False, "error": exc.strerror}
+        return {"path": str(path), "ok": False, "error": exc.strerror or str(exc)}
     share = usage.free / usage.total if usage.total else 0.0
     return {"path": str(path), "free_bytes": usage.free, "total_bytes": usage.total,
             "free_share": round(share, 4), "ok": usage.free >= DISK_LOW_BYTES and share >= DISK_LOW_SHARE}
+
+
+def outbox_summary(app) -> dict:
+    """Outbox depth and last sync; shared by ``kiosk health`` and ``kiosk diagnose``.
+
+    The last sync is the store's newest acknowledged case, so it is right
+    when a separate kiosk-sync service does the syncing (``sync.in_app =
+    false``); the in-process worker's last success is only the fallback.
+    """
+    store = getattr(app, "store", None)
+    sync = getattr(app, "sync", None)
+    health = store.health() if store is not None else {"ok": False, "accepting": False}
+    status = sync.status() if sync is not None else None
+    return {
+        "store": health,
+        "sync": status,
+        "pending": health.get("outbox"),
+        "dead": health.get("dead"),
+        "synced": health.get("synced"),
+        "oldest_pending_at": health.get("oldest_pending_at"),
+        "last_sync": health.get("last_acked_at") or (status or {}).get("last_success_at"),
+    }
 
 
 def _remote_config(app) -> dict:
@@ -88,10 +111,9 @@ def collect(app) -> dict:
     if app.devices is not None:
         for entry in app.devices.describe():
             devices[entry["name"]] = {k: entry[k] for k in ("family", "device", "detail", "message", "last_error")}
-    store = app.store.health() if app.store is not None else {"ok": False, "accepting": False}
-    sync = app.sync.status() if app.sync is not None else None
-    outbox = {"pending": store.get("outbox"), "dead": store.get("dead"), "synced": store.get("synced"),
-              "oldest_pending_at": store.get("oldest_pending_at")}
+    box = outbox_summary(app)
+    store, sync = box["store"], box["sync"]
+    outbox = {k: box[k] for k in ("pending", "dead", "synced", "oldest_pending_at")}
     report = {
         "version": __version__,
         "terminal": app.config.terminal_id,
@@ -100,9 +122,9 @@ def collect(app) -> dict:
         "services": beat["services"],
         "store": {k: store.get(k) for k in ("ok", "accepting", "state", "message", "schema_version", "integrity")},
         "outbox": outbox,
-        "last_sync": store.get("last_acked_at") or (sync or {}).get("last_success_at"),
+        "last_sync": box["last_sync"],
         "sync": {k: sync.get(k) for k in ("state", "message", "last_error", "consecutive_failures")} if sync else None,
-        "disk": _disk(app.config.data_dir),
+        "disk": disk_summary(app.config.data_dir),
         "time": _time_sync(),
         "remote_config": _remote_config(app),
     }

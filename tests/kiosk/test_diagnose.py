@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from kiosk.config import load_config
-from kiosk.diagnose import Diagnostics
+from kiosk.diagnose import Diagnostics, _human
 
 
 def run_diagnose(tmp_path, *args, site: str = "", timeout: float = 90):
@@ -83,3 +83,42 @@ def test_unknown_action_and_missing_device_are_one_clear_line(manager):
     assert diag.run_action("format_disk") == {"ok": False, "error": "unknown action 'format_disk'"}
     missing = diag.run_action("print_a4")
     assert missing["ok"] is False and "no a4 device configured" in missing["error"]
+
+
+def test_last_sync_is_read_from_the_store_when_a_separate_service_syncs(tmp_path):
+    """Sites with ``sync.in_app = false`` sync from kiosk-sync: the kiosk process has
+    no sync worker, yet diagnose and health must both say when cases last reached central."""
+    import random
+    from types import SimpleNamespace
+
+    from kiosk.health import outbox_summary
+    from offline_cache.central.app import DEFAULT_TOKEN
+    from offline_cache.client import CentralClient
+    from offline_cache.embedded import start_embedded
+    from offline_cache.simulate import make_case
+    from offline_cache.store import CaseStore
+    from offline_cache.sync import SyncWorker
+
+    data = tmp_path / "terminal"
+    cfg = load_config(env={"KIOSK_DATA_DIR": str(data)})
+    central = start_embedded(tmp_path / "central", auto_pay_s=0)
+    kiosk_store = CaseStore(data, "T-TEST")
+    try:
+        kiosk_store.commit_case(**make_case(random.Random(3)))
+        kiosk = SimpleNamespace(store=kiosk_store, sync=None)  # the kiosk-app process: cases, no sync worker
+        before = Diagnostics(cfg, kiosk).outbox()
+        assert before["depth"] == 1 and before["last_sync"] is None
+
+        sync_store = CaseStore(data, "T-TEST")  # the kiosk-sync process's own connection
+        with CentralClient(url=central.url, token=DEFAULT_TOKEN, terminal_id="T-TEST") as client:
+            SyncWorker(sync_store, client, send_heartbeats=False).sync_once()
+        sync_store.close()
+
+        after = Diagnostics(cfg, kiosk).outbox()
+        assert after["depth"] == 0 and after["ok"]
+        assert after["last_sync"] and after["last_sync"] == outbox_summary(kiosk)["last_sync"]
+        human = _human(Diagnostics(cfg, kiosk).run_action("report"))
+        assert f"0 pending, 0 dead, last sync {after['last_sync']}" in human
+    finally:
+        kiosk_store.close()
+        central.stop()
