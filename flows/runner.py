@@ -24,6 +24,7 @@ Actions: expect, tap, input, submit, back, cancel, choose (n-th enabled choice
 or "all"), card / remove_card, smartcard (kind or {insert, data}) / remove_smartcard,
 camera (scene or image path), printer ({device, paper, cover}), a4 ({fault}),
 pay (settle the QR payment in the sandbox), sms_code (type the code sent; ``wrong``: mistype it),
+sms_gateway (``down`` / ``up``: the sandbox SMS gateway fails or works),
 wait (seconds of the person's time, no real sleep), idle (stay away until the
 idle timeout; ``idle: warning`` until the warning), assert / assert_in ({dotted.path: value}), central_faults.
 """
@@ -395,6 +396,10 @@ class Runner:
             if arg == "wrong":  # a mistyped code: every digit off by one
                 code = "".join(str((int(c) + 1) % 10) for c in code)
             s.dispatch({"type": "input", "field": "code", "value": code})
+        elif name == "sms_gateway":
+            if arg not in ("down", "up"):
+                raise ScriptError("sms_gateway is 'down' or 'up'")
+            self.app.sms.down = arg == "down"
         elif name == "wait":
             self.clock.offset += float(arg)
             s.dispatch({"type": "tick"})

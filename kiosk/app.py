@@ -22,38 +22,12 @@ from typing import Any
 
 from kiosk.config import Config
 from kiosk.i18n import Text, text
+from kiosk.sms import SmsGateway
 
 log = logging.getLogger(__name__)
 
 BACKEND_TTL_S = 5.0      # how long a central health answer is trusted
 DEVICE_TTL_S = 2.0       # how long a refreshed device status is trusted
-
-
-class SmsOutbox:
-    """One-time codes to residents' phones.  Without an SMS gateway (the
-    sandbox) messages are kept in memory only, for the demo and the runner."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._last: dict[str, str] = {}
-
-    def send(self, phone: str, message: Text) -> bool:
-        with self._lock:
-            self._last[phone] = message.zh
-        log.info("one-time code sent", extra={"phone": phone})
-        return True
-
-    def last_code(self, phone: str | None = None) -> str | None:
-        import re
-
-        with self._lock:
-            msg = self._last.get(phone) if phone else (list(self._last.values())[-1] if self._last else None)
-        m = re.search(r"(\d{6})", msg or "")
-        return m.group(1) if m else None
-
-    def clear(self) -> None:
-        with self._lock:
-            self._last.clear()
 
 
 class KioskApp:
@@ -71,7 +45,7 @@ class KioskApp:
         self.signer = None
         self.metrics = None
         self.catalog: dict = {}
-        self.sms = SmsOutbox()
+        self.sms = SmsGateway.from_config(config)
         self.staff_calls: list[dict] = []
         self._face = None
         self._face_lock = threading.Lock()

@@ -5,7 +5,7 @@ another way") and after ``FaceSession.alternative_required``:
 
 - ``staff``: press the call button; staff check the ID card in person.
 - ``sms_code``: a one-time code sent to the phone registered with the case
-  (sending is the central platform's job; this module makes and checks codes).
+  (``kiosk.sms`` sends it to the gateway; this module makes and checks codes).
 
 ``OneTimeCode.issue()`` returns the code to send and a checker that keeps
 only a salted digest; ``check()`` compares in constant time, expires, and

@@ -206,3 +206,26 @@ def test_staff_assisted_verification(runner, kiosk_app):
     case = cases_of(kiosk_app, "no_property_proof")[0]
     assert case["extra"]["verified_by"] == "staff"
     assert "24681357" not in "\n".join(runner.session.journal.lines())
+
+
+def test_sms_gateway_down_says_so_and_retry_sends_the_code(runner, kiosk_app):
+    before = len(kiosk_app.store.list_cases(limit=1000))
+    flow = _declined([{"sms_gateway": "down"},
+                      {"tap": "sms"}, {"expect": "sms_phone"}, {"input": {"phone": "13812345678"}}, {"submit": True},
+                      {"expect": {"step": "sms_phone", "view": "error"}},
+                      {"assert": {"message.key": "flows.sms.send_failed", "actions.0.id": "retry"}},
+                      {"assert": {"actions.1.id": "counter"}},
+                      {"sms_gateway": "up"},
+                      {"tap": "retry"},                 # back to the number, still filled in
+                      {"expect": {"step": "sms_phone", "view": "form"}}, {"submit": True},
+                      {"expect": "sms_code"}, {"sms_code": True}, {"submit": True},
+                      {"expect": "result"},
+                      {"cancel": True}])
+    flow["end"] = "cancelled"
+    try:
+        report = runner.run(flow)
+    finally:
+        kiosk_app.sms.down = False
+    assert report.ok, report.error
+    assert_wiped(runner)
+    assert len(kiosk_app.store.list_cases(limit=1000)) == before

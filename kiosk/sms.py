@@ -1,0 +1,87 @@
+"""One-time codes to residents' phones (the non-face way to verify).
+
+``sms.url`` chooses where messages go:
+
+- ``memory://`` (default): kept in memory only, for the sandbox, the demo
+  and the headless runner, which reads the code back with ``last_code()``;
+  ``down = True`` makes it fail like an unreachable gateway (error-path scripts).
+- ``http://`` / ``https://``: the operator's SMS gateway. Each message is one
+  JSON POST ``{"terminal", "phone", "text", "text_en"}`` with
+  ``Authorization: Bearer <sms.token>`` when a token is set; any 2xx means
+  accepted. Nothing is kept on the terminal.
+
+A message that cannot be handed over raises ``SmsError`` (one clear line;
+the flow offers "try again" or the counter). The phone number is masked in
+logs and the code is never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from urllib.parse import urlsplit
+
+from .i18n import Text
+
+log = logging.getLogger(__name__)
+
+SCHEMES = ("memory", "http", "https")
+
+
+class SmsError(Exception):
+    """The message was not handed to the gateway; ``str()`` says why in one line."""
+
+
+class SmsGateway:
+    def __init__(self, url: str = "memory://", token: str = "", terminal_id: str = "", timeout_s: float = 5.0):
+        scheme = urlsplit(url).scheme
+        if scheme not in SCHEMES:
+            raise ValueError(f"sms.url scheme must be one of {', '.join(SCHEMES)}")
+        self.url = url
+        self.in_memory = scheme == "memory"
+        self.token = token
+        self.terminal_id = terminal_id
+        self.timeout_s = float(timeout_s)
+        self._lock = threading.Lock()
+        self._last: dict[str, str] = {}
+        self.down = False
+
+    @classmethod
+    def from_config(cls, config) -> "SmsGateway":
+        return cls(str(config.get("sms.url", "memory://")), str(config.get("sms.token", "") or ""),
+                   config.terminal_id, float(config.get("sms.timeout_s", 5.0)))
+
+    def send(self, phone: str, message: Text) -> bool:
+        if self.in_memory:
+            if self.down:
+                raise SmsError("SMS gateway unreachable (sandbox gateway switched off)")
+            with self._lock:
+                self._last[phone] = message.zh
+            log.info("one-time code kept in memory (sms.url = memory://)", extra={"phone": phone})
+            return True
+        import requests
+
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        body = {"terminal": self.terminal_id, "phone": phone, "text": message.zh, "text_en": message.en}
+        try:
+            resp = requests.post(self.url, json=body, headers=headers, timeout=self.timeout_s)
+        except requests.Timeout:
+            raise SmsError(f"SMS gateway did not answer within {self.timeout_s:g} s") from None
+        except requests.RequestException as exc:
+            raise SmsError(f"SMS gateway unreachable: {type(exc).__name__}") from None
+        if not 200 <= resp.status_code < 300:
+            raise SmsError(f"SMS gateway refused the message: HTTP {resp.status_code}")
+        log.info("one-time code sent", extra={"phone": phone})
+        return True
+
+    def last_code(self, phone: str | None = None) -> str | None:
+        """The newest code kept in memory (``memory://`` only), for the runner and demo."""
+        with self._lock:
+            msg = self._last.get(phone) if phone else (list(self._last.values())[-1] if self._last else None)
+        found = re.search(r"(\d{6})", msg or "")
+        return found.group(1) if found else None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._last.clear()
