@@ -165,6 +165,17 @@ class Diagnostics:
         return {"ok": writable and disk["ok"], "path": str(path), "free_mb": free_mb, "writable": writable,
                 "free_share": disk["free_share"]}
 
+    def face(self) -> dict | None:
+        """Which face encoder runs (None without a kiosk app, e.g. --devices-only)."""
+        app = self.app
+        if app is None or not hasattr(app, "face_verifier"):
+            return None
+        try:
+            status = app.face_verifier().engine_status()
+        except ImportError as exc:
+            return {"ok": False, "error": f"face verification not installed: {exc}"}
+        return {"ok": True, **status}
+
     def action_report(self) -> dict:
         devices = self.devices(refresh=True)
         broken = self.core_broken(devices)
@@ -176,6 +187,7 @@ class Diagnostics:
             "network": self.action_network(),
             "data_dir": data,
             "voice": {"ok": shutil.which("espeak-ng") is not None},
+            "face": self.face(),
             "core_broken": broken,
             "logs": list(log_tail().lines)[-40:],
         }
@@ -318,6 +330,14 @@ def _human(report: dict) -> str:
     dd = report["data_dir"]
     lines.append(f"  data dir: {dd['path']} " + (f"{dd.get('free_mb')} MB free" if dd.get("ok") else f"PROBLEM {dd}"))
     lines.append(f"  voice: {'espeak-ng found' if report['voice']['ok'] else 'espeak-ng missing (no voice guidance)'}")
+    face = report.get("face")
+    if face is not None:
+        if not face.get("ok"):
+            lines.append(f"  face: PROBLEM {face.get('error')}")
+        elif face.get("problem"):
+            lines.append(f"  face: dlib's encoder, slower (numpy encoder refused: {face['problem']})")
+        else:
+            lines.append(f"  face: {face['active']} encoder" + (" (checked against dlib)" if face["active"] == "numpy" else ""))
     return "\n".join(lines)
 
 

@@ -101,6 +101,7 @@ class _Models:
         self.rectangle = dlib.rectangle
         self._net_lock = threading.Lock()
         self._net: "resnet.FaceNet | None | bool" = False  # False: not tried yet
+        self.net_error: str | None = None
 
     @property
     def net(self) -> "resnet.FaceNet | None":
@@ -112,6 +113,7 @@ class _Models:
                 except resnet.ModelFormatError as exc:
                     log.warning("face encoder on numpy unavailable, using dlib's (slower): %s", exc)
                     self._net = None
+                    self.net_error = str(exc)
             return self._net
 
     @classmethod
@@ -419,6 +421,12 @@ class FaceVerifier:
     def active_engine(self) -> str:
         """The engine live frames are encoded with: "dlib" when numpy was asked for but failed its check."""
         return "numpy" if self.engine == "numpy" and self.models.net is not None else "dlib"
+
+    def engine_status(self) -> dict:
+        """For technicians: the engine asked for, the one in use, and why they differ."""
+        active = self.active_engine
+        return {"engine": self.engine, "active": active,
+                "problem": self.models.net_error if active != self.engine else None}
 
     def _encode(self, crop: np.ndarray, shape, jitters: int) -> np.ndarray:
         if jitters <= 1 and self.active_engine == "numpy":

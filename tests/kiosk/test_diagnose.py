@@ -122,3 +122,10 @@ def test_last_sync_is_read_from_the_store_when_a_separate_service_syncs(tmp_path
     finally:
         kiosk_store.close()
         central.stop()
+
+
+def test_full_report_names_the_face_encoder_and_the_outbox(tmp_path):
+    res = run_diagnose(tmp_path, timeout=180)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "  face: numpy encoder (checked against dlib)" in res.stdout
+    assert re.search(r"^  outbox: 0 pending, 0 dead, last sync never$", res.stdout, re.M), res.stdout
