@@ -15,6 +15,7 @@ Every result is a JSON-able dict with personal data masked.  Qt-free.
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import logging
 import os
 import shutil
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 # Families without which the terminal cannot serve anyone; the rest degrade
 # single services (shown as unavailable) rather than the whole terminal.
 CORE_FAMILIES = ("idcard", "escpos")
-ACTIONS = ("report", "read_id", "read_smartcard", "camera", "print_ticket", "print_a4", "printer_status",
+ACTIONS = ("report", "read_id", "read_smartcard", "camera", "face", "print_ticket", "print_a4", "printer_status",
            "network", "logs")
 
 
@@ -62,6 +63,16 @@ def log_tail() -> LogTail:
         _tail = LogTail()
         logging.getLogger().addHandler(_tail)
     return _tail
+
+
+def local_time(iso: str | None) -> str | None:
+    """'2026-11-23T09:00:54.268+00:00' -> '2026-11-23 17:00:54' in the terminal's time zone."""
+    if not iso:
+        return None
+    try:
+        return dt.datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    except (TypeError, ValueError):
+        return str(iso)
 
 
 def _app_of(source: Any) -> Any:
@@ -147,6 +158,7 @@ class Diagnostics:
         dead = box["dead"] or 0
         return {"ok": dead == 0, "depth": box["pending"] or 0, "dead": dead,
                 "oldest_pending_at": box["oldest_pending_at"], "last_sync": box["last_sync"],
+                "last_sync_local": local_time(box["last_sync"]),
                 "sync_state": sync.get("state"), "last_error": sync.get("last_error")}
 
     def data_dir(self) -> dict:
@@ -232,6 +244,44 @@ class Diagnostics:
         fps = float(dev.fps()) if hasattr(dev, "fps") else 0.0
         h, w = frame.shape[:2]
         return {"ok": True, "fps": round(fps, 1), "size": f"{w}x{h}", "summary": f"{w}x{h} @ {fps:.1f} fps"}
+
+    def action_face(self) -> dict:
+        """Face stack self-test: models load, the encoder agrees with dlib, and what the
+        camera sees now (face count and the first quality reason; no image is kept)."""
+        face = self.face()
+        if face is None:
+            return {"ok": False, "error": "face verification runs only inside the kiosk app"}
+        if not face["ok"]:
+            return face
+        import numpy as np
+
+        from devices.face import resnet
+        from devices.face.verifier import _encode_chip
+
+        verifier = self.app.face_verifier()
+        chip = resnet.reference_chip()
+        encode = verifier.models.net.descriptor if verifier.active_engine == "numpy" else (lambda c: _encode_chip(c, 1))
+        runs = []
+        for _ in range(3):  # the best of three: the first call also warms caches and BLAS threads
+            started = time.perf_counter()
+            encode(chip)
+            runs.append((time.perf_counter() - started) * 1000)
+        encode_ms = round(min(runs), 1)
+        engine = f"{face['active']} encoder {encode_ms} ms"
+        if face.get("problem"):
+            engine += f" (numpy refused: {face['problem']})"
+        out = {"ok": True, **face, "encode_ms": encode_ms}
+        cam = self.manager.by_family("camera") if self.manager is not None else []
+        got = cam[0].latest() if cam else None
+        if got:
+            analysis = verifier.analyse(np.asarray(got[0]))
+            out["faces"] = len(analysis.faces)
+            out["quality"] = list(analysis.quality)
+            seen = analysis.quality[0] if analysis.quality else "ui.tech.face_ready"
+        else:
+            seen = "ui.tech.no_frame"
+        out["summary"] = {"zh": f"{engine}；摄像头：{t(seen, 'zh')}", "en": f"{engine}; camera: {t(seen, 'en')}"}
+        return out
 
     def action_print_ticket(self) -> dict:
         dev = self._need("escpos")
@@ -323,7 +373,8 @@ def _human(report: dict) -> str:
         err = f" last error: {d['last_error']}" if d["last_error"] else ""
         lines.append(f"  {mark} {d['id']:<16} {d['family']:<9} {d['device']:<13} {d['message']['en']}{extra}{err}")
     ob = report["outbox"]
-    lines.append(f"  outbox: {ob.get('depth')} pending, {ob.get('dead', 0)} dead, last sync {ob.get('last_sync') or 'never'}"
+    last = ob.get("last_sync_local") or "never"
+    lines.append(f"  outbox: {ob.get('depth')} pending, {ob.get('dead', 0)} dead, last sync {last}"
                  + (f" ({ob['error']})" if ob.get("error") else ""))
     net = report["network"]
     lines.append(f"  network: {net.get('summary') or net.get('error')}")

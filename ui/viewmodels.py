@@ -626,7 +626,7 @@ class TechnicianViewModel(QObject):
     @Property(str, notify=changed)
     def outbox(self) -> str:
         ob = self._report.get("outbox") or {}
-        last = ob.get("last_sync") or i18n.t("ui.tech.never", self.vm.lang)
+        last = ob.get("last_sync_local") or ob.get("last_sync") or i18n.t("ui.tech.never", self.vm.lang)
         return i18n.t("ui.tech.outbox", self.vm.lang, depth=ob.get("depth", "?"), last=last)
 
     @Property("QVariantMap", notify=changed)

@@ -118,7 +118,8 @@ def test_last_sync_is_read_from_the_store_when_a_separate_service_syncs(tmp_path
         assert after["depth"] == 0 and after["ok"]
         assert after["last_sync"] and after["last_sync"] == outbox_summary(kiosk)["last_sync"]
         human = _human(Diagnostics(cfg, kiosk).run_action("report"))
-        assert f"0 pending, 0 dead, last sync {after['last_sync']}" in human
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", after["last_sync_local"])
+        assert f"0 pending, 0 dead, last sync {after['last_sync_local']}" in human
     finally:
         kiosk_store.close()
         central.stop()
@@ -129,3 +130,9 @@ def test_full_report_names_the_face_encoder_and_the_outbox(tmp_path):
     assert res.returncode == 0, res.stdout + res.stderr
     assert "  face: numpy encoder (checked against dlib)" in res.stdout
     assert re.search(r"^  outbox: 0 pending, 0 dead, last sync never$", res.stdout, re.M), res.stdout
+
+
+def test_face_check_needs_the_kiosk_app(manager):
+    cfg, mgr = manager
+    result = Diagnostics(cfg, mgr).run_action("face")
+    assert result == {"ok": False, "error": "face verification runs only inside the kiosk app"}

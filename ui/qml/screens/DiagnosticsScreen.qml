@@ -7,9 +7,9 @@ Item {
     id: screen
     objectName: "diagnosticsScreen"
     readonly property bool portrait: width < height
-    readonly property var actions: ["read_id", "read_smartcard", "camera", "print_ticket", "print_a4", "printer_status", "network", "logs"]
+    readonly property var actions: ["read_id", "read_smartcard", "camera", "face", "print_ticket", "print_a4", "printer_status", "network", "logs"]
     readonly property var labels: ({"read_id": "ui.tech.read_id", "read_smartcard": "ui.tech.read_smartcard",
-        "camera": "ui.tech.camera", "print_ticket": "ui.tech.print_ticket", "print_a4": "ui.tech.print_a4",
+        "camera": "ui.tech.camera", "face": "ui.tech.face", "print_ticket": "ui.tech.print_ticket", "print_a4": "ui.tech.print_a4",
         "printer_status": "ui.tech.printer_status", "network": "ui.tech.network", "logs": "ui.tech.logs"})
 
     Row {
