@@ -22,6 +22,14 @@ Heartbeats every ``heartbeat_s`` carry every device's common status and
 per-service availability (from the app's ``status_provider``), outbox depth,
 store health and the software version. A successful heartbeat while backing
 off ends the backoff: the network is back.
+
+While heartbeats cannot get through, the worker keeps what the terminal
+offered as spans of unchanged service states (on the monotonic clock, so a
+wall-clock step during the outage does not distort them). The next heartbeat
+that gets through carries them as ``backfill`` ("seconds ago", length,
+states), so the availability report can count the hours a terminal served
+offline instead of blaming it for the network. Spans live in memory only;
+a restart during an outage leaves that time unreported (counted unavailable).
 """
 
 from __future__ import annotations
@@ -37,12 +45,15 @@ from typing import Any, Callable
 from kiosk import __version__
 from kiosk.i18n import text
 
-from .client import CentralClient, CentralError, CentralUnavailable, classify_status
+from .client import (CentralAuthError, CentralClient, CentralError, CentralRejected, CentralUnavailable,
+                     classify_status)
 from .store import CaseStore, OutboxEntry, Outcome, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
 PURGE_EVERY_S = 600.0
+OFFLINE_SPANS_MAX = 500   # service-state changes kept while heartbeats fail (oldest dropped)
+BACKFILL_MAX_AGE_S = 7 * 86400.0
 
 
 def _now_iso(clock: Callable[[], float]) -> str:
@@ -65,7 +76,8 @@ class SyncWorker:
                  backoff_base_s: float = 0.5, backoff_cap_s: float = 60.0, batch_size: int = 50,
                  heartbeat_s: float = 30.0, status_provider: Callable[[], dict] | None = None,
                  version: str = __version__, send_cases: bool = True, send_heartbeats: bool = True,
-                 rng: random.Random | None = None, clock: Callable[[], float] = time.time):
+                 rng: random.Random | None = None, clock: Callable[[], float] = time.time,
+                 monotonic: Callable[[], float] = time.monotonic):
         self.store = store
         self.client = client
         self.interval_s = interval_s
@@ -79,6 +91,8 @@ class SyncWorker:
         self.send_heartbeats = send_heartbeats
         self.rng = rng or random.Random()
         self.clock = clock
+        self.monotonic = monotonic
+        self._offline: list[dict] = []         # spans of service states while heartbeats fail
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -331,17 +345,58 @@ class SyncWorker:
         body.setdefault("services", {})
         return body
 
+    def _remember_offline(self, body: dict) -> None:
+        """Extend the current span, or start one when the states changed (or the
+        worker was not running for a while: that time is not vouched for)."""
+        services = body.get("services") if isinstance(body.get("services"), dict) else {}
+        states = {str(sid): {"available": isinstance(v, dict) and v.get("available") is True}
+                  for sid, v in services.items()}
+        now = self.monotonic()
+        last = self._offline[-1] if self._offline else None
+        if last is not None and last["services"] == states and now - last["end"] <= 3 * self.heartbeat_s:
+            last["end"] = now
+        else:
+            self._offline.append({"start": now, "end": now, "services": states})
+            del self._offline[:-OFFLINE_SPANS_MAX]
+
+    def _backfill(self) -> list[dict]:
+        """The offline spans as "started ``ago_s`` before this heartbeat, lasted ``seconds``":
+        each state holds until the next heartbeat was due, or the next span began."""
+        now = self.monotonic()
+        oldest = now - BACKFILL_MAX_AGE_S  # the report looks back 7 days; central takes no more
+        out = []
+        for i, span in enumerate(self._offline):
+            end = span["end"] + self.heartbeat_s
+            if i + 1 < len(self._offline):
+                end = min(end, self._offline[i + 1]["start"])
+            start, end = max(span["start"], oldest), min(end, now)
+            if end > start:
+                out.append({"ago_s": round(now - start, 3), "seconds": round(end - start, 3),
+                            "services": span["services"]})
+        return out
+
     def heartbeat_once(self) -> dict | None:
+        body: dict = {}
         try:
-            ack = self.client.heartbeat(self.heartbeat_body())
+            body = self.heartbeat_body()
+            sent = len(self._offline)
+            if sent:
+                body["backfill"] = self._backfill()
+            ack = self.client.heartbeat(body)
         except CentralError as exc:
             self.last_heartbeat_ok = False
+            if "backfill" in body and isinstance(exc, CentralRejected) and not isinstance(exc, CentralAuthError):
+                # central refuses what was kept: drop it rather than refuse every heartbeat from now on
+                log.warning("offline availability not accepted by central, dropped", extra={"reason": exc.detail})
+                del self._offline[:]
+            self._remember_offline(body)
             log.info("heartbeat failed", extra={"reason": exc.detail})
             return None
         except Exception as exc:  # a bad status value must not stop the worker thread
             self.last_heartbeat_ok = False
             log.warning("heartbeat not sent", extra={"reason": f"{type(exc).__name__}: {exc}"})
             return None
+        del self._offline[:sent]
         self.last_heartbeat_ok = True
         self.last_heartbeat_at = _now_iso(self.clock)
         try:

@@ -98,6 +98,12 @@ class DeviceStatusIn(_In):
     last_error: str | None = None
 
 
+class BackfillIn(_In):
+    ago_s: float = Field(ge=0, le=8 * 86400)
+    seconds: float = Field(gt=0, le=8 * 86400)
+    services: dict = Field(default_factory=dict)
+
+
 class HeartbeatIn(_In):
     software_version: str = Field(min_length=1, max_length=64)
     sent_at: str | None = Field(default=None, max_length=64)
@@ -106,6 +112,7 @@ class HeartbeatIn(_In):
     outbox: dict = Field(default_factory=dict)
     store: dict = Field(default_factory=dict)
     sync: dict = Field(default_factory=dict)
+    backfill: list[BackfillIn] = Field(default_factory=list, max_length=500)
 
 
 class PersonQuery(_In):
@@ -447,6 +454,28 @@ STAT_COUNTERS = ("cases", "duplicates_rejected", "key_conflicts", "in_progress_r
                  "heartbeats", "payments", "withdrawals", "queue_tickets")
 
 
+def _store_backfill(tx, terminal_id: str, spans: list, *, now: float, previous: float | None) -> int:
+    """Spans a terminal kept while its heartbeats failed, placed by receive time
+    ("started ``ago_s`` before this heartbeat"). Only the time since the
+    terminal's previous heartbeat is taken: central never rewrites time it saw
+    itself, and a heartbeat sent again (lost acknowledgement) adds nothing.
+    Each span becomes one heartbeat row holding its states for ``hold_s``."""
+    if previous is None:
+        return 0  # before a terminal's first contact it was not in service
+    accepted = 0
+    for span in spans[:500]:
+        start = max(now - float(span["ago_s"]), previous)
+        end = min(now - float(span["ago_s"]) + float(span["seconds"]), now)
+        if end - start < 1.0:
+            continue
+        body = {"backfilled": True, "hold_s": round(end - start, 3), "services": span.get("services") or {}}
+        tx.run("INSERT INTO heartbeats(terminal_id, received_at, body) VALUES (?,?,?)",
+               (terminal_id, start, json.dumps(body, ensure_ascii=False)))
+        previous = end  # spans never overlap one another either
+        accepted += 1
+    return accepted
+
+
 def read_stats(db: Database) -> dict:
     with db.transaction() as tx:
         out = {name: tx.counter(name) for name in STAT_COUNTERS}
@@ -582,9 +611,12 @@ def create_app(db_url: str, *, token: str | None = DEFAULT_TOKEN, faults: Faults
 
         def work():
             now = sb.clock()
+            backfill = raw.pop("backfill", None) or []
             body = json.dumps(raw, ensure_ascii=False)
             with sb.db.transaction() as tx:
                 sb.register_terminal(tx, terminal_id)
+                previous = tx.one("SELECT last_heartbeat_at FROM terminals WHERE terminal_id = ?", (terminal_id,))[0]
+                accepted = _store_backfill(tx, terminal_id, backfill, now=now, previous=previous)
                 tx.run("INSERT INTO heartbeats(terminal_id, received_at, body) VALUES (?,?,?)",
                        (terminal_id, now, body))
                 tx.run("UPDATE terminals SET last_heartbeat_at = ?, last_heartbeat = ? WHERE terminal_id = ?",
@@ -594,7 +626,7 @@ def create_app(db_url: str, *, token: str | None = DEFAULT_TOKEN, faults: Faults
                            " ON CONFLICT (terminal_id, service) DO NOTHING", (terminal_id, sid, now))
                 tx.bump("heartbeats")
             return {"terminal_id": terminal_id, "received_at": iso(now), "server_time": iso(now),
-                    "config_version": sb.terminal_config(terminal_id)["version"]}
+                    "config_version": sb.terminal_config(terminal_id)["version"], "backfilled": accepted}
         return await run_in_threadpool(work)
 
     @app.get("/v1/terminals/{terminal_id}")

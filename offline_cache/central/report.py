@@ -7,7 +7,13 @@ How time is counted (server receive times only; a terminal's clock may be wrong)
 - a heartbeat's state holds from its arrival until the next heartbeat, but
   for at most ``stale_s`` (3 x the heartbeat interval by default);
 - time no heartbeat speaks for counts as unavailable: central cannot tell a
-  dead terminal from an unreachable one, and neither serves anybody it can see;
+  dead terminal from an unreachable one;
+- except what a terminal reports afterwards: while its heartbeats fail it
+  keeps spans of its service states and sends them with the next heartbeat
+  that gets through (``backfill``). Central places them by its own receive
+  time, only after the terminal's previous heartbeat, and each holds for its
+  ``hold_s``, so hours served offline count as served and services that
+  need central count as unavailable, as the terminal reported them;
 - a heartbeat without any service states (the app did not report) counts
   as unavailable for every service;
 - a heartbeat listing other services but not this one means the service
@@ -65,15 +71,24 @@ def service_states(body: Mapping) -> dict[str, bool]:
             for sid, v in list(services.items())[:MAX_SERVICES]}
 
 
+def _hold(beat: Beat, stale_s: float) -> float:
+    """How long a heartbeat speaks for at most: ``stale_s``, or a backfilled span's length."""
+    if isinstance(beat.body, Mapping) and beat.body.get("backfilled") is True:
+        hold = beat.body.get("hold_s")
+        if isinstance(hold, (int, float)) and 0 < hold <= 8 * 86400:
+            return float(hold)
+    return stale_s
+
+
 def spans(beats: Sequence[Beat], start: float, end: float, stale_s: float) -> list[tuple[float, float, Beat]]:
     """The pieces [a, b) of [start, end) each heartbeat speaks for: from its
-    arrival until the next one, for at most ``stale_s``."""
+    arrival until the next one, for at most ``stale_s`` (a backfilled span: its ``hold_s``)."""
     ordered = sorted(beats, key=lambda b: b.at)
     out = []
     for i, beat in enumerate(ordered):
         if beat.at >= end:
             break
-        until = beat.at + stale_s
+        until = beat.at + _hold(beat, stale_s)
         if i + 1 < len(ordered):
             until = min(until, ordered[i + 1].at)
         a, b = max(beat.at, start), min(until, end)
@@ -246,9 +261,15 @@ def read_report(db, *, now: float, windows: Iterable[str] = tuple(WINDOWS), term
             rows = tx.all("SELECT terminal_id, registered_at FROM terminals WHERE terminal_id = ?", (terminal,))
         for tid, registered in rows:
             first = tx.one("SELECT MIN(received_at) FROM heartbeats WHERE terminal_id = ?", (tid,))[0]
+            since = now - longest - stale_s
             beats = [Beat(at, _load(body)) for at, body in tx.all(
                 "SELECT received_at, body FROM heartbeats WHERE terminal_id = ? AND received_at >= ?"
-                " AND received_at <= ? ORDER BY received_at", (tid, now - longest - stale_s, now))]
+                " AND received_at <= ? ORDER BY received_at", (tid, since, now))]
+            # the beat before that may be a backfilled span still running into the windows
+            before = tx.one("SELECT received_at, body FROM heartbeats WHERE terminal_id = ? AND received_at < ?"
+                            " ORDER BY received_at DESC LIMIT 1", (tid, since))
+            if before:
+                beats.insert(0, Beat(before[0], _load(before[1])))
             last_row = tx.one("SELECT received_at, body FROM heartbeats WHERE terminal_id = ? AND received_at <= ?"
                               " ORDER BY received_at DESC LIMIT 1", (tid, now))
             first_seen_services = dict(tx.all(

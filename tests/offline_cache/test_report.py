@@ -323,3 +323,77 @@ def test_a_printer_running_out_of_paper_shows_in_the_next_heartbeat(terminal):
         assert current(terminal)["services"]["queue_ticket"]["now"] == "unavailable"
     finally:
         printer.set_paper("ok")
+
+
+# -- hours served offline ------------------------------------------------------------
+
+def test_hours_served_offline_count_once_central_hears_of_them(sandbox, tmp_path):
+    """Central unreachable for 8 of the last 10 hours. The terminal kept
+    issuing queue tickets for the first 4 (then its printer ran out of paper);
+    proof of no property needs central and was down throughout. The first
+    heartbeat that gets through tells central, and the report counts it."""
+    import socket
+
+    from offline_cache.client import CentralClient
+    from offline_cache.store import CaseStore
+    from offline_cache.sync import SyncWorker
+
+    url, clock, sb = sandbox
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead_url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    mono = [0.0]
+    states = {"queue_ticket": UP, "no_property_proof": UP}
+    store = CaseStore(tmp_path / "terminal", "T-C0003")
+    live = CentralClient(url=url, token=DEFAULT_TOKEN, terminal_id="T-C0003")
+    dead = CentralClient(url=dead_url, token=DEFAULT_TOKEN, terminal_id="T-C0003", connect_timeout_s=0.5)
+    worker = SyncWorker(store, live, heartbeat_s=600, send_cases=False, clock=clock, monotonic=lambda: mono[0],
+                        status_provider=lambda: {"services": dict(states)})
+
+    def later(seconds):
+        clock.now += seconds
+        mono[0] += seconds
+
+    try:
+        clock.now = NOW - 10 * 3600
+        assert worker.heartbeat_once()
+        worker.client = dead
+        for k in range(48):                      # 8 hours of heartbeats that fail
+            later(600)
+            states = {"queue_ticket": UP if k < 24 else DOWN, "no_property_proof": DOWN}
+            assert worker.heartbeat_once() is None
+        later(600)
+        worker.client = live
+        states = {"queue_ticket": UP, "no_property_proof": UP}
+        ack = worker.heartbeat_once()
+        assert ack["backfilled"] == 2            # two spans: before and after the paper ran out
+        assert worker.heartbeat_once()["backfilled"] == 0
+
+        # a heartbeat sent again after a lost acknowledgement adds nothing
+        r = requests.post(f"{url}/v1/terminals/T-C0003/heartbeat", headers=AUTH, timeout=5, json={
+            "software_version": "1.2.3", "services": states,
+            "backfill": [{"ago_s": 5 * 3600, "seconds": 3 * 3600, "services": {"queue_ticket": UP}}]})
+        assert r.status_code == 200 and r.json()["backfilled"] == 0
+
+        clock.now = NOW
+        term = read_report(sb.db, now=NOW, stale_s=3 * 3600)["terminals"][0]
+        day = {sid: s["windows"]["24h"] for sid, s in term["services"].items()}
+        assert day["queue_ticket"]["counted_s"] == pytest.approx(10 * 3600)
+        # up: 10 min before the outage, its first 4 hours, the last 1 h 50 min
+        assert day["queue_ticket"]["availability"] == pytest.approx((600 + 4 * 3600 + 6600) / 36000)
+        assert day["no_property_proof"]["availability"] == pytest.approx((600 + 6600) / 36000)
+    finally:
+        live.close()
+        dead.close()
+        store.close()
+
+
+def test_malformed_backfill_is_refused_with_the_field_named(sandbox):
+    url, clock, _ = sandbox
+    for bad, field in (([{"ago_s": -5, "seconds": 60}], "backfill.0.ago_s"),
+                       ([{"ago_s": 60, "seconds": 0}], "backfill.0.seconds"),
+                       ([{"ago_s": "1h", "seconds": 60}], "backfill.0.ago_s"),
+                       ([{"ago_s": 60, "seconds": 60}] * 501, "backfill")):
+        r = requests.post(f"{url}/v1/terminals/T-D0004/heartbeat", headers=AUTH, timeout=5,
+                          json={"software_version": "1.2.3", "backfill": bad})
+        assert r.status_code == 400 and r.json()["details"][0]["loc"] == field, r.text
