@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import importlib.util
+import logging
 import os
 import struct
 import subprocess
@@ -36,8 +37,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
-
-import logging
 
 import cv2
 import numpy as np
@@ -111,7 +110,7 @@ class _Models:
                 try:
                     self._net = resnet.load(model_dir() / ENCODER_MODEL, reference=self.encoder)
                 except resnet.ModelFormatError as exc:
-                    log.warning("face encoder on numpy unavailable, using dlib's (slower): %s", exc)
+                    log.warning("face encoder on numpy unavailable, using dlib's (slower)", extra={"reason": str(exc)})
                     self._net = None
                     self.net_error = str(exc)
             return self._net
