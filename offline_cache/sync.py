@@ -28,8 +28,10 @@ offered as spans of unchanged service states (on the monotonic clock, so a
 wall-clock step during the outage does not distort them). The next heartbeat
 that gets through carries them as ``backfill`` ("seconds ago", length,
 states), so the availability report can count the hours a terminal served
-offline instead of blaming it for the network. Spans live in memory only;
-a restart during an outage leaves that time unreported (counted unavailable).
+offline instead of blaming it for the network. The worker that reports
+service states (the app's) also writes them to ``run/offline-availability.json``
+in the data directory (service states only, nothing personal), so a restart
+during an outage loses only the time the terminal was down.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import random
 import threading
 import time
@@ -54,6 +57,7 @@ log = logging.getLogger(__name__)
 PURGE_EVERY_S = 600.0
 OFFLINE_SPANS_MAX = 500   # service-state changes kept while heartbeats fail (oldest dropped)
 BACKFILL_MAX_AGE_S = 7 * 86400.0
+OFFLINE_FILE = "offline-availability.json"
 
 
 def _now_iso(clock: Callable[[], float]) -> str:
@@ -93,6 +97,9 @@ class SyncWorker:
         self.clock = clock
         self.monotonic = monotonic
         self._offline: list[dict] = []         # spans of service states while heartbeats fail
+        # only the worker that knows service states keeps them across restarts (kiosk-sync does not)
+        self._offline_path = store.data_dir / "run" / OFFLINE_FILE if status_provider is not None else None
+        self._load_offline()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -353,11 +360,47 @@ class SyncWorker:
                   for sid, v in services.items()}
         now = self.monotonic()
         last = self._offline[-1] if self._offline else None
-        if last is not None and last["services"] == states and now - last["end"] <= 3 * self.heartbeat_s:
+        if (last is not None and not last.get("closed") and last["services"] == states
+                and now - last["end"] <= 3 * self.heartbeat_s):
             last["end"] = now
         else:
             self._offline.append({"start": now, "end": now, "services": states})
             del self._offline[:-OFFLINE_SPANS_MAX]
+        self._save_offline()
+
+    def _load_offline(self) -> None:
+        """Spans kept by the previous run, moved from wall-clock times onto this run's monotonic clock."""
+        if self._offline_path is None:
+            return
+        try:
+            spans = json.loads(self._offline_path.read_text("utf-8")).get("spans", [])
+        except (OSError, ValueError, AttributeError):
+            return
+        wall, mono = self.clock(), self.monotonic()
+        for span in spans[-OFFLINE_SPANS_MAX:] if isinstance(spans, list) else []:
+            try:
+                start, end = float(span["start_wall"]), float(span["end_wall"])
+                states = {str(k): {"available": v.get("available") is True} for k, v in span["services"].items()}
+            except (KeyError, TypeError, ValueError, AttributeError):
+                continue
+            if start <= end <= wall and wall - end <= BACKFILL_MAX_AGE_S:
+                # closed: the time since the last run stopped is not vouched for
+                self._offline.append({"start": mono - (wall - start), "end": mono - (wall - end), "services": states,
+                                      "closed": True})
+
+    def _save_offline(self) -> None:
+        if self._offline_path is None:
+            return
+        wall, mono = self.clock(), self.monotonic()
+        spans = [{"start_wall": round(wall - (mono - s["start"]), 3), "end_wall": round(wall - (mono - s["end"]), 3),
+                  "services": s["services"]} for s in self._offline]
+        tmp = self._offline_path.with_name(OFFLINE_FILE + ".tmp")
+        try:
+            self._offline_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps({"spans": spans}), "utf-8")
+            os.replace(tmp, self._offline_path)  # no fsync: a power cut loses at most one heartbeat of it
+        except OSError as exc:  # a full disk must not stop heartbeats; the spans stay in memory
+            log.warning("offline availability not saved", extra={"reason": exc.strerror or str(exc)})
 
     def _backfill(self) -> list[dict]:
         """The offline spans as "started ``ago_s`` before this heartbeat, lasted ``seconds``":
@@ -396,7 +439,9 @@ class SyncWorker:
             self.last_heartbeat_ok = False
             log.warning("heartbeat not sent", extra={"reason": f"{type(exc).__name__}: {exc}"})
             return None
-        del self._offline[:sent]
+        if sent:
+            del self._offline[:sent]
+            self._save_offline()
         self.last_heartbeat_ok = True
         self.last_heartbeat_at = _now_iso(self.clock)
         try:

@@ -397,3 +397,80 @@ def test_malformed_backfill_is_refused_with_the_field_named(sandbox):
         r = requests.post(f"{url}/v1/terminals/T-D0004/heartbeat", headers=AUTH, timeout=5,
                           json={"software_version": "1.2.3", "backfill": bad})
         assert r.status_code == 400 and r.json()["details"][0]["loc"] == field, r.text
+
+
+def test_a_restart_during_the_outage_keeps_what_came_before_it(sandbox, tmp_path):
+    """Two hours offline, the app restarted (ten minutes down), one more hour
+    offline: the hours served are reported; the ten minutes are not."""
+    import socket
+
+    from offline_cache.client import CentralClient
+    from offline_cache.store import CaseStore
+    from offline_cache.sync import OFFLINE_FILE, SyncWorker
+
+    url, clock, sb = sandbox
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead_url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    states = {"queue_ticket": UP}
+    store = CaseStore(tmp_path / "terminal", "T-E0005")
+    live = CentralClient(url=url, token=DEFAULT_TOKEN, terminal_id="T-E0005")
+    dead = CentralClient(url=dead_url, token=DEFAULT_TOKEN, terminal_id="T-E0005", connect_timeout_s=0.5)
+
+    def worker(mono):
+        return SyncWorker(store, dead, heartbeat_s=600, send_cases=False, clock=clock, monotonic=lambda: mono[0],
+                          status_provider=lambda: {"services": dict(states)})
+
+    try:
+        clock.now = NOW - 4 * 3600
+        first_mono = [100.0]
+        before = worker(first_mono)
+        before.client = live
+        assert before.heartbeat_once()
+        before.client = dead
+        for _ in range(12):                                  # 2 h of failing heartbeats
+            clock.now += 600
+            first_mono[0] += 600
+            assert before.heartbeat_once() is None
+        saved = json.loads((tmp_path / "terminal" / "run" / OFFLINE_FILE).read_text("utf-8"))
+        assert len(saved["spans"]) == 1 and "110101" not in json.dumps(saved)
+
+        clock.now += 600                                     # down for ten minutes, then a new process
+        second_mono = [7.0]                                  # with its own monotonic clock
+        after = worker(second_mono)
+        for _ in range(6):                                   # 1 h more of failing heartbeats
+            clock.now += 600
+            second_mono[0] += 600
+            assert after.heartbeat_once() is None
+        clock.now += 600
+        second_mono[0] += 600
+        after.client = live
+        assert after.heartbeat_once()["backfilled"] == 2
+        assert json.loads((tmp_path / "terminal" / "run" / OFFLINE_FILE).read_text("utf-8"))["spans"] == []
+
+        term = read_report(sb.db, now=clock.now, stale_s=3 * 3600)["terminals"][0]
+        fig = term["services"]["queue_ticket"]["windows"]["24h"]
+        total = clock.now - (NOW - 4 * 3600)
+        # unreported: the restart gap, less what the last span before it still covers (one heartbeat)
+        assert fig["availability"] == pytest.approx((total - 600) / total)
+    finally:
+        live.close()
+        dead.close()
+        store.close()
+
+
+def test_a_damaged_offline_file_is_ignored(sandbox, tmp_path):
+    from offline_cache.client import CentralClient
+    from offline_cache.store import CaseStore
+    from offline_cache.sync import OFFLINE_FILE, SyncWorker
+
+    url, clock, _ = sandbox
+    run = tmp_path / "terminal" / "run"
+    run.mkdir(parents=True)
+    (run / OFFLINE_FILE).write_text('{"spans": [{"start_wall": "yesterday"}, 7]', "utf-8")
+    store = CaseStore(tmp_path / "terminal", "T-F0006")
+    with CentralClient(url=url, token=DEFAULT_TOKEN, terminal_id="T-F0006") as client:
+        worker = SyncWorker(store, client, send_cases=False, clock=clock,
+                            status_provider=lambda: {"services": {"queue_ticket": UP}})
+        assert worker.heartbeat_once()["backfilled"] == 0
+    store.close()
