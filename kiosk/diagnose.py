@@ -256,15 +256,13 @@ class Diagnostics:
         import numpy as np
 
         from devices.face import resnet
-        from devices.face.verifier import _encode_chip
 
         verifier = self.app.face_verifier()
         chip = resnet.reference_chip()
-        encode = verifier.models.net.descriptor if verifier.active_engine == "numpy" else (lambda c: _encode_chip(c, 1))
         runs = []
         for _ in range(3):  # the best of three: the first call also warms caches and BLAS threads
             started = time.perf_counter()
-            encode(chip)
+            verifier.encode_chip(chip)
             runs.append((time.perf_counter() - started) * 1000)
         encode_ms = round(min(runs), 1)
         engine = f"{face['active']} encoder {encode_ms} ms"

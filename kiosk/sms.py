@@ -2,8 +2,9 @@
 
 ``sms.url`` chooses where messages go:
 
-- ``memory://`` (default): kept in memory only, for the sandbox, the demo
-  and the headless runner, which reads the code back with ``last_code()``;
+- ``memory://`` (default): the newest message kept in memory only (for as
+  long as its code is valid), for the sandbox, the demo and the headless
+  runner, which reads the code back with ``last_code()``;
   ``down = True`` makes it fail like an unreachable gateway (error-path scripts).
 - ``http://`` / ``https://``: the operator's SMS gateway. Each message is one
   JSON POST ``{"terminal", "phone", "text", "text_en"}`` with
@@ -20,6 +21,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from urllib.parse import urlsplit
 
 from .i18n import Text
@@ -27,6 +29,7 @@ from .i18n import Text
 log = logging.getLogger(__name__)
 
 SCHEMES = ("memory", "http", "https")
+KEEP_S = 300.0  # as long as a one-time code is valid (OneTimeCode's default ttl)
 
 
 class SmsError(Exception):
@@ -44,7 +47,9 @@ class SmsGateway:
         self.terminal_id = terminal_id
         self.timeout_s = float(timeout_s)
         self._lock = threading.Lock()
-        self._last: dict[str, str] = {}
+        # memory:// keeps only the newest message, and only while its code can
+        # still be used: no phone number piles up in a long-running sandbox
+        self._last: tuple[str, str, float] | None = None
         self.down = False
 
     @classmethod
@@ -57,7 +62,7 @@ class SmsGateway:
             if self.down:
                 raise SmsError("SMS gateway unreachable (sandbox gateway switched off)")
             with self._lock:
-                self._last[phone] = message.zh
+                self._last = (phone, message.zh, time.monotonic() + KEEP_S)
             log.info("one-time code kept in memory (sms.url = memory://)", extra={"phone": phone})
             return True
         import requests
@@ -78,10 +83,13 @@ class SmsGateway:
     def last_code(self, phone: str | None = None) -> str | None:
         """The newest code kept in memory (``memory://`` only), for the runner and demo."""
         with self._lock:
-            msg = self._last.get(phone) if phone else (list(self._last.values())[-1] if self._last else None)
+            if self._last is not None and time.monotonic() >= self._last[2]:
+                self._last = None
+            last = self._last
+        msg = last[1] if last is not None and (phone is None or phone == last[0]) else None
         found = re.search(r"(\d{6})", msg or "")
         return found.group(1) if found else None
 
     def clear(self) -> None:
         with self._lock:
-            self._last.clear()
+            self._last = None

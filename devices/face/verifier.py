@@ -427,10 +427,16 @@ class FaceVerifier:
         return {"engine": self.engine, "active": active,
                 "problem": self.models.net_error if active != self.engine else None}
 
+    def encode_chip(self, chip: np.ndarray) -> np.ndarray:
+        """One aligned 150x150 RGB chip -> encoding, in this process, with the active engine."""
+        if self.active_engine == "numpy":
+            return self.models.net.descriptor(chip)
+        return _encode_chip(chip, 1)
+
     def _encode(self, crop: np.ndarray, shape, jitters: int) -> np.ndarray:
         if jitters <= 1 and self.active_engine == "numpy":
             # numpy's BLAS releases the GIL for the heavy part: no child process needed
-            return self.models.net.descriptor(_chip(crop, shape))
+            return self.encode_chip(_chip(crop, shape))
         return self._encoder.encode(crop, shape, jitters)
 
     # --- ID photo ----------------------------------------------------------

@@ -99,8 +99,8 @@ class DeviceStatusIn(_In):
 
 
 class BackfillIn(_In):
-    ago_s: float = Field(ge=0, le=8 * 86400)
-    seconds: float = Field(gt=0, le=8 * 86400)
+    ago_s: float = Field(ge=0, le=availability_report.BACKFILL_MAX_S)
+    seconds: float = Field(gt=0, le=availability_report.BACKFILL_MAX_S)
     services: dict = Field(default_factory=dict)
 
 
@@ -112,7 +112,7 @@ class HeartbeatIn(_In):
     outbox: dict = Field(default_factory=dict)
     store: dict = Field(default_factory=dict)
     sync: dict = Field(default_factory=dict)
-    backfill: list[BackfillIn] = Field(default_factory=list, max_length=500)
+    backfill: list[BackfillIn] = Field(default_factory=list, max_length=availability_report.BACKFILL_MAX_SPANS)
 
 
 class PersonQuery(_In):
@@ -463,7 +463,7 @@ def _store_backfill(tx, terminal_id: str, spans: list, *, now: float, previous: 
     if previous is None:
         return 0  # before a terminal's first contact it was not in service
     accepted = 0
-    for span in spans[:500]:
+    for span in spans:  # at most BACKFILL_MAX_SPANS: HeartbeatIn checked that
         start = max(now - float(span["ago_s"]), previous)
         end = min(now - float(span["ago_s"]) + float(span["seconds"]), now)
         if end - start < 1.0:

@@ -39,6 +39,8 @@ DEFAULT_STALE_S = STALE_FACTOR * DEFAULT_HEARTBEAT_S
 LEVELS = (1, 2, 3, 4, 5)            # 5 非常满意 very satisfied ... 1 非常不满意 very dissatisfied
 SATISFIED = (4, 5)                  # 满意 and 非常满意
 MAX_SERVICES = 100                  # per heartbeat; more is not a real terminal
+BACKFILL_MAX_SPANS = 500            # per heartbeat (offline spans a terminal reports afterwards)
+BACKFILL_MAX_S = 8 * 86400.0        # the longest a span may reach back or last
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ def _hold(beat: Beat, stale_s: float) -> float:
     """How long a heartbeat speaks for at most: ``stale_s``, or a backfilled span's length."""
     if isinstance(beat.body, Mapping) and beat.body.get("backfilled") is True:
         hold = beat.body.get("hold_s")
-        if isinstance(hold, (int, float)) and 0 < hold <= 8 * 86400:
+        if isinstance(hold, (int, float)) and 0 < hold <= BACKFILL_MAX_S:
             return float(hold)
     return stale_s
 

@@ -89,6 +89,8 @@ def test_memory_mode_keeps_the_code_for_the_demo():
     sms = SmsGateway()
     sms.send("13812345678", code_message("000123"))
     assert sms.last_code() == "000123" == sms.last_code("13812345678")
+    sms.send("13900001111", code_message("000456"))  # the previous resident's number is not kept
+    assert sms.last_code("13812345678") is None and sms.last_code() == "000456"
     sms.clear()
     assert sms.last_code() is None
 
