@@ -128,6 +128,10 @@ dir 0750 "$etc"
 if [ ! -f "$etc/kiosk.toml" ]; then
     run install -m 0640 "$src/deploy/profiles/$profile.toml" "$etc/kiosk.toml"
     if [ "$dry" = 0 ]; then
+        # a top-level key must come before the first table: prepend it
+        { echo "# Added by install.sh: an installed terminal runs in production mode (docs/security.md)."
+          echo 'mode = "production"'; echo; cat "$etc/kiosk.toml"; } > "$etc/kiosk.toml.new"
+        chmod 0640 "$etc/kiosk.toml.new"; mv "$etc/kiosk.toml.new" "$etc/kiosk.toml"
         {
             echo
             echo "# Added by install.sh: data under /var/lib/kiosk, sync in its own service."

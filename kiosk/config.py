@@ -3,7 +3,10 @@
 Order (later wins): built-in ``default.toml`` < file from ``--config`` or
 ``KIOSK_CONFIG`` < the signed remote layer from the central platform (only
 the keys it may set, see ``remote_config``) < environment (``KIOSK_DATA_DIR``,
-``KIOSK_CENTRAL_URL``).
+``KIOSK_CENTRAL_URL``, ``KIOSK_MODE``).
+Mode: the built-in default alone is ``demo`` (a laptop, ``make run``, the
+tests); a site file that does not say ``mode`` is ``production``, which is
+what an installed terminal has (``deploy/install.sh`` also writes it).
 Validation reports the first problem as one line naming the dotted key.
 """
 
@@ -21,6 +24,8 @@ from urllib.parse import urlsplit
 ENV_CONFIG = "KIOSK_CONFIG"
 ENV_DATA_DIR = "KIOSK_DATA_DIR"
 ENV_CENTRAL_URL = "KIOSK_CENTRAL_URL"
+ENV_MODE = "KIOSK_MODE"
+MODES = ("demo", "production")
 
 DEVICE_FAMILIES = ("idcard", "smartcard", "camera", "escpos", "a4")
 DEVICE_SCHEMES = ("sim", "serial", "tcp", "pcsc", "ipp", "ipps", "cups", "v4l2", "file", "usb", "rfc2217", "socket")
@@ -53,6 +58,7 @@ def _merge(base: dict, over: dict) -> dict:
 # Scalar schema: dotted key -> (type(s), check or None, description of check)
 _NUM = (int, float)
 _SCHEMA: dict[str, tuple] = {
+    "mode": (str, lambda v: v in MODES, "must be demo or production"),
     "terminal.id": (str, lambda v: 1 <= len(v) <= 64 and v.replace("-", "").replace("_", "").isalnum(), "1-64 letters, digits, - or _"),
     "terminal.hall": (str, None, None),
     "terminal.hall_en": (str, None, None),
@@ -178,6 +184,15 @@ class Config:
         return copy.deepcopy(self.data.get(name, {}))
 
     @property
+    def mode(self) -> str:
+        return self.data["mode"]
+
+    @property
+    def demo(self) -> bool:
+        """Demo mode: simulators, the embedded sandbox and its shortcuts are allowed."""
+        return self.data["mode"] == "demo"
+
+    @property
     def data_dir(self) -> Path:
         return Path(os.path.expanduser(self.data["data"]["dir"]))
 
@@ -225,6 +240,8 @@ def load_config(path: str | os.PathLike | None = None, env: dict | None = None, 
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(str(p), f"not valid TOML ({exc})") from None
         data = _merge(data, site)
+        # a site file is a real terminal unless it says otherwise
+        data["mode"] = site.get("mode", "production")
         source = str(p)
     if overrides:
         data = _merge(data, overrides)
@@ -248,6 +265,8 @@ def _apply_env(data: dict, env) -> None:
         data["data"]["dir"] = env[ENV_DATA_DIR]
     if env.get(ENV_CENTRAL_URL):
         data["central"]["url"] = env[ENV_CENTRAL_URL]
+    if env.get(ENV_MODE):
+        data["mode"] = env[ENV_MODE]
 
 
 def _remote_layer(cfg: Config) -> dict:

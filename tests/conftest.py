@@ -11,6 +11,14 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 FACES = SHARED / "testdata" / "faces"
 
 
+@pytest.fixture(autouse=True)
+def demo_mode(monkeypatch):
+    """Tests run the simulators and the embedded sandbox: demo mode, also for
+    the site files they write (which would otherwise be production). Tests of
+    production mode pass ``mode`` explicitly or drop KIOSK_MODE."""
+    monkeypatch.setenv("KIOSK_MODE", "demo")
+
+
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch) -> Path:
     d = tmp_path / "data"

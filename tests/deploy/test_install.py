@@ -44,6 +44,7 @@ def test_layout_and_permissions(tmp_path):
     assert cfg.get("terminal.profile") == "bank"
     assert cfg.get("sync.in_app") is False
     assert cfg.get("data.dir") == "/var/lib/kiosk"
+    assert cfg.mode == "production"
 
 
 def test_second_run_changes_nothing_and_keeps_site_edits(tmp_path):

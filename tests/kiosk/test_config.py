@@ -72,3 +72,21 @@ def test_not_toml(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_config(f, env={})
     assert "not valid TOML" in str(err.value)
+
+
+def test_mode_demo_for_the_builtin_default_production_for_a_site_file(tmp_path):
+    assert load_config(env={}).demo
+    site = tmp_path / "site.toml"
+    site.write_text('[terminal]\nid = "T-0042"\n')
+    cfg = load_config(site, env={})
+    assert cfg.mode == "production" and not cfg.demo
+    site.write_text('mode = "demo"\n[terminal]\nid = "T-0042"\n')
+    assert load_config(site, env={}).demo
+    assert load_config(site, env={"KIOSK_MODE": "production"}).mode == "production"
+
+
+def test_mode_must_be_demo_or_production(tmp_path):
+    site = tmp_path / "site.toml"
+    site.write_text('mode = "test"\n')
+    with pytest.raises(ConfigError, match="mode: must be demo or production"):
+        load_config(site, env={})

@@ -139,7 +139,7 @@ def start_core(data: Path, profile: str | Path | None = None, overrides: dict | 
     from kiosk.config import load_config
 
     config = load_config(profile, env={"KIOSK_DATA_DIR": str(data)}, remote=False,
-                         overrides={"ui": {"idle_timeout_s": 120}, **(overrides or {})})
+                         overrides={"mode": "demo", "ui": {"idle_timeout_s": 120}, **(overrides or {})})
     return config, KioskApp(config, auto_pay_s=1.0).start()
 
 
