@@ -122,7 +122,7 @@ def preview_during_verification(engine: str, encoder: str, seconds: float = 3.0)
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--faces", default=str(ROOT.parent / "shared" / "testdata" / "faces"))
+    ap.add_argument("--faces", default=str(ROOT / "tests" / "data" / "faces"))
     ap.add_argument("--runs", type=int, default=5, help="timed runs per pair and pipeline")
     args = ap.parse_args()
     faces = Path(args.faces)

@@ -5,7 +5,7 @@ reads the results: person crops already scaled for a 1280x720 frame,
 102x126 ID-card-sized photos, and scenes.json (where each crop goes in the
 frame, its face boxes and eye outlines for the synthetic blink).
 
-    python devices/camera/scenes/derive.py /path/to/testdata/faces
+    python devices/camera/scenes/derive.py [tests/data/faces]
 """
 
 from __future__ import annotations
@@ -75,4 +75,4 @@ def main(src_dir: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else str(HERE.parents[3] / "shared" / "testdata" / "faces"))
+    main(sys.argv[1] if len(sys.argv) > 1 else str(HERE.parents[2] / "tests" / "data" / "faces"))

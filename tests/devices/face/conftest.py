@@ -32,10 +32,7 @@ def photos(faces_dir_session):
 def faces_dir_session():
     from pathlib import Path
 
-    faces = Path(__file__).resolve().parents[3].parent / "shared" / "testdata" / "faces"
-    if not faces.is_dir():
-        pytest.skip(f"test photos not found at {faces}")
-    return faces
+    return Path(__file__).resolve().parents[2] / "data" / "faces"  # tests/data/faces
 
 
 @pytest.fixture(scope="session")
