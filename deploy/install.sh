@@ -3,7 +3,11 @@
 #
 #   deploy/install.sh [--profile hall|bank] [--root DIR] [--no-apt] [--no-venv]
 #                     [--no-systemctl] [--dry-run] [--rollback]
+#                     [--idcard SPEC] [--ticket-printer SPEC] [--camera SPEC]
 #
+# SPEC binds a kiosk device name to this terminal's device: port:<usb port
+# path> or serial:<serial number> (default: the one such device plugged in,
+# else the earlier binding; see deploy/udev/bind-devices.sh).
 # --root DIR installs into a throwaway root (tests, image builds): no apt, no
 # user creation, no systemctl; files and permissions are laid out as on a
 # terminal. --dry-run prints what would be done and changes nothing.
@@ -20,6 +24,9 @@ do_venv=1
 do_systemctl=1
 dry=0
 rollback=0
+bind_idcard=""
+bind_printer=""
+bind_camera=""
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -30,7 +37,10 @@ while [ $# -gt 0 ]; do
         --no-systemctl) do_systemctl=0; shift ;;
         --dry-run) dry=1; shift ;;
         --rollback) rollback=1; shift ;;
-        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        --idcard) bind_idcard=$2; shift 2 ;;
+        --ticket-printer) bind_printer=$2; shift 2 ;;
+        --camera) bind_camera=$2; shift 2 ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         *) echo "install.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -105,7 +115,7 @@ if [ -z "$root" ] && ! id kiosk >/dev/null 2>&1; then
     run useradd --system --home-dir /var/lib/kiosk --shell /usr/sbin/nologin --user-group kiosk
 fi
 if [ -z "$root" ]; then
-    for g in dialout video lp input render; do
+    for g in dialout video lp input render audio; do
         getent group "$g" >/dev/null && run usermod -a -G "$g" kiosk
     done
 fi
@@ -151,10 +161,30 @@ dir 0750 "$var"
 dir 0700 "$var/keys"
 dir 0750 "$log"
 
-# 6. udev names (/dev/kiosk-idcard, /dev/kiosk-ticket-printer, /dev/kiosk-camera)
-put 0644 "$src/deploy/udev/60-kiosk.rules" "$root/etc/udev/rules.d/60-kiosk.rules"
+# 6. udev names (/dev/kiosk-idcard, /dev/kiosk-ticket-printer, /dev/kiosk-camera),
+#    bound to this terminal's devices by port path or serial number
+rules=$(mktemp)
+set -- --sysfs "$root/sys"
+[ "$dry" = 1 ] || set -- "$@" --state "$etc/device-bindings"
+[ -z "$bind_idcard" ] || set -- "$@" --idcard "$bind_idcard"
+[ -z "$bind_printer" ] || set -- "$@" --ticket-printer "$bind_printer"
+[ -z "$bind_camera" ] || set -- "$@" --camera "$bind_camera"
+sh "$src/deploy/udev/bind-devices.sh" "$@" > "$rules" || { rc=$?; rm -f "$rules"; exit "$rc"; }
+put 0644 "$rules" "$root/etc/udev/rules.d/60-kiosk.rules"
+rm -f "$rules"
 
-# 7. systemd units and log rotation
+# 7. A keyboard plugged into the terminal reaches nothing but the kiosk: no
+#    magic SysRq, no Ctrl+Alt+Del reboot, no spare consoles, power keys ignored
+put 0644 "$src/deploy/lockdown/60-kiosk-sysrq.conf" "$root/etc/sysctl.d/60-kiosk-sysrq.conf"
+put 0644 "$src/deploy/lockdown/logind-kiosk.conf" "$root/etc/systemd/logind.conf.d/60-kiosk.conf"
+put 0644 "$src/deploy/lockdown/system-kiosk.conf" "$root/etc/systemd/system.conf.d/60-kiosk.conf"
+[ "$(readlink "$root/etc/systemd/system/ctrl-alt-del.target" 2>/dev/null)" = /dev/null ] || {
+    run mkdir -p "$root/etc/systemd/system"
+    run ln -sfn /dev/null "$root/etc/systemd/system/ctrl-alt-del.target"
+    changed=1
+}
+
+# 8. systemd units and log rotation
 for unit in kiosk-app.service kiosk-sync.service kiosk-health.service kiosk-health.timer; do
     put 0644 "$src/deploy/systemd/$unit" "$root/etc/systemd/system/$unit"
 done
@@ -164,6 +194,7 @@ if [ "$do_systemctl" = 1 ]; then
     if [ "$changed" = 1 ]; then
         run udevadm control --reload-rules || true
         run udevadm trigger --subsystem-match=tty --subsystem-match=video4linux --subsystem-match=usbmisc || true
+        run sysctl -q -p "$root/etc/sysctl.d/60-kiosk-sysrq.conf" || true
         run systemctl daemon-reload
     fi
     run systemctl enable kiosk-app.service kiosk-sync.service kiosk-health.timer
