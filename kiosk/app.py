@@ -61,6 +61,9 @@ class KioskApp:
         from flows.catalog import load_catalog
         from flows.queue import OfflineNumbers
 
+        from kiosk.production import check_can_start
+
+        check_can_start(self.config)  # a production terminal never runs on demo parts
         data_dir = self.config.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
         self.catalog = load_catalog()

@@ -15,9 +15,25 @@ def config_group() -> None:
 @config_group.command("check")
 @click.pass_obj
 def check(obj) -> None:
-    """Validate the configuration; exit 2 with one line naming the bad key."""
+    """Validate the configuration; exit 2 with one line naming the bad key.
+
+    In production mode every demo part (sandbox central, simulators, SMS
+    sandbox, plain http, TLS verification off, a sandbox token) is reported,
+    one line each, and the exit code is 2; demo mode itself is a warning."""
+    from .production import report
+
     cfg = obj.config
-    click.echo(f"ok: {cfg.source}")
+    found = report(cfg)
+    if cfg.demo:
+        click.echo(f"ok: {cfg.source} (mode demo)")
+        for line in found:
+            click.echo(f"warning: {line}")
+        return
+    if found:
+        for line in found:
+            click.echo(f"error: invalid config: {line}; not allowed in production mode", err=True)
+        raise SystemExit(2)
+    click.echo(f"ok: {cfg.source} (mode production)")
 
 
 @config_group.command("show")

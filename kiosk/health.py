@@ -127,6 +127,7 @@ def collect(app) -> dict:
         "disk": disk_summary(app.config.data_dir),
         "time": _time_sync(),
         "remote_config": _remote_config(app),
+        "mode": app.config.mode,
     }
     report["state"], report["problems"] = evaluate(report)
     return report
@@ -135,6 +136,9 @@ def collect(app) -> dict:
 def evaluate(report: dict) -> tuple[str, list[str]]:
     """ok / degraded / out_of_service and the reasons, in English for logs."""
     problems: list[str] = []
+    if report.get("mode") == "demo":
+        from .production import DEMO_PROBLEM
+        problems.append(DEMO_PROBLEM)
     services = report.get("services") or {}
     available = [s for s, v in services.items() if v.get("available")]
     for sid, v in services.items():
@@ -218,6 +222,16 @@ def _human(report: dict) -> str:
 def health(obj, as_json: bool, max_age: float, probe: bool) -> None:
     """Terminal health: devices, services, outbox, last sync, disk, version (exit 1 when it cannot serve)."""
     config = obj.config
+    if not config.demo:
+        from .production import report as production_report
+
+        refused = production_report(config)
+        if refused:  # the app refuses to start with these: say so, do not probe
+            out = {"state": "out_of_service", "mode": config.mode, "terminal": config.terminal_id,
+                   "version": __version__, "problems": [f"{p}; not allowed in production mode" for p in refused]}
+            emit(out, as_json, "\n".join([f"OUT_OF_SERVICE  terminal {config.terminal_id}  version {__version__}"]
+                                         + [f"  ! {p}" for p in out["problems"]]))
+            raise SystemExit(1)
     report: dict[str, Any] | None = None if probe else read_snapshot(config.data_dir, max_age)
     if report is not None:
         report["source"] = "app"

@@ -99,8 +99,15 @@ def health(obj, as_json: bool) -> None:
 @click.pass_obj
 def sync(obj, once: bool, as_json: bool, heartbeat: bool) -> None:
     """Send pending cases to the central platform (exit 1 if some could not be sent)."""
+    from kiosk.config import ConfigError
+    from kiosk.production import check_can_start
+
     from .sync import SyncWorker
 
+    try:
+        check_can_start(obj.config)
+    except ConfigError as exc:
+        fail(str(exc), code=2)
     store = _store(obj)
     client = _client(obj)
     try:

@@ -120,6 +120,8 @@ class CentralClient:
             ddir = data_dir if data_dir is not None else (config.data_dir if config is not None else None)
             if ddir is None:
                 raise ValueError("embedded:// needs a data directory")
+            if config is not None and not config.demo:
+                raise ValueError("central.url embedded:// (the sandbox) is not allowed in production mode")
             from .central.app import DEFAULT_TOKEN
             self.token = self.token or DEFAULT_TOKEN
             self.embedded = start_embedded(ddir, token=self.token)

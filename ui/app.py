@@ -323,9 +323,16 @@ def run_command(ctx: click.Context, windowed: bool, portrait: bool, elderly: boo
     """Open the touch kiosk (simulated devices + sandbox central by default)."""
     from kiosk.cli import fail
 
+    from kiosk.config import ConfigError
+    from kiosk.production import check_can_start
+
     t0 = time.perf_counter()
     claim_notify_environment()  # before any child process starts
     config = ctx.obj.config
+    try:
+        check_can_start(config)
+    except ConfigError as exc:
+        fail(str(exc), code=2)
     orientation = "portrait" if portrait else config.get("ui.orientation", "landscape")
     size = SIZES[orientation]
     display = prepare_display(size)

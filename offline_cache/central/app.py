@@ -497,7 +497,8 @@ def contract_text() -> str:
 
 def create_app(db_url: str, *, token: str | None = DEFAULT_TOKEN, faults: Faults | None = None,
                auto_pay_s: float = 3.0, clock: Callable[[], float] = time.time,
-               report_stale_s: float = availability_report.DEFAULT_STALE_S) -> FastAPI:
+               report_stale_s: float = availability_report.DEFAULT_STALE_S, demo: bool = True) -> FastAPI:
+    """The sandbox app; ``demo=False`` leaves out the sandbox-only controls."""
     sb = Sandbox(db_url, token=token, faults=faults, auto_pay_s=auto_pay_s, clock=clock,
                  report_stale_s=report_stale_s)
     app = FastAPI(title="Central platform sandbox", version=__version__, openapi_url=None, docs_url=None,
@@ -790,7 +791,16 @@ def create_app(db_url: str, *, token: str | None = DEFAULT_TOKEN, faults: Faults
                                  "issued_at": iso(now)}, status_code=201)
         return await run_in_threadpool(work)
 
-    # -- sandbox-only controls (not in the contract) --------------------------------------
+    # -- sandbox-only controls (not in the contract; demo mode only) ---------------------
+    if demo:
+        _sandbox_routes(app, sb)
+    return app
+
+
+def _sandbox_routes(app: FastAPI, sb: Sandbox) -> None:
+    """Fault switches, paying a payment, setting terminal config and the /pay page:
+    shortcuts of the demo that a production deployment never serves."""
+
     @app.get("/v1/sandbox/faults")
     def get_faults():
         return sb.faults.as_dict()
@@ -833,8 +843,6 @@ def create_app(db_url: str, *, token: str | None = DEFAULT_TOKEN, faults: Faults
             return HTMLResponse("<h1>未找到支付单 / Payment not found</h1>", status_code=404)
         return HTMLResponse("<!doctype html><meta charset=utf-8><h1>支付成功 / Paid</h1>")
 
-    return app
-
 
 def _mask_id(value: str) -> str:
     from kiosk.masking import mask_id_number
@@ -845,4 +853,5 @@ def app_from_env() -> FastAPI:
     """For ``uvicorn offline_cache.central.app:app_from_env --factory``."""
     import os
     return create_app(os.environ.get("KIOSK_CENTRAL_DB", "sqlite:///central.db"),
+                      demo=os.environ.get("KIOSK_MODE") == "demo",
                       token=os.environ.get("KIOSK_CENTRAL_TOKEN", DEFAULT_TOKEN))

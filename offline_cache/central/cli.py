@@ -54,7 +54,7 @@ def serve(obj, port, host, db_url, token, no_auth, auto_pay_s, faults, tls_cert,
         fail("--client-ca needs --tls-cert/--tls-key", code=2)
     try:
         app = create_app(db_url, token=None if no_auth else (token or cfg.get("central.token") or DEFAULT_TOKEN),
-                         faults=fault_switches, auto_pay_s=auto_pay_s,
+                         faults=fault_switches, auto_pay_s=auto_pay_s, demo=cfg.demo,
                          report_stale_s=stale_s or STALE_FACTOR * float(cfg.get("sync.heartbeat_s", DEFAULT_HEARTBEAT_S)))
     except (ValueError, RuntimeError, OSError) as exc:
         fail(f"cannot open {db_url}: {exc}")

@@ -116,7 +116,11 @@ class Database:
         if self.dialect == "sqlite":
             raw = url[len("sqlite:///"):] if url.startswith("sqlite:///") else parts.path
             self.path = Path(raw)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # It holds names, ID numbers and addresses: owner only. SQLite gives
+            # its -wal and -shm files the database file's mode.
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+            os.chmod(self.path, 0o600)
         elif self.dialect == "postgresql":
             try:
                 import psycopg  # noqa: F401
