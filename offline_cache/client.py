@@ -17,6 +17,7 @@ on by default (``central.ca_bundle`` for a private CA).
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import logging
 import threading
@@ -25,6 +26,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
 
 from kiosk import __version__
 from kiosk.i18n import Text, text
@@ -32,6 +34,12 @@ from kiosk.i18n import Text, text
 log = logging.getLogger(__name__)
 
 RETRYABLE = {408, 409, 425, 429}
+# Connections kept open to central for the app's lifetime.  Flow jobs run on
+# short-lived threads, so a session per thread would leave one socket per
+# resident behind (CLOSE-WAIT once the server drops it); one pooled session
+# keeps at most this many, and a request beyond it uses a connection that is
+# closed as soon as it is answered.
+POOL_SIZE = 8
 AUTH = {401, 403, 407}
 
 
@@ -127,8 +135,7 @@ class CentralClient:
             self.embedded = start_embedded(ddir, token=self.token)
             base = self.embedded.url
         self.base_url = base.rstrip("/")
-        self._local = threading.local()
-        self._sessions: list[requests.Session] = []
+        self._session: requests.Session | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -138,20 +145,29 @@ class CentralClient:
     # -- transport -----------------------------------------------------------
     @property
     def session(self) -> requests.Session:
-        s = getattr(self._local, "session", None)
-        if s is None:
-            s = requests.Session()
-            s.headers["User-Agent"] = f"hall-kiosk/{__version__} ({self.terminal_id})"
-            s.headers["X-Terminal-Id"] = self.terminal_id
-            if self.token:
-                s.headers["Authorization"] = f"Bearer {self.token}"
-            s.verify = self.verify
-            if self.cert:
-                s.cert = self.cert
-            s.trust_env = False  # a hall proxy setting must not divert case traffic silently
-            self._local.session = s
-            with self._lock:
-                self._sessions.append(s)
+        """The one HTTP session (bounded connection pool) shared by every thread."""
+        s = self._session
+        if s is not None:
+            return s
+        with self._lock:
+            if self._session is None:
+                self._session = self._new_session()
+            return self._session
+
+    def _new_session(self) -> requests.Session:
+        s = requests.Session()
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=POOL_SIZE, max_retries=0)
+        s.mount("http://", adapter)
+        s.mount("https://", adapter)
+        s.headers["User-Agent"] = f"hall-kiosk/{__version__} ({self.terminal_id})"
+        s.headers["X-Terminal-Id"] = self.terminal_id
+        if self.token:
+            s.headers["Authorization"] = f"Bearer {self.token}"
+        s.verify = self.verify
+        if self.cert:
+            s.cert = self.cert
+        s.trust_env = False  # a hall proxy setting must not divert case traffic silently
+        s.cookies.set_policy(_NoCookies())  # central is stateless; nothing to keep between residents
         return s
 
     def send(self, method: str, path: str, *, json_body: Any = None, data: bytes | None = None,
@@ -206,10 +222,9 @@ class CentralClient:
 
     def close(self) -> None:
         with self._lock:
-            for s in self._sessions:
-                s.close()
-            self._sessions.clear()
-        self._local = threading.local()
+            if self._session is not None:
+                self._session.close()
+            self._session = None
         if self.embedded is not None:
             self.embedded.stop()
             self.embedded = None
@@ -292,6 +307,11 @@ class CentralClient:
         name_zh, name_en, issued_at}``."""
         return self.call("POST", "/v1/queue/tickets", json_body={"business": business,
                                                                   "terminal_id": self.terminal_id})
+
+
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    def set_ok(self, cookie, request) -> bool:
+        return False
 
 
 def _json_or_empty(resp: requests.Response) -> Any:
