@@ -418,6 +418,7 @@ class Job:
         self.cancel_event = threading.Event()
         self.started = time.perf_counter()
         self.machine_from: float | None = None if person else self.started
+        self.machine_before = 0.0  # machine seconds of earlier rounds (see person_again)
         self.future: cf.Future | None = None
 
     @property
@@ -430,6 +431,12 @@ class Job:
     def person_done(self) -> None:
         if self.machine_from is None:
             self.machine_from = time.perf_counter()
+
+    def person_again(self) -> None:
+        """Back to waiting for the person (e.g. the wrong card was read)."""
+        if self.machine_from is not None:
+            self.machine_before += time.perf_counter() - self.machine_from
+            self.machine_from = None
 
     def post(self, event: dict) -> None:
         if not self.cancelled:
@@ -888,8 +895,9 @@ class Session:
         if job is None or result is None:
             return  # a job of a step already left (stale) or cancelled
         if not job.background:
-            if job.machine_from is not None:
-                self._add_machine(job.step, (time.perf_counter() - job.machine_from))
+            spent = job.machine_before + (time.perf_counter() - job.machine_from if job.machine_from is not None else 0.0)
+            if spent:
+                self._add_machine(job.step, spent)
         self._update_busy()
         ok, value = result
         handler = self.step

@@ -20,7 +20,7 @@ Script::
       - submit: true
     end: completed                   # the outcome that counts as success
 
-Actions: expect, tap, input, submit, back, cancel, choose (n-th enabled choice
+Actions: expect (a step, or {step, view, hint, timeout}), tap, input, submit, back, cancel, choose (n-th enabled choice
 or "all"), card / remove_card, smartcard (kind or {insert, data}) / remove_smartcard,
 camera (scene or image path), printer ({device, paper, cover}), a4 ({fault}),
 pay (settle the QR payment in the sandbox), sms_code (type the code sent; ``wrong``: mistype it),
@@ -284,13 +284,15 @@ class Runner:
     def _state(self) -> dict:
         return self.session.state()
 
-    def _wait_ready(self, step: str | None = None, view: str | None = None, timeout: float | None = None) -> dict:
+    def _wait_ready(self, step: str | None = None, view: str | None = None, timeout: float | None = None,
+                    hint: str | None = None) -> dict:
         def ready(st: dict) -> bool:
             if st["ended"]:
                 return True
-            if st["busy"]:
+            if st["busy"] and hint is None:
                 return False
-            return (step is None or st["step"] == step) and (view is None or st["view"] == view)
+            return ((step is None or st["step"] == step) and (view is None or st["view"] == view)
+                    and (hint is None or (st.get("hint") or {}).get("key") == hint))
         try:
             st = self.session.wait_for(ready, timeout or self.expect_timeout_s)
         except TimeoutError as exc:
@@ -332,7 +334,7 @@ class Runner:
         s = self.session
         if name == "expect":
             spec = arg if isinstance(arg, dict) else {"step": arg}
-            self._wait_ready(spec.get("step"), spec.get("view"), spec.get("timeout"))
+            self._wait_ready(spec.get("step"), spec.get("view"), spec.get("timeout"), spec.get("hint"))
         elif name == "tap":
             self._wait_ready()
             s.dispatch({"type": "tap", "action": str(arg)})

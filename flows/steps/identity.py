@@ -47,11 +47,17 @@ class ReadCardStep(Step):
             if dev is not None and dev.status().usable:
                 sources.append((card, dev))
         s.local["cards"] = [c for c, _ in sources]
-        s.start_job("read_card", _read_card, sources, person=True)
+        # The earlier person's card is usually still on the reader when this
+        # step starts: it is not the card asked for, so wait until it is lifted.
+        other = s.data.get(self.options.get("differs_from") or "")
+        skip = getattr(other, "id_number", None)
+        s.start_job("read_card", _read_card, sources, skip, person=True)
 
     def on_device(self, s: Session, event: dict) -> None:
         if event.get("event") == "card_present":
             s.set_hint("flows.read_card.reading")
+        elif event.get("event") == "earlier_card":
+            s.set_hint("flows.agency.take_agent_card")
 
     def on_done(self, s: Session, job: Job, result: Any) -> None:
         kind, identity = result
@@ -98,12 +104,13 @@ def _family(card: str) -> str:
     return "smartcard" if card in ("social_security", "bank") else "idcard"
 
 
-def _read_card(job: Job, sources: list) -> tuple[str, Any]:
+def _read_card(job: Job, sources: list, skip_id: str | None = None) -> tuple[str, Any]:
     from devices.base import DeviceError
 
     if not sources:
         raise CardNotPresented()
     errors: dict[str, BaseException] = {}
+    told = False
     while not job.cancelled:
         for kind, dev in sources:
             try:
@@ -119,7 +126,16 @@ def _read_card(job: Job, sources: list) -> tuple[str, Any]:
             job.person_done()
             job.post({"type": "device", "event": "card_present", "reader": kind})
             if kind == "idcard":
-                return kind, dev.read_card()
+                identity = dev.read_card()
+                if skip_id and identity.id_number == skip_id:
+                    identity.wipe()  # read again until another card lies there
+                    job.person_again()
+                    if not told:
+                        job.post({"type": "device", "event": "earlier_card"})
+                        told = True
+                    job.wait(0.5)
+                    continue
+                return kind, identity
             if kind == "bank":
                 return kind, dev.read_bank_card()
             return kind, dev.read_social_security()
