@@ -21,7 +21,7 @@ _SERIAL = f"[{_LETTER}0-9]"
 PLATE_RE = re.compile(f"^([{PROVINCES}])([{_LETTER}])({_SERIAL}{{4}}[{_LETTER}0-9挂学警港澳])$")
 # New-energy plates have 8 characters: small cars D/F + 5, large vehicles 5 digits + D/F.
 NEV_RE = re.compile(f"^([{PROVINCES}])([{_LETTER}])([DF]{_SERIAL}[0-9]{{4}}|[0-9]{{5}}[DF])$")
-PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+PHONE_RE = re.compile(r"^1[3-9][0-9]{9}$")
 
 
 def plate(value: str) -> tuple[Any, Text | None]:
@@ -59,7 +59,7 @@ def date(value: Any, today: dt.date) -> tuple[Any, Text | None]:
         return value, None
     v = str(value).strip().replace("/", "-").replace(".", "-")
     try:
-        if re.fullmatch(r"\d{8}", v):
+        if re.fullmatch(r"[0-9]{8}", v):
             return dt.date(int(v[:4]), int(v[4:6]), int(v[6:])), None
         return dt.date.fromisoformat(v), None
     except ValueError:
@@ -93,7 +93,7 @@ def id_number(value: str, today: dt.date) -> tuple[Any, Text | None]:
 
 def code(value: str) -> tuple[Any, Text | None]:
     v = str(value).strip()
-    if not re.fullmatch(r"\d{4,8}", v):
+    if not re.fullmatch(r"[0-9]{4,8}", v):
         return value, text("flows.code.format")
     return v, None
 

@@ -8,8 +8,13 @@ WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 
 
+def ascii_digits(s: str) -> bool:
+    """Only 0-9: str.isdigit() also accepts '²' or '٣', which int() then rejects or misreads."""
+    return s.isascii() and s.isdigit()
+
+
 def check_digit(first17: str) -> str:
-    if len(first17) != 17 or not first17.isdigit():
+    if len(first17) != 17 or not ascii_digits(first17):
         raise ValueError("need the first 17 digits")
     return CHECK_CHARS[sum(int(c) * w for c, w in zip(first17, WEIGHTS)) % 11]
 
@@ -24,7 +29,7 @@ def birth_date(number: str) -> dt.date | None:
 def validate(number: str, today: dt.date | None = None) -> str | None:
     """None if valid, else a catalog key naming the problem."""
     n = (number or "").strip().upper()
-    if len(n) != 18 or not n[:17].isdigit() or not (n[17].isdigit() or n[17] == "X"):
+    if len(n) != 18 or not ascii_digits(n[:17]) or not (ascii_digits(n[17]) or n[17] == "X"):
         return "idnumber.format"
     if check_digit(n[:17]) != n[17]:
         return "idnumber.check_digit"

@@ -110,7 +110,7 @@ def _field(text: bytes, spec: Field) -> str:
 
 
 def _date(value: str) -> dt.date | None:
-    if len(value) != 8 or not value.isdigit():
+    if len(value) != 8 or not idnumber.ascii_digits(value):
         return None
     try:
         return dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))
@@ -136,7 +136,7 @@ def foreign_check_digit(first14: str) -> str:
 
 def _foreign_number_problem(number: str) -> str | None:
     n = number.upper()
-    if len(n) != 15 or not n[:3].isalpha() or not n[3:].isdigit():
+    if len(n) != 15 or not (n[:3].isascii() and n[:3].isalpha()) or not idnumber.ascii_digits(n[3:]):
         return "idcard.foreign_number_format"
     if foreign_check_digit(n[:14]) != n[14]:
         return "idcard.foreign_check_digit"

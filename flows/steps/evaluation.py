@@ -65,7 +65,7 @@ class EvaluationStep(Step):
             s.local.pop("level", None)
             s.local.pop("selected", None)
             return True
-        if action.startswith("level_") and action[6:].isdigit() and int(action[6:]) in LEVELS:
+        if action.startswith("level_") and action[6:].isascii() and action[6:].isdigit() and int(action[6:]) in LEVELS:
             level = int(action[6:])
             s.local["level"] = level
             s.local["selected"] = []
