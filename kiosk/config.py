@@ -235,9 +235,11 @@ def load_config(path: str | os.PathLike | None = None, env: dict | None = None, 
             raise ConfigError("--config", f"file not found: {p}") from None
         except OSError as exc:
             raise ConfigError("--config", f"cannot read {p}: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(str(p), f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})") from None
         try:
             site = tomllib.loads(raw)
-        except tomllib.TOMLDecodeError as exc:
+        except (tomllib.TOMLDecodeError, RecursionError) as exc:
             raise ConfigError(str(p), f"not valid TOML ({exc})") from None
         data = _merge(data, site)
         # a site file is a real terminal unless it says otherwise
