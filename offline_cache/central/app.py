@@ -21,13 +21,17 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
+import html
 import json
 import logging
+import secrets
 import threading
 import time
 import uuid
 from importlib import resources
 from typing import Any, Callable, Literal
+from urllib.parse import parse_qs, quote
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -825,23 +829,45 @@ def _sandbox_routes(app: FastAPI, sb: Sandbox) -> None:
             raise BadRequest("config must be a JSON object")
         return sb.set_terminal_config(target, data)
 
+    # The page a phone opens from the payment QR. Everything shown is escaped
+    # (a description comes from a terminal) and the page forbids scripts; its
+    # Pay button carries a per-payment token, so a bare or cross-site POST
+    # cannot mark a payment paid.
+    page_key = secrets.token_bytes(32)
+
+    def pay_token(payment_id: str) -> str:
+        return hmac.new(page_key, payment_id.encode(), hashlib.sha256).hexdigest()
+
+    def page(body: str, status: int = 200) -> HTMLResponse:
+        return HTMLResponse(f"<!doctype html><meta charset=utf-8><title>沙箱支付</title>{body}", status_code=status,
+                            headers={"Content-Security-Policy": "default-src 'none'; form-action 'self'; "
+                                     "frame-ancestors 'none'", "X-Content-Type-Options": "nosniff",
+                                     "Referrer-Policy": "no-referrer"})
+
+    not_found = "<h1>未找到支付单 / Payment not found</h1>"
+
     @app.get("/pay/{payment_id}", response_class=HTMLResponse)
     def pay_page(payment_id: str):
         view = sb.payment(payment_id)
         if view is None:
-            return HTMLResponse("<h1>未找到支付单 / Payment not found</h1>", status_code=404)
+            return page(not_found, 404)
         state = "已支付 / Paid" if view["status"] == "paid" else "待支付 / Pending"
-        return HTMLResponse(
-            f"<!doctype html><meta charset=utf-8><title>沙箱支付</title><h1>沙箱支付 / Sandbox payment</h1>"
-            f"<p>{view['description']}</p><p>¥{view['amount']}</p><p>{state}</p>"
-            f"<form method=post action='/pay/{payment_id}'><button>确认支付 / Pay</button></form>")
+        return page(f"<h1>沙箱支付 / Sandbox payment</h1><p>{html.escape(str(view['description']))}</p>"
+                    f"<p>¥{html.escape(str(view['amount']))}</p><p>{state}</p>"
+                    f"<form method=post action='/pay/{html.escape(quote(payment_id, safe=''))}'>"
+                    f"<input type=hidden name=token value='{pay_token(payment_id)}'>"
+                    f"<button>确认支付 / Pay</button></form>")
 
     @app.post("/pay/{payment_id}", response_class=HTMLResponse)
-    def pay_submit(payment_id: str):
-        view = sb.pay(payment_id)
+    async def pay_submit(payment_id: str, request: Request):
+        form = parse_qs((await request.body())[:4096].decode("ascii", "replace"))
+        token = (form.get("token") or [""])[0]
+        if not hmac.compare_digest(token.encode(), pay_token(payment_id).encode()):
+            return page("<h1>请重新打开支付页面 / Open the payment page again</h1>", 403)
+        view = await run_in_threadpool(sb.pay, payment_id)
         if view is None:
-            return HTMLResponse("<h1>未找到支付单 / Payment not found</h1>", status_code=404)
-        return HTMLResponse("<!doctype html><meta charset=utf-8><h1>支付成功 / Paid</h1>")
+            return page(not_found, 404)
+        return page("<h1>支付成功 / Paid</h1>")
 
 
 def _mask_id(value: str) -> str:

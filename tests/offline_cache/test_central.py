@@ -4,6 +4,7 @@ flows use (through the real client over loopback HTTP)."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import uuid
@@ -188,7 +189,8 @@ def test_payment_settles_violations(client, central):
     assert client.payment_status(order["payment_id"])["status"] == "pending"
     page = requests.get(order["qr_text"], timeout=5)
     assert page.status_code == 200 and "沙箱支付" in page.text
-    requests.post(order["qr_text"], timeout=5)  # the resident's phone pays
+    token = re.search(r"name=token value='([0-9a-f]+)'", page.text).group(1)
+    requests.post(order["qr_text"], data={"token": token}, timeout=5)  # the resident's phone pays
     assert client.payment_status(order["payment_id"])["status"] == "paid"
     after = {v["violation_id"]: v["paid"] for v in client.traffic_violations("苏A12345")}
     assert all(after[v["violation_id"]] for v in payable)
