@@ -7,11 +7,14 @@ Document (JSON)::
 
 The signature covers the canonical JSON (sorted keys, no spaces, UTF-8) of the
 document without ``signature``.  A document is applied only when the signature
-verifies with a trusted key, it targets this terminal, its version is newer
-than the one in force, it touches only keys the central platform may set
-(never devices, transport URLs, data paths or the technician PIN), and the
-merged configuration validates.  It is written atomically (temp file, fsync,
-rename); anything else keeps the last good configuration and says why.
+verifies with a trusted key, it targets this terminal, it was issued neither in
+the future (beyond ``CLOCK_SKEW_S``) nor longer ago than ``MAX_AGE_S``, its
+version is newer than the highest ever accepted (kept apart from the document,
+so a damaged or deleted ``config.json`` does not reopen the door to an older
+one), it sets only known keys the central platform may set and none of the
+security-relevant ones (``SECURITY_KEYS``), and the merged configuration
+validates.  It is written atomically (temp file, fsync, rename); anything else
+keeps the last good configuration and says why.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ import json
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
@@ -42,7 +47,31 @@ ALLOWED_PREFIXES = (
     "remote_config.interval_s", "logging.level",
 )
 
+# Security-relevant keys (dotted key or prefix ending in ".") that only the
+# terminal's own file sets, with why; checked before the allow list.
+SECURITY_KEYS = {
+    "mode": "demo mode lifts the production checks",
+    "devices.": "a device transport decides whose card and face are read",
+    "central.": "where cases go and how the terminal proves who it is",
+    "sms.": "where one-time codes are sent",
+    "staff_call.target": "where staff calls go; a resident waits for that help",
+    "technician.": "the technician PIN and its lockout",
+    "face.liveness": "liveness is what refuses a held-up photo",
+    "face.threshold": "a looser threshold lets another person's face match (calibrated on site, docs/face.md)",
+    "face.engine": "the face encoder in use",
+    "certificates.": "document signing keys and trust",
+    "remote_config.public_key": "the key that checks these documents",
+    "remote_config.enabled": "switching remote configuration itself",
+    "data.": "where personal data is kept",
+    "store.retention_days": "how long personal data is kept",
+    "metrics.": "what listens on the network",
+    "branding.logo": "a file path on the terminal",
+}
+CLOCK_SKEW_S = 300.0          # a document issued this far in the future is still taken
+MAX_AGE_S = 7 * 86400.0       # older documents are refused (replayed captures)
+
 FILE_NAME = "config.json"
+HIGHEST_NAME = "highest.json"  # highest version ever accepted, kept apart from the document
 # Where the embedded sandbox central platform publishes its config-signing key.
 EMBEDDED_PUBLIC_KEY = "central/config-signing.pub"
 
@@ -87,15 +116,51 @@ def _flat_keys(data: dict, prefix: str = "") -> list[str]:
     return out
 
 
+def _matches(dotted: str, prefixes) -> bool:
+    return any(dotted == p or (p.endswith(".") and dotted.startswith(p)) for p in prefixes)
+
+
 def _allowed(dotted: str) -> bool:
-    return any(dotted == p or (p.endswith(".") and dotted.startswith(p)) for p in ALLOWED_PREFIXES)
+    return _matches(dotted, ALLOWED_PREFIXES)
 
 
-def verify_document(doc: dict, trusted: list[Ed25519PublicKey], terminal_id: str) -> dict:
-    """Return the overrides of a valid document or raise RemoteConfigError."""
+def key_problem(keys: list[str]) -> str | None:
+    """Why a document may not set these dotted keys, or None."""
+    from .config import _SCHEMA
+
+    security = sorted(k for k in keys if _matches(k, SECURITY_KEYS))
+    if security:
+        why = "; ".join(f"{k}: {SECURITY_KEYS[next(p for p in SECURITY_KEYS if _matches(k, [p]))]}" for k in security)
+        return f"document sets security-relevant keys that only the terminal sets ({why})"
+    bad = sorted(k for k in keys if not _allowed(k))
+    if bad:
+        return f"document sets keys the central platform may not set: {', '.join(bad)}"
+    unknown = sorted(k for k in keys if k not in _SCHEMA)
+    if unknown:
+        return f"document sets unknown keys: {', '.join(unknown)}"
+    return None
+
+
+def _issued_at(doc: dict) -> float:
+    raw = doc.get("issued_at")
+    try:
+        when = datetime.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise RemoteConfigError("document has no issued_at time with a time zone")
+    return when.timestamp()
+
+
+def verify_document(doc: dict, trusted: list[Ed25519PublicKey], terminal_id: str, now: float | None = None) -> dict:
+    """Return the overrides of a valid document or raise RemoteConfigError.
+
+    With ``now`` (a document about to be applied) its issue time must lie
+    within [now - MAX_AGE_S, now + CLOCK_SKEW_S]; the document in force is
+    re-checked without it, so it does not expire while central is silent."""
     if not isinstance(doc, dict) or not isinstance(doc.get("config"), dict):
         raise RemoteConfigError("document has no config table")
-    if not isinstance(doc.get("version"), int):
+    if not isinstance(doc.get("version"), int) or isinstance(doc.get("version"), bool):
         raise RemoteConfigError("document has no integer version")
     try:
         signature = base64.b64decode(doc.get("signature") or "", validate=True)
@@ -113,10 +178,22 @@ def verify_document(doc: dict, trusted: list[Ed25519PublicKey], terminal_id: str
     target = doc.get("terminal", "*")
     if target not in ("*", terminal_id):
         raise RemoteConfigError(f"document is for terminal {target}, not {terminal_id}")
-    bad = [k for k in _flat_keys(doc["config"]) if not _allowed(k)]
-    if bad:
-        raise RemoteConfigError(f"document sets keys the central platform may not set: {', '.join(sorted(bad))}")
+    issued = _issued_at(doc)
+    if now is not None and issued > now + CLOCK_SKEW_S:
+        raise RemoteConfigError(f"document is issued in the future ({doc['issued_at']}); check the terminal clock")
+    if now is not None and issued < now - MAX_AGE_S:
+        raise RemoteConfigError(f"document is too old (issued {doc['issued_at']}, at most {MAX_AGE_S / 86400:g} days)")
+    problem = key_problem(_flat_keys(doc["config"]))
+    if problem:
+        raise RemoteConfigError(problem)
     return doc["config"]
+
+
+def content_digest(doc: dict) -> str:
+    """What a document says, without when it was issued or its signature: the
+    same version re-issued by central is the same document."""
+    body = {k: v for k, v in doc.items() if k not in ("signature", "key_id", "issued_at")}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
 
 
 @dataclass
@@ -129,10 +206,12 @@ class ApplyResult:
 class RemoteConfigStore:
     """The verified remote layer on disk under ``<data_dir>/remote/``."""
 
-    def __init__(self, data_dir: Path, terminal_id: str, trusted: list[Ed25519PublicKey]):
+    def __init__(self, data_dir: Path, terminal_id: str, trusted: list[Ed25519PublicKey],
+                 clock: Callable[[], float] = time.time):
         self.dir = Path(data_dir) / "remote"
         self.terminal_id = terminal_id
         self.trusted = trusted
+        self.clock = clock
         self._lock = threading.Lock()
         self.last_error: str = ""
 
@@ -148,7 +227,7 @@ class RemoteConfigStore:
             return doc
         except FileNotFoundError:
             return None
-        except (ValueError, RemoteConfigError) as exc:
+        except (OSError, ValueError, RemoteConfigError) as exc:
             self.last_error = f"stored remote config ignored: {exc}"
             log.warning("stored remote config ignored", extra={"reason": str(exc)})
             return None
@@ -157,40 +236,61 @@ class RemoteConfigStore:
         doc = self.current()
         return copy.deepcopy(doc["config"]) if doc else {}
 
+    def highest(self) -> tuple[int, str]:
+        """(version, content digest) of the newest document ever accepted."""
+        try:
+            rec = json.loads((self.dir / HIGHEST_NAME).read_text("utf-8"))
+            if isinstance(rec.get("version"), int) and isinstance(rec.get("digest"), str):
+                return rec["version"], rec["digest"]
+        except FileNotFoundError:
+            pass
+        except (ValueError, AttributeError) as exc:
+            log.warning("remote config version record unreadable", extra={"reason": str(exc)})
+        return 0, ""
+
+    def _check_version(self, doc: dict, now: dict | None) -> str | None:
+        """A reason not to apply (already in force), None to apply, or raise for an older one."""
+        version, digest = doc["version"], content_digest(doc)
+        if now is not None and version == now["version"] and digest == content_digest(now):
+            return "already in force"
+        floor, floor_digest = self.highest()
+        if now is not None and now["version"] > floor:
+            floor, floor_digest = now["version"], content_digest(now)
+        if version < floor or (version == floor and digest != floor_digest):
+            raise RemoteConfigError(f"version {version} is not newer than {floor} already accepted")
+        return None  # newer, or the accepted one again after config.json was lost
+
     def apply(self, raw: bytes | str | dict, validate: Callable[[dict], None] | None = None) -> ApplyResult:
         with self._lock:
             try:
                 doc = raw if isinstance(raw, dict) else json.loads(raw)
-                overrides = verify_document(doc, self.trusted, self.terminal_id)
+                overrides = verify_document(doc, self.trusted, self.terminal_id, now=self.clock())
                 now = self.current()
-                if now is not None and doc["version"] <= now["version"]:
-                    if doc["version"] == now["version"] and canonical(doc) == canonical(now):
-                        return ApplyResult(False, now["version"], "already in force")
-                    raise RemoteConfigError(f"version {doc['version']} is not newer than {now['version']} in force")
+                if self._check_version(doc, now):
+                    return ApplyResult(False, doc["version"], "already in force")
                 if validate is not None:
                     validate(overrides)
-            except (ValueError, RemoteConfigError) as exc:
+            except Exception as exc:  # RemoteConfigError, JSON errors, ConfigError of the merged result
                 self.last_error = str(exc)
                 log.warning("remote config rejected, keeping the last good one", extra={"reason": str(exc)})
                 return ApplyResult(False, None, str(exc))
-            except Exception as exc:  # validation (ConfigError) of the merged result
-                self.last_error = str(exc)
-                log.warning("remote config rejected, keeping the last good one", extra={"reason": str(exc)})
-                return ApplyResult(False, None, str(exc))
-            self._write_atomic(doc)
+            # the version record first: a crash between the two writes leaves
+            # the newer floor, and the same document is taken again
+            self._write_atomic(HIGHEST_NAME, {"version": doc["version"], "digest": content_digest(doc)})
+            self._write_atomic(FILE_NAME, doc)
             self.last_error = ""
             log.info("remote config applied", extra={"version": doc["version"]})
             return ApplyResult(True, doc["version"])
 
-    def _write_atomic(self, doc: dict) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.dir / (FILE_NAME + ".tmp")
+    def _write_atomic(self, name: str, doc: dict) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = self.dir / (name + ".tmp")
         data = json.dumps(doc, ensure_ascii=False, indent=1).encode()
         with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
+        os.replace(tmp, self.dir / name)
         dfd = os.open(self.dir, os.O_RDONLY)
         try:
             os.fsync(dfd)

@@ -392,17 +392,16 @@ class Sandbox:
                 "SELECT target, version, config, updated_at FROM terminal_configs WHERE target IN ('*', ?)",
                 (terminal_id,))}
         merged: dict = {}
-        version, updated = 1, 0.0
+        version = 1
         for target in ("*", terminal_id):
             if target in rows:
-                _, v, cfg, at = rows[target]
+                _, v, cfg, _ = rows[target]
                 merged = _merge(merged, json.loads(cfg))
                 version += v
-                updated = max(updated, at)
         start = demo_data.OFFLINE_BASE + demo_data.OFFLINE_BLOCK * block
         doc = {
             "version": version,
-            "issued_at": iso(updated) if updated else "1970-01-01T00:00:00.000+00:00",
+            "issued_at": iso(self.clock()),   # signed now: terminals refuse stale copies
             "terminal": terminal_id,
             "config": merged,
             "queue_offline": {"block": block, "start": start, "end": start + demo_data.OFFLINE_BLOCK - 1},

@@ -65,5 +65,6 @@ def test_remote_config_from_central_is_verified_and_applied_live(kiosk_app):
         assert "queue_ticket" in {s["id"] for s in kiosk_app.catalog_state(refresh=False)}
     finally:
         kiosk_app.central.call("PUT", f"/v1/sandbox/terminals/{tid}/config", json_body={})
-        (original.data_dir / "remote" / "config.json").unlink(missing_ok=True)
+        for name in ("config.json", "highest.json"):
+            (original.data_dir / "remote" / name).unlink(missing_ok=True)
         kiosk_app.config = original
