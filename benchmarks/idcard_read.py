@@ -69,7 +69,7 @@ def main() -> None:
                     moved = plain_read(ser)
                     plain.append(time.perf_counter() - t0)
 
-            reader = IdCardReader("bench", url).open()
+            reader = IdCardReader("bench", url, {"mode": "demo"}).open()
             try:
                 reader.read_card()  # warm-up
                 driver = []

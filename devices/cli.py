@@ -89,7 +89,8 @@ def status(ctx: click.Context, as_json: bool, lang: str, only: tuple[str, ...]) 
 @click.option("--timeout", type=click.FloatRange(0, 600), default=0.0, show_default=True,
               help="Seconds to wait for a card to be put on the reader.")
 @click.option("--card", default=None, help="With --port sim://: the card the simulator presents.")
-def read_id(port: str, as_json: bool, reveal: bool, timeout: float, card: str | None) -> None:
+@click.pass_obj
+def read_id(obj, port: str, as_json: bool, reveal: bool, timeout: float, card: str | None) -> None:
     """Read one ID card (resident ID, HK/Macao/Taiwan permit, foreigner permanent residence card)."""
     from devices.base import DeviceError, DeviceState
     from devices.idcard.driver import IdCardReader, serial_target
@@ -109,7 +110,9 @@ def read_id(port: str, as_json: bool, reveal: bool, timeout: float, card: str | 
             serial_target(port)
         except ValueError as exc:
             fail(f"invalid --port {port!r}: {exc}", code=2)
-    reader = IdCardReader("idcard", port)
+    # the built-in simulator is demo by definition; a real port reads as the config says
+    mode = "demo" if sim is not None else obj.config.get("mode", "production")
+    reader = IdCardReader("idcard", port, {"mode": mode})
     try:
         reader.open()
         st = reader.status()

@@ -52,6 +52,9 @@ class DeviceManager:
                 continue
             family, url = spec["family"], spec["url"]
             options = {k: v for k, v in spec.items() if k not in ("family", "url")}
+            # the terminal's mode, not a per-device setting: demo-only shortcuts
+            # (the simulator's photo decoder) follow it
+            options["mode"] = self.config.get("mode", "production")
             try:
                 if url.startswith("sim://"):
                     # The simulator may add driver options (e.g. a spool folder

@@ -77,7 +77,9 @@ class IdCardReader(Device):
         self.attempt_timeout_s = float(self.options.get("timeout_s", 1.0))
         self.retries = max(1, int(self.options.get("retries", 3)))
         self.poll_interval_s = float(self.options.get("poll_interval_s", 0.1))
-        self.decoders = wlt.default_decoders(self.options.get("photo_decoders", ()))
+        # "mode" comes from the config (DeviceManager); missing means production
+        self.demo = self.options.get("mode") == "demo"
+        self.decoders = wlt.default_decoders(self.options.get("photo_decoders", ()), demo=self.demo)
         try:
             self.port, self.baudrate = serial_target(url)
             self._url_problem = ""
@@ -307,6 +309,11 @@ class IdCardReader(Device):
             raise ProtocolError("idcard.unsupported_layout", DeviceState.USER_ERROR, marker=exc.marker) from None
         remember_personal(name=ident.name, address=ident.address, others=[ident.extra.get("english_name", "")])
         ident.photo_wlt = data.photo
+        if not self.demo and wlt.is_simulator_photo(data.photo):
+            # a real card never carries the simulator's photo: something on this
+            # port pretends to be a reader
+            ident.problems.append("idcard.simulated_photo")
+            log.warning("card with a simulator photo refused outside demo mode", extra={"device": self.name})
         photo = wlt.decode_photo(data.photo, self.decoders)
         if photo.ok:
             ident.photo, ident.photo_decoded = photo.image, True

@@ -9,7 +9,10 @@ and the first that recognises the data wins.  Shipped decoders:
   (returns 1 and fills a 38862-byte BMP).  Unavailable, with the reason, when
   no such library is installed.
 - ``SimulatorDecoder``: the simulator's photo bytes start with ``SIM_MAGIC``
-  and a photo reference; it returns the packaged PNG of that reference.
+  and a photo reference; it returns the packaged PNG of that reference.  Demo
+  mode only: in production anything on a serial port could claim to be the
+  simulator and show any face, so it is never in the list (not even when a
+  site names it as a plug-in) and the driver flags such a card.
 
 Site-specific decoders are named in the device options as
 ``photo_decoders = ["package.module:Class", ...]`` (tried before the defaults).
@@ -175,14 +178,23 @@ def load_decoder(spec: str) -> PhotoDecoder:
     return getattr(importlib.import_module(module), attr)()
 
 
-def default_decoders(extra: Sequence[str] = ()) -> list[PhotoDecoder]:
+def default_decoders(extra: Sequence[str] = (), demo: bool = False) -> list[PhotoDecoder]:
+    """Site plug-ins, then the vendor library; the simulator's decoder only in demo mode."""
     decoders: list[PhotoDecoder] = []
     for spec in extra:
         try:
             decoders.append(load_decoder(spec))
         except Exception as exc:  # a broken plug-in must not stop card reading
             log.warning("photo decoder plug-in unavailable", extra={"decoder": spec, "reason": str(exc)})
+    if not demo:
+        if any(isinstance(d, SimulatorDecoder) for d in decoders):
+            log.warning("simulator photo decoder ignored: demo mode only")
+        return [d for d in decoders if not isinstance(d, SimulatorDecoder)] + [VendorLibraryDecoder()]
     return decoders + [SimulatorDecoder(), VendorLibraryDecoder()]
+
+
+def is_simulator_photo(data: bytes | None) -> bool:
+    return bool(data) and data.startswith(SIM_MAGIC)
 
 
 def decode_photo(wlt: bytes | None, decoders: Sequence[PhotoDecoder] | None = None) -> PhotoResult:

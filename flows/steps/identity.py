@@ -87,8 +87,8 @@ class ReadCardStep(Step):
         problems = list(getattr(identity, "problems", []) or [])
         if identity.expired():
             problems.insert(0, "idcard.expired")
-        blocking = [p for p in problems if p in ("idcard.expired", "idnumber.check_digit", "idnumber.birth_date",
-                                                   "idnumber.format")]
+        blocking = [p for p in problems if p in ("idcard.simulated_photo", "idcard.expired", "idnumber.check_digit",
+                                                   "idnumber.birth_date", "idnumber.format")]
         if blocking:
             return text("flows.read_card.rejected", reason=text(blocking[0]).zh, reason_en=text(blocking[0]).en)
         other = self.options.get("differs_from")

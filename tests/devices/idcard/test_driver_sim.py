@@ -21,7 +21,7 @@ def sim():
 
 @pytest.fixture
 def reader(sim):
-    r = IdCardReader("idcard", sim.url, {"timeout_s": 1.0}).open()
+    r = IdCardReader("idcard", sim.url, {"timeout_s": 1.0, "mode": "demo"}).open()
     yield r
     r.close()
 

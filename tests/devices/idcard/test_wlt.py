@@ -56,7 +56,7 @@ class Grey:
 
 
 def test_plug_in_decoders_come_first():
-    decoders = wlt.default_decoders([f"{__name__}:Grey", "no.such.module:Decoder"])
+    decoders = wlt.default_decoders([f"{__name__}:Grey", "no.such.module:Decoder"], demo=True)
     assert decoders[0].name == "grey" and [d.name for d in decoders[1:2]] == ["simulator"]
     res = wlt.decode_photo(wlt.simulator_wlt("obama"), decoders)
     assert res.decoder == "grey" and res.fmt == "bmp"
