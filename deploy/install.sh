@@ -3,6 +3,7 @@
 #
 #   deploy/install.sh [--profile hall|bank] [--root DIR] [--no-apt] [--no-venv]
 #                     [--no-systemctl] [--dry-run] [--rollback]
+#                     [--technician-pin-file FILE]
 #                     [--idcard SPEC] [--ticket-printer SPEC] [--camera SPEC]
 #
 # SPEC binds a kiosk device name to this terminal's device: port:<usb port
@@ -14,6 +15,8 @@
 # Releases live in /opt/kiosk/releases/<version>; /opt/kiosk/current points at
 # the active one, so an upgrade is a new release + symlink switch and a
 # rollback (--rollback) switches back to the previous release.
+# No technician PIN ships: the first install takes one from
+# --technician-pin-file (6-12 digits) or generates one and prints it once.
 set -eu
 
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,6 +27,7 @@ do_venv=1
 do_systemctl=1
 dry=0
 rollback=0
+pin_file=""
 bind_idcard=""
 bind_printer=""
 bind_camera=""
@@ -37,10 +41,11 @@ while [ $# -gt 0 ]; do
         --no-systemctl) do_systemctl=0; shift ;;
         --dry-run) dry=1; shift ;;
         --rollback) rollback=1; shift ;;
+        --technician-pin-file) pin_file=$2; shift 2 ;;
         --idcard) bind_idcard=$2; shift 2 ;;
         --ticket-printer) bind_printer=$2; shift 2 ;;
         --camera) bind_camera=$2; shift 2 ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
         *) echo "install.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -160,6 +165,32 @@ put 0644 "$src/deploy/profiles/bank.toml" "$etc/profiles/bank.toml"
 dir 0750 "$var"
 dir 0700 "$var/keys"
 dir 0750 "$log"
+
+# 5b. Technician PIN: set once, never shipped; a generated one is shown only now
+if [ ! -s "$var/technician/pin_hash" ] && [ "$dry" = 0 ]; then
+    if [ -n "$pin_file" ]; then
+        pin=$(head -n 1 "$pin_file" | tr -d ' \r\n')
+        shown=0
+    else
+        pin=$(python3 -c 'import secrets; print(f"{secrets.randbelow(10 ** 8):08d}")')
+        shown=1
+    fi
+    case "$pin" in
+        ''|*[!0-9]*) echo "install.sh: the technician PIN must be 6-12 digits" >&2; exit 2 ;;
+    esac
+    if [ ${#pin} -lt 6 ] || [ ${#pin} -gt 12 ]; then
+        echo "install.sh: the technician PIN must be 6-12 digits" >&2; exit 2
+    fi
+    dir 0700 "$var/technician"
+    printf '%s' "$pin" | python3 "$src/deploy/pin_hash.py" > "$var/technician/pin_hash.new"
+    chmod 0600 "$var/technician/pin_hash.new"
+    [ -n "$owner" ] && chown "$owner" "$var/technician/pin_hash.new"
+    mv "$var/technician/pin_hash.new" "$var/technician/pin_hash"
+    if [ "$shown" = 1 ]; then
+        echo "technician PIN: $pin  (shown once; change it with: kiosk technician set-pin)"
+    fi
+    pin=""
+fi
 
 # 6. udev names (/dev/kiosk-idcard, /dev/kiosk-ticket-printer, /dev/kiosk-camera),
 #    bound to this terminal's devices by port path or serial number

@@ -471,6 +471,7 @@ class KioskApp:
         call = {"terminal": self.config.terminal_id, "reason": reason, "service": service,
                 "at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         self.staff_calls.append(call)
+        self.staff_called_at = time.time()  # a staff PIN is accepted only after this
         target = self.config.get("staff_call.target", "log://")
         log.warning("staff called", extra={"reason": reason, "service": service})
         if target.startswith(("http://", "https://")):
@@ -484,15 +485,21 @@ class KioskApp:
             threading.Thread(target=post, name="staff-call", daemon=True).start()
         return True
 
-    def verify_staff_pin(self, pin: str) -> tuple[bool, Text | None]:
-        from kiosk.technician import PinGate
+    def verify_staff(self, staff_id: str, pin: str) -> tuple[str | None, Text | None]:
+        """The staff id when ``staff_id`` + ``pin`` are right and staff were
+        called to this terminal; else None and the message to show."""
+        from kiosk.staff import StaffGate
 
-        res = PinGate(self.config).attempt(pin)
-        if res.ok:
-            return True, None
+        res, who = StaffGate(self.config).verify(staff_id, pin, getattr(self, "staff_called_at", None))
+        if who is not None:
+            log.info("staff verification", extra={"staff": who})
+            return who, None
+        if res.disabled:
+            return None, text("flows.staff.not_called")
         if res.locked:
-            return False, text("flows.staff.locked", seconds=res.locked_for_s)
-        return False, text("flows.staff.wrong_pin")
+            log.warning("staff verification refused: too many wrong PINs", extra={"wait_s": res.locked_for_s})
+            return None, text("flows.staff.locked", seconds=res.locked_for_s)
+        return None, text("flows.staff.wrong_pin")
 
     def send_sms(self, phone: str, message: Text) -> bool:
         return self.sms.send(phone, message)

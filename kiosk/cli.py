@@ -34,6 +34,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "diagnose": ("kiosk.diagnose:diagnose", "Technician checks without a screen."),
     "health": ("kiosk.health:health", "Terminal health for the operator (exit 1 when it cannot serve)."),
     "technician": ("kiosk.technician:technician", "Technician PIN management."),
+    "staff": ("kiosk.staff:staff", "Staff credentials for staff-assisted verification."),
     "config": ("kiosk.config_cli:config_group", "Check or show the effective configuration."),
 }
 

@@ -1,18 +1,20 @@
-"""Technician PIN: PBKDF2-SHA256 hashes, verification with lockout, and the
-``kiosk technician`` commands.
+"""Technician PIN: PBKDF2-SHA256 hashes, verification with growing backoff,
+and the ``kiosk technician`` commands.
 
 Hash format (one string, safe in TOML)::
 
     pbkdf2_sha256$<iterations>$<salt, url-safe base64 without padding>$<hash, standard base64>
 
-The PIN that ships in ``kiosk/default.toml`` is ``24681357``; change it on site
-with ``kiosk technician set-pin``, which stores the new hash in
-``<data_dir>/technician/pin_hash`` (mode 0600).  That file wins over the config
-value so the site config can stay read-only.
+No PIN ships: without one the technician entry is disabled and says how to
+set one (``kiosk technician set-pin``, which stores the hash in
+``<data_dir>/technician/pin_hash``, mode 0600, over ``technician.pin_hash``).
+``deploy/install.sh`` sets one at install.
 
-Failed attempts and the lockout deadline are kept in
-``<data_dir>/technician/lockout.json`` so restarting the app does not reset a
-lockout.
+Wrong attempts are counted by an ``AttemptGate``: the first
+``technician.max_failures`` are free, each further one makes the next try wait
+``backoff_s``, doubling up to ``lockout_s``. Waiting never resets the count;
+only the right PIN does. The state file is 0600 and HMAC'd with a key kept
+next to it; a missing or altered state file counts as every free try used.
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ import click
 
 SCHEME = "pbkdf2_sha256"
 DEFAULT_ITERATIONS = 200_000
-DEFAULT_PIN = "24681357"  # documented in docs/ui.md; the shipped hash is of this PIN
 PIN_MIN, PIN_MAX = 6, 12
+NO_PIN = "no technician PIN is set: set one with 'kiosk technician set-pin'"
 
 
 class PinFormatError(ValueError):
@@ -110,67 +112,142 @@ class PinResult:
     locked: bool = False
     remaining_tries: int = 0
     locked_for_s: int = 0
+    disabled: bool = False  # no PIN has been set
 
     def message_key(self) -> str:
         if self.ok:
             return "ui.tech.pin_ok"
+        if self.disabled:
+            return "ui.tech.no_pin"
         if self.locked:
             return "ui.tech.pin_locked"
         return "ui.tech.pin_wrong"
 
 
-class PinGate:
-    """PIN check with a failure counter and a timed lockout.
+def _write_private(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
 
-    ``clock`` is injectable so tests can move time without sleeping.
+
+class AttemptGate:
+    """Wrong-attempt counter with a growing wait per attempt, kept on disk.
+
+    ``free`` wrong attempts cost nothing; the n-th one after them makes the
+    next attempt wait ``base_s * 2**n`` seconds, at most ``cap_s``: a guesser
+    gets a handful of tries an hour, while someone who typed wrong PINs on
+    purpose keeps the rightful user out for at most ``cap_s``. ``clock`` is
+    injectable so tests move time without sleeping.
     """
+
+    def __init__(self, state_path: Path, free: int, base_s: float, cap_s: float,
+                 clock: Callable[[], float] = time.time):
+        self.state_path = Path(state_path)
+        self.key_path = self.state_path.with_name(self.state_path.stem + ".key")
+        self.free, self.base_s, self.cap_s = int(free), float(base_s), float(cap_s)
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._tampered = False
+        self.failures, self.next_at = self._load()
+        if self._tampered:
+            self._save()  # the fallback holds from now on, not from each reload
+
+    def _key(self, create: bool) -> bytes | None:
+        try:
+            return self.key_path.read_bytes()
+        except OSError:
+            if not create:
+                return None
+        key = secrets.token_bytes(32)
+        try:
+            _write_private(self.key_path, key)
+        except OSError:
+            pass  # read-only data dir: the count is kept in memory only
+        return key
+
+    def _mac(self, key: bytes, body: bytes) -> str:
+        return hmac.new(key, body, hashlib.sha256).hexdigest()
+
+    def _load(self) -> tuple[int, float]:
+        key = self._key(create=False)
+        if key is None:
+            return 0, 0.0  # never used on this terminal
+        try:
+            doc = json.loads(self.state_path.read_text("utf-8"))
+            body = json.dumps(doc["state"], sort_keys=True).encode()
+            if hmac.compare_digest(self._mac(key, body), str(doc["mac"])):
+                return int(doc["state"]["failures"]), float(doc["state"]["next_at"])
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            pass
+        # deleted or edited: as if every free try had been used
+        self._tampered = True
+        return self.free, self.clock() + self.base_s
+
+    def _save(self) -> None:
+        state = {"failures": self.failures, "next_at": self.next_at}
+        body = json.dumps(state, sort_keys=True).encode()
+        key = self._key(create=True)
+        try:
+            _write_private(self.state_path, json.dumps({"state": state, "mac": self._mac(key, body)}).encode())
+        except OSError:
+            pass
+
+    def wait_s(self) -> int:
+        return max(0, int(self.next_at - self.clock() + 0.999))
+
+    @property
+    def remaining_free(self) -> int:
+        return max(0, self.free - self.failures)
+
+    def run(self, check: Callable[[], bool]) -> PinResult:
+        """``check()`` only when no wait is due; count its outcome."""
+        with self._lock:
+            wait = self.wait_s()
+            if wait > 0:
+                return PinResult(False, locked=True, locked_for_s=wait)
+            if check():
+                self.failures, self.next_at = 0, 0.0
+                self._save()
+                return PinResult(True, remaining_tries=self.free)
+            self.failures += 1
+            over = self.failures - self.free
+            if over >= 0:
+                self.next_at = self.clock() + min(self.base_s * 2 ** over, self.cap_s)
+            self._save()
+            if over >= 0:
+                return PinResult(False, locked=True, locked_for_s=self.wait_s())
+            return PinResult(False, remaining_tries=self.remaining_free)
+
+
+def pin_configured(config) -> bool:
+    return bool(stored_hash(config))
+
+
+class PinGate:
+    """The technician PIN behind an ``AttemptGate`` (``<data_dir>/technician/lockout.json``)."""
 
     def __init__(self, config, clock: Callable[[], float] = time.time, state_path: Path | None = None):
         self.config = config
         self.max_failures = int(config.get("technician.max_failures", 5))
-        self.lockout_s = int(config.get("technician.lockout_s", 300))
-        self.clock = clock
-        self.state_path = state_path or (_state_dir(config.data_dir) / "lockout.json")
-        self._lock = threading.Lock()
-        self._failures, self._locked_until = self._load()
+        self.gate = AttemptGate(state_path or (_state_dir(config.data_dir) / "lockout.json"),
+                                self.max_failures, float(config.get("technician.backoff_s", 5)),
+                                float(config.get("technician.lockout_s", 120)), clock)
 
-    def _load(self) -> tuple[int, float]:
-        try:
-            data = json.loads(self.state_path.read_text("utf-8"))
-            return int(data.get("failures", 0)), float(data.get("locked_until", 0.0))
-        except (OSError, ValueError, TypeError, AttributeError):
-            return 0, 0.0
-
-    def _save(self) -> None:
-        try:
-            self.state_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            self.state_path.write_text(json.dumps({"failures": self._failures, "locked_until": self._locked_until}))
-        except OSError:
-            pass  # a read-only data dir keeps the lockout in memory only
+    @property
+    def configured(self) -> bool:
+        return pin_configured(self.config)
 
     def locked_for(self) -> int:
-        left = self._locked_until - self.clock()
-        return max(0, int(left + 0.999))
+        return self.gate.wait_s()
 
     def attempt(self, pin: str) -> PinResult:
-        with self._lock:
-            wait = self.locked_for()
-            if wait > 0:
-                return PinResult(False, locked=True, locked_for_s=wait)
-            if self._locked_until:
-                # a lockout that has run out starts a fresh series of tries
-                self._locked_until, self._failures = 0.0, 0
-            if verify_pin(pin, stored_hash(self.config)):
-                self._failures, self._locked_until = 0, 0.0
-                self._save()
-                return PinResult(True, remaining_tries=self.max_failures)
-            self._failures += 1
-            if self._failures >= self.max_failures:
-                self._locked_until = self.clock() + self.lockout_s
-                self._save()
-                return PinResult(False, locked=True, locked_for_s=self.locked_for())
-            self._save()
-            return PinResult(False, remaining_tries=self.max_failures - self._failures)
+        stored = stored_hash(self.config)
+        if not stored:
+            return PinResult(False, disabled=True)
+        return self.gate.run(lambda: verify_pin(pin, stored))
 
 
 # --- CLI ---------------------------------------------------------------------
@@ -222,11 +299,14 @@ def check_pin(ctx: click.Context, pin_stdin: bool) -> None:
     """Check a PIN against the stored hash (counts towards the lockout)."""
     from .cli import fail
 
+    gate = PinGate(ctx.obj.config)
+    if not gate.configured:
+        fail(NO_PIN)
     pin = click.get_text_stream("stdin").readline().strip() if pin_stdin else click.prompt("PIN", hide_input=True)
-    result = PinGate(ctx.obj.config).attempt(pin)
+    result = gate.attempt(pin)
     if result.ok:
         click.echo("PIN ok")
     elif result.locked:
-        fail(f"locked: too many wrong PINs, try again in {result.locked_for_s} s")
+        fail(f"too many wrong PINs, try again in {result.locked_for_s} s")
     else:
         fail(f"wrong PIN ({result.remaining_tries} tries left)")

@@ -644,7 +644,8 @@ class TechnicianViewModel(QObject):
     @Slot()
     def enter(self) -> None:
         """Long-press on the hidden corner."""
-        self._message = i18n.t("ui.tech.pin_prompt", self.vm.lang)
+        configured = getattr(self.gate, "configured", True)
+        self._message = i18n.t("ui.tech.pin_prompt" if configured else "ui.tech.no_pin", self.vm.lang)
         self.vm._set_page("techPin")
         self.changed.emit()
 
@@ -656,6 +657,8 @@ class TechnicianViewModel(QObject):
             self._message = ""
             self.vm._set_page("diagnostics")
             self.refresh()
+        elif getattr(result, "disabled", False):
+            self._message = i18n.t("ui.tech.no_pin", lang)
         elif result.locked:
             self._message = i18n.t("ui.tech.pin_locked", lang, seconds=result.locked_for_s)
         else:

@@ -92,7 +92,7 @@ def commit_case(s: Session, *, service: str | None = None, applicant: Any = None
                               (s.data.get("agent_verified") or {}).get("method")}
     verified = s.data.get("applicant_verified") or s.data.get("agent_verified")
     if verified:
-        extra["verified_by"] = verified.get("method")
+        extra["verified_by"] = verified.get("by") or verified.get("method")
         if verified.get("distance") is not None:
             extra["face_distance"] = verified["distance"]
     rec = s.services.commit_case(service=service or s.flow.id, applicant=applicant, result=result or {},

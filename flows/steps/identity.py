@@ -328,14 +328,16 @@ class OtherWayStep(Step):
 
 
 class StaffStep(Step):
-    """A staff member, called by the button, confirms the person and enters the staff PIN."""
+    """A staff member, called to the terminal on entering this step, confirms
+    the person and enters their own staff id and PIN (never the technician PIN)."""
 
     view = "form"
 
     defaults = {
         "title": "flows.staff.title",
         "prompt": "flows.staff.prompt",
-        "fields": [Field("staff_pin", "pin", secret=True, max_length=12, replay_value="24681357")],
+        "fields": [Field("staff_id", "text", max_length=16, replay_value="S000"),
+                   Field("staff_pin", "pin", secret=True, max_length=12, replay_value="")],
         "timeout_s": 300.0,
     }
 
@@ -344,13 +346,15 @@ class StaffStep(Step):
         s.set_hint("flows.staff.called")
 
     def check(self, s: Session, values: dict) -> dict | None:
-        ok, message = s.services.verify_staff_pin(values.pop("staff_pin"))
-        if not ok:
+        who, message = s.services.verify_staff(values.get("staff_id", ""), values.pop("staff_pin"))
+        if who is None:
             return {"staff_pin": message or text("flows.staff.wrong_pin")}
+        s.data["staff_verifier"] = who
         return None
 
     def accept(self, s: Session) -> None:
-        s.data[f"{_role(self)}_verified"] = {"method": "staff"}
+        who = s.data.pop("staff_verifier")
+        s.data[f"{_role(self)}_verified"] = {"method": "staff", "by": f"staff:{who}"}
         s.go(self.next_step(s), cause="staff_verified")
 
 

@@ -124,3 +124,35 @@ def test_rollback_refused_when_the_store_schema_is_newer(tmp_path):
     assert proc.returncode == 1
     assert "schema 2" in proc.stderr and "up to 1" in proc.stderr
     assert os.readlink(tmp_path / "opt/kiosk/current") == "releases/0.1.0"
+
+
+def test_install_generates_a_technician_pin_and_shows_it_once(tmp_path):
+    import re
+    import stat
+
+    from kiosk.technician import verify_pin
+
+    proc = install(tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    shown = re.search(r"technician PIN: (\d{8})", proc.stdout)
+    assert shown, proc.stdout
+    path = tmp_path / "var/lib/kiosk/technician/pin_hash"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert verify_pin(shown.group(1), path.read_text().strip())
+    again = install(tmp_path)
+    assert again.returncode == 0 and "technician PIN" not in again.stdout
+
+
+def test_install_takes_the_technician_pin_from_a_file(tmp_path):
+    from kiosk.technician import verify_pin
+
+    pin_file = tmp_path / "pin"
+    pin_file.write_text("73519062\n")
+    proc = install(tmp_path / "root", "--technician-pin-file", str(pin_file))
+    assert proc.returncode == 0, proc.stderr
+    assert "73519062" not in proc.stdout
+    assert verify_pin("73519062", (tmp_path / "root/var/lib/kiosk/technician/pin_hash").read_text().strip())
+    bad = tmp_path / "bad"
+    bad.write_text("1234\n")
+    refused = install(tmp_path / "root2", "--technician-pin-file", str(bad))
+    assert refused.returncode == 2 and "6-12 digits" in refused.stderr

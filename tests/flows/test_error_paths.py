@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
 from flows.runner import load_script, shipped_script
 
 RESIDENT_ID = "110101198503120316"
@@ -192,11 +194,28 @@ def test_wrong_sms_codes_lock_the_code_and_nothing_is_recorded(runner, kiosk_app
     assert "13812345678" not in "\n".join(runner.session.journal.lines())
 
 
-def test_staff_assisted_verification(runner, kiosk_app):
+STAFF_ID, STAFF_PIN = "S017", "59260417"  # enrolled by these tests; nothing ships a staff PIN
+
+
+@pytest.fixture
+def staff_member(kiosk_app):
+    from kiosk.staff import save_credentials
+    from kiosk.technician import hash_pin
+
+    save_credentials(kiosk_app.config, {STAFF_ID: hash_pin(STAFF_PIN, iterations=1000)})
+    yield STAFF_ID
+    # a fresh count for the next test (deleting only the state would count as tampering)
+    for name in ("lockout.json", "lockout.key"):
+        (kiosk_app.config.data_dir / "staff" / name).unlink(missing_ok=True)
+
+
+def test_staff_assisted_verification(runner, kiosk_app, staff_member):
     flow = _declined([{"tap": "staff"}, {"expect": "staff"},
-                      {"input": {"staff_pin": "11112222"}}, {"submit": True},
+                      {"input": {"staff_id": STAFF_ID, "staff_pin": "11112222"}}, {"submit": True},
                       {"assert": {"errors.staff_pin.key": "flows.staff.wrong_pin"}},
-                      {"input": {"staff_pin": "24681357"}}, {"submit": True},
+                      {"input": {"staff_id": "S999", "staff_pin": STAFF_PIN}}, {"submit": True},
+                      {"assert": {"errors.staff_pin.key": "flows.staff.wrong_pin"}},
+                      {"input": {"staff_id": STAFF_ID, "staff_pin": STAFF_PIN}}, {"submit": True},
                       {"expect": "result"}, {"tap": "next"}, {"expect": "take_paper"}, {"tap": "ok"},
                       {"expect": "evaluation"}, {"tap": "level_5"}, {"expect": "thanks"}, {"tap": "finish"}])
     calls = len(kiosk_app.staff_calls)
@@ -204,8 +223,28 @@ def test_staff_assisted_verification(runner, kiosk_app):
     assert report.ok, report.error
     assert len(kiosk_app.staff_calls) == calls + 1
     case = cases_of(kiosk_app, "no_property_proof")[0]
-    assert case["extra"]["verified_by"] == "staff"
-    assert "24681357" not in "\n".join(runner.session.journal.lines())
+    assert case["extra"]["verified_by"] == f"staff:{STAFF_ID}"
+    assert STAFF_PIN not in "\n".join(runner.session.journal.lines())
+
+
+def test_wrong_staff_pins_reach_the_staff_lockout_and_the_right_pin_waits(runner, kiosk_app, staff_member):
+    wrong = [{"input": {"staff_id": STAFF_ID, "staff_pin": "11112222"}}, {"submit": True}]
+    flow = _declined([{"tap": "staff"}, {"expect": "staff"},
+                      *wrong, {"assert": {"errors.staff_pin.key": "flows.staff.wrong_pin"}},
+                      *wrong, {"assert": {"errors.staff_pin.key": "flows.staff.wrong_pin"}},
+                      *wrong, {"assert": {"errors.staff_pin.key": "flows.staff.locked"}},
+                      # the right staff PIN is refused while the wait runs
+                      {"input": {"staff_id": STAFF_ID, "staff_pin": STAFF_PIN}}, {"submit": True},
+                      {"assert": {"errors.staff_pin.key": "flows.staff.locked", "step": "staff"}},
+                      {"cancel": True}])
+    flow["end"] = "cancelled"
+    before = len(kiosk_app.store.list_cases(limit=1000))
+    report = runner.run(flow)
+    assert report.ok, report.error
+    assert len(kiosk_app.store.list_cases(limit=1000)) == before
+    # the technician entry is not affected by the staff lockout
+    from kiosk.technician import PinGate
+    assert not PinGate(kiosk_app.config).gate.wait_s()
 
 
 def test_sms_gateway_down_says_so_and_retry_sends_the_code(runner, kiosk_app):

@@ -132,6 +132,15 @@ class Driver:
             assert h >= min_height, f"{name} is {h:.0f} px high, below {min_height:.0f} px"
 
 
+TECH_PIN = "80516243"  # set by these tests; nothing ships a PIN
+
+
+def tech_overrides() -> dict:
+    from kiosk.technician import hash_pin
+
+    return {"technician": {"pin_hash": hash_pin(TECH_PIN, iterations=1000)}}
+
+
 def start_core(data: Path, profile: str | Path | None = None, overrides: dict | None = None):
     """The real KioskApp (simulated devices, embedded sandbox) for ``profile``
     (a site config file such as deploy/profiles/bank.toml) in ``data``."""
@@ -139,7 +148,8 @@ def start_core(data: Path, profile: str | Path | None = None, overrides: dict | 
     from kiosk.config import load_config
 
     config = load_config(profile, env={"KIOSK_DATA_DIR": str(data)}, remote=False,
-                         overrides={"mode": "demo", "ui": {"idle_timeout_s": 120}, **(overrides or {})})
+                         overrides={"mode": "demo", "ui": {"idle_timeout_s": 120}, **tech_overrides(),
+                                    **(overrides or {})})
     return config, KioskApp(config, auto_pay_s=1.0).start()
 
 

@@ -155,7 +155,7 @@ def test_reader_fault_shows_out_of_service_then_recovers(kiosk):
 def test_diagnostics_screen_runs_device_tests(kiosk):
     kiosk.ui.tech.enter()
     kiosk.wait_page("techPin")
-    kiosk.type_keys("24681357")
+    kiosk.type_keys("80516243")  # tests/ui/conftest.py TECH_PIN
     kiosk.tap("keyDone")
     kiosk.wait_page("diagnostics")
     kiosk.item("device_idcard", timeout=20)

@@ -7,7 +7,10 @@ from __future__ import annotations
 import pytest
 
 from kiosk.config import load_config
+from kiosk.technician import hash_pin
 from ui.backend import EngineBackend
+
+TECH_PIN = "80516243"  # set by these tests; nothing ships a PIN
 
 pytestmark = pytest.mark.qt
 
@@ -57,7 +60,7 @@ def kiosk(data_dir, make_ui):
     app = ToyApp()
     backend = EngineBackend(app)
     backend.out_of_service_reason = lambda: None
-    driver = make_ui(load_config(), backend)
+    driver = make_ui(load_config(overrides={"technician": {"pin_hash": hash_pin(TECH_PIN, iterations=1000)}}), backend)
     driver.app = app
     return driver
 
@@ -195,7 +198,7 @@ def test_technician_long_press_pin_and_diagnostics(kiosk):
     kiosk.type_keys("1234")
     kiosk.tap("keyDone")
     assert "4" in kiosk.text("pinMessage")  # 4 tries left
-    kiosk.type_keys("24681357")
+    kiosk.type_keys(TECH_PIN)
     kiosk.tap("keyDone")
     kiosk.wait_page("diagnostics")
     kiosk.tap("btnLeaveTech")
@@ -205,3 +208,13 @@ def test_technician_long_press_pin_and_diagnostics(kiosk):
 def test_short_press_on_corner_does_nothing(kiosk):
     kiosk.tap("techCorner", hold_ms=300)
     assert kiosk.ui.vm.page == "attract"
+
+
+def test_technician_entry_without_a_pin_is_disabled_and_says_how_to_set_one(data_dir, make_ui):
+    driver = make_ui(load_config(), EngineBackend(ToyApp()))
+    driver.tap("techCorner", hold_ms=3300)
+    driver.wait_page("techPin")
+    assert "kiosk technician set-pin" in driver.text("pinMessage")
+    driver.type_keys("80516243")
+    driver.tap("keyDone")
+    assert driver.ui.vm.page == "techPin" and "set-pin" in driver.text("pinMessage")
