@@ -40,10 +40,10 @@ log = logging.getLogger(__name__)
 
 # Keys (dotted prefixes) the central platform may set remotely.
 ALLOWED_PREFIXES = (
-    "terminal.hall", "terminal.hall_en", "branding.", "services.", "counters.", "staff_call.",
+    "terminal.hall", "terminal.hall_en", "branding.", "services.", "counters.",
     "ui.idle_timeout_s", "ui.idle_warning_s", "ui.voice", "ui.volume",
-    "face.threshold", "face.max_attempts", "face.liveness", "face.liveness_seconds",
-    "sync.interval_s", "sync.heartbeat_s", "sync.batch_size", "store.retention_days",
+    "face.max_attempts", "face.liveness_seconds",
+    "sync.interval_s", "sync.heartbeat_s", "sync.batch_size",
     "remote_config.interval_s", "logging.level",
 )
 
@@ -128,10 +128,10 @@ def key_problem(keys: list[str]) -> str | None:
     """Why a document may not set these dotted keys, or None."""
     from .config import _SCHEMA
 
-    security = sorted(k for k in keys if _matches(k, SECURITY_KEYS))
-    if security:
-        why = "; ".join(f"{k}: {SECURITY_KEYS[next(p for p in SECURITY_KEYS if _matches(k, [p]))]}" for k in security)
-        return f"document sets security-relevant keys that only the terminal sets ({why})"
+    why = {k: reason for k in keys for entry, reason in SECURITY_KEYS.items() if _matches(k, [entry])}
+    if why:
+        listed = "; ".join(f"{k}: {why[k]}" for k in sorted(why))
+        return f"document sets security-relevant keys that only the terminal sets ({listed})"
     bad = sorted(k for k in keys if not _allowed(k))
     if bad:
         return f"document sets keys the central platform may not set: {', '.join(bad)}"
@@ -193,7 +193,7 @@ def content_digest(doc: dict) -> str:
     """What a document says, without when it was issued or its signature: the
     same version re-issued by central is the same document."""
     body = {k: v for k, v in doc.items() if k not in ("signature", "key_id", "issued_at")}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
+    return hashlib.sha256(canonical(body)).hexdigest()
 
 
 @dataclass

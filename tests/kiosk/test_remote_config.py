@@ -152,7 +152,7 @@ def test_keys_outside_the_allow_list_are_refused(tmp_path, keys, key):
     assert not r.applied and r.reason == f"document sets keys the central platform may not set: {key}"
 
 
-@pytest.mark.parametrize("key", ["services.show_everything", "branding.script", "counters.extra", "staff_call.other"])
+@pytest.mark.parametrize("key", ["services.show_everything", "branding.script", "counters.extra", "branding.name_fr"])
 def test_unknown_keys_under_allowed_tables_are_refused(tmp_path, keys, key):
     cfg, store = make_store(tmp_path, keys)
     r = store.apply(doc(keys[0], 1, nested(key, "x")), validator(cfg))
