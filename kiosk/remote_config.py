@@ -56,6 +56,7 @@ SECURITY_KEYS = {
     "sms.": "where one-time codes are sent",
     "staff_call.target": "where staff calls go; a resident waits for that help",
     "technician.": "the technician PIN and its lockout",
+    "staff.": "staff-assisted verification and its lockout",
     "face.liveness": "liveness is what refuses a held-up photo",
     "face.threshold": "a looser threshold lets another person's face match (calibrated on site, docs/face.md)",
     "face.engine": "the face encoder in use",
