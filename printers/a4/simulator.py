@@ -187,7 +187,7 @@ def _die_with_parent() -> None:
 
 
 def unavailable_reason() -> str | None:
-    """Why an ippeveprinter cannot be started here, or None (tests skip on this unless CI is set)."""
+    """Why an ippeveprinter cannot be started here, or None (tests skip on this; in CI that fails)."""
     if os.geteuid() != 0:
         return "ippeveprinter needs avahi-daemon and a system D-Bus, which need root"
     for tool in ("ippeveprinter", "avahi-daemon", "dbus-daemon"):

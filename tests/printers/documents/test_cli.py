@@ -91,7 +91,7 @@ def test_other_documents_and_test_page(issued, tmp_path):
 
 
 def test_print_on_simulated_a4_printer(issued):
-    reason = None if os.environ.get("CI", "").lower() in ("1", "true", "yes") else unavailable_reason()
+    reason = unavailable_reason()  # the skip is a failure in CI (tests/conftest.py)
     if reason:
         pytest.skip(reason)
     data_dir, _ = issued

@@ -185,7 +185,7 @@ def test_process_id_confirmation(sim, printer_for):
     assert "张*" in sim.last_text() and "张三" not in sim.last_text()
 
 
-@pytest.mark.skipif(shutil.which("socat") is None, reason="socat not installed")
+@pytest.mark.skipif(shutil.which("socat") is None, reason="socat not installed (apt-get install socat)")
 def test_serial_transport_through_a_pty(tmp_path, sim, printer_for):
     link = tmp_path / "ttyPRN"
     proc = subprocess.Popen(["socat", f"pty,link={link},raw,echo=0", f"tcp:{sim.host}:{sim.port}"],
