@@ -19,6 +19,17 @@ def demo_mode(monkeypatch):
     monkeypatch.setenv("KIOSK_MODE", "demo")
 
 
+# No Hypothesis deadline: examples here do I/O (sockets, SQLite, subprocesses)
+# and a busy machine must not turn a slow example into a failure.
+try:
+    from hypothesis import settings as _hypothesis_settings
+except ImportError:  # the dev extra is missing; its tests skip (a failure in CI)
+    pass
+else:
+    _hypothesis_settings.register_profile("kiosk", deadline=None)
+    _hypothesis_settings.load_profile("kiosk")
+
+
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch) -> Path:
     d = tmp_path / "data"

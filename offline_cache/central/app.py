@@ -245,8 +245,7 @@ class Sandbox:
             self._inflight -= keys
 
     def hold(self) -> None:
-        if self.faults.hold_ms > 0:
-            time.sleep(self.faults.hold_ms / 1000)
+        self.faults.hold()
 
     # -- idempotent processing ----------------------------------------------
     def idempotent(self, tx: Tx, endpoint: str, terminal_id: str, key: str, raw: Any,

@@ -40,6 +40,9 @@ class Faults:
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
         self._lock = threading.Lock()
+        self._released = threading.Event()
+        self.held = 0                       # requests holding their key right now
+
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Faults":
@@ -58,6 +61,9 @@ class Faults:
                     setattr(self, key, value)
             if "seed" in data:
                 self._rng = random.Random(self.seed)
+            if "hold_ms" in data and self.hold_ms <= 0:
+                self._released.set()        # switching the hold off lets held requests go now
+                self._released = threading.Event()
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -73,6 +79,20 @@ class Faults:
             with self._lock:
                 return self._rng.choice(self.statuses or [500])
         return None
+
+    def hold(self) -> None:
+        """Keep the caller (holding an idempotency key) waiting ``hold_ms``, or
+        until the hold is switched off."""
+        with self._lock:
+            seconds, released = self.hold_ms / 1000, self._released
+            if seconds <= 0:
+                return
+            self.held += 1
+        try:
+            released.wait(seconds)
+        finally:
+            with self._lock:
+                self.held -= 1
 
     def fail_after_commit(self) -> bool:
         return self._roll(self.commit_then_fail_rate)

@@ -18,27 +18,33 @@ class Toy(Device):
     def _probe(self):
         return self.state
 
-    def slow(self, seconds):
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
+    def slow(self, release: threading.Event, stopped: list):
+        """A command that only ends when released or cancelled (polls like a driver)."""
+        while not release.wait(0.01):
             if self.cancelled:
+                stopped.append("cancelled")
                 return "cancelled"
-            time.sleep(0.01)
         return "done"
 
 
 def test_commands_run_on_device_thread_and_time_out():
     dev = Toy("t", "toy://").open()
+    release, stopped = threading.Event(), []
+    # if the timeout did not answer the caller, the command would end only
+    # when this releases it, and the call would return instead of raising
+    backstop = threading.Timer(30, release.set)
+    backstop.start()
     try:
         assert dev.call(lambda: threading.current_thread().name) == "dev-t"
-        t0 = time.monotonic()
         with pytest.raises(DeviceTimeout) as err:
-            dev.call(dev.slow, 5, timeout=0.2)
-        assert time.monotonic() - t0 < 1.0
+            dev.call(dev.slow, release, stopped, timeout=0.2)
+        assert not release.is_set()
         assert "did not answer within 0.2 s" in str(err.value)
         # the cancelled command stops and the device takes the next one
-        assert dev.call(dev.slow, 0.01, timeout=2) == "done"
+        assert dev.call(lambda: "next", timeout=30) == "next"
+        assert stopped == ["cancelled"]
     finally:
+        backstop.cancel()
         dev.close()
 
 

@@ -4,7 +4,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -129,7 +128,8 @@ def test_sim_command_with_link_and_card_file(env, tmp_path):
         assert json.loads(res.stdout)["name"] == "白振东"
         proc.stdin.write("remove\n")
         proc.stdin.flush()
-        time.sleep(0.3)
+        confirmed = next((line for line in proc.stderr if line.startswith("card:")), "")  # answers each command
+        assert confirmed.startswith("card: none"), confirmed
         one_line_error(kiosk("devices", "read-id", "--port", url, env=env), "No ID card")
     finally:
         proc.terminate()

@@ -53,19 +53,30 @@ def test_same_key_other_body_is_refused(central):
     assert reused_id.status_code == 422 and reused_id.json()["error"] == "case_id_reused"
 
 
+def wait_until(predicate, timeout=30.0):
+    """Poll a condition up to a generous bound (not a speed check)."""
+    end = time.monotonic() + timeout
+    while not predicate() and time.monotonic() < end:
+        time.sleep(0.02)
+    return predicate()
+
+
 def test_a_key_still_in_progress_gets_409(central):
-    central.sandbox.faults.update({"hold_ms": 800})
+    faults = central.sandbox.faults
+    faults.update({"hold_ms": 60_000})  # the first request keeps its key until the hold is switched off
     body, key = case_body(), str(uuid.uuid4())
     answers = []
-    threads = [threading.Thread(target=lambda: answers.append(post_case(central.url, body, key))) for _ in range(2)]
-    for t in threads:
-        t.start()
-        time.sleep(0.2)
-    for t in threads:
-        t.join()
-    assert sorted(r.status_code for r in answers) == [201, 409]
-    busy = next(r for r in answers if r.status_code == 409)
+    first = threading.Thread(target=lambda: answers.append(post_case(central.url, body, key)))
+    first.start()
+    try:
+        assert wait_until(lambda: faults.held == 1)
+        busy = post_case(central.url, body, key)
+    finally:
+        faults.update({"hold_ms": 0})
+        first.join(30)
+    assert busy.status_code == 409
     assert busy.json()["error"] == "in_progress" and busy.headers["Retry-After"] == "1"
+    assert [r.status_code for r in answers] == [201]
     assert central.sandbox.stats()["cases"] == 1
 
 
@@ -197,11 +208,15 @@ def test_payment_settles_violations(client, central):
 
 
 def test_payment_auto_paid_after_a_delay(tmp_path):
-    h = start_embedded(tmp_path, auto_pay_s=0.3)
+    h = start_embedded(tmp_path, auto_pay_s=30)
+    now = [time.time()]
+    h.sandbox.clock = lambda: now[0]  # the sandbox's own clock, moved by the test
     c = CentralClient(url=h.url, token=DEFAULT_TOKEN, terminal_id="T-TEST")
     try:
         order = c.create_payment("REF-3", "50")
-        time.sleep(0.4)
+        now[0] += 29
+        assert c.payment_status(order["payment_id"])["status"] == "pending"
+        now[0] += 1
         assert c.payment_status(order["payment_id"])["status"] == "paid"
     finally:
         c.close()

@@ -8,8 +8,10 @@ acknowledgement file right after. Afterwards the store passes a full
 integrity check and, once drained, central holds every acknowledged case
 exactly once, with its rating.
 
-To make hundreds of runs fit in a minute, a single-threaded "zygote" process
-imports everything once and forks a fresh worker per run.
+The number of runs is fixed (``KIOSK_KILL_RUNS``, default 200), not a time
+budget, so a slow or busy machine runs the same test, only longer. A
+single-threaded "zygote" process imports everything once and forks a fresh
+worker per run, which keeps a run cheap.
 """
 
 from __future__ import annotations
@@ -29,8 +31,7 @@ from offline_cache.client import CentralClient
 from offline_cache.store import CaseStore
 from offline_cache.sync import SyncWorker
 
-BUDGET_S = float(os.environ.get("KIOSK_KILL_BUDGET_S", "40"))
-MAX_RUNS = 500
+RUNS = int(os.environ.get("KIOSK_KILL_RUNS", "200"))
 
 ZYGOTE = textwrap.dedent("""
     import os, random, sys, traceback
@@ -78,7 +79,7 @@ ZYGOTE = textwrap.dedent("""
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(900)  # a bound for a hung run, far above the usual ~30 s
 def test_kill9_at_random_points_loses_and_duplicates_nothing(tmp_path, central, central_cases,
                                                               central_evaluations):
     data_dir, ack = tmp_path / "terminal", tmp_path / "acks.txt"
@@ -90,12 +91,11 @@ def test_kill9_at_random_points_loses_and_duplicates_nothing(tmp_path, central, 
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, text=True, bufsize=1)
     rng = random.Random(2024)
     runs, exited_early = 0, 0
-    start = time.monotonic()
     try:
-        while runs < MAX_RUNS and time.monotonic() - start < BUDGET_S:
+        while runs < RUNS:
             zygote.stdin.write(f"run {rng.randrange(1 << 30)}\n")
             pid = int(zygote.stdout.readline())
-            time.sleep(rng.choice([rng.uniform(0.0, 0.02), rng.uniform(0.02, 0.3)]))
+            time.sleep(rng.choice([rng.uniform(0.0, 0.02), rng.uniform(0.02, 0.3)]))  # the random kill point
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -112,7 +112,6 @@ def test_kill9_at_random_points_loses_and_duplicates_nothing(tmp_path, central, 
     err_text = errors.read()
     errors.close()
     assert exited_early == 0, f"a worker died on its own:\n{err_text[-3000:]}"
-    assert runs >= 50, f"only {runs} kill runs fitted in the budget"
 
     acked, ratings = set(), {}
     for line in ack.read_text().splitlines():

@@ -1,7 +1,6 @@
 """Voice guidance: espeak-ng command line, non-blocking, newest wins."""
 
 import threading
-import time
 
 from ui.voice import Voice, espeak_command
 
@@ -16,6 +15,8 @@ def test_command_uses_language_volume_and_slower_elderly_speed():
 
 
 class SlowProcess:
+    """Speech that never ends by itself: only terminate() (or the test's backstop) ends it."""
+
     def __init__(self):
         self.done = threading.Event()
         self.terminated = False
@@ -36,28 +37,35 @@ class SlowProcess:
 
 def test_say_returns_at_once_and_newer_text_interrupts_older():
     procs = []
+    spawned = threading.Condition()
 
     def runner(cmd):
-        procs.append((cmd[-1], SlowProcess()))
+        with spawned:
+            procs.append((cmd[-1], SlowProcess()))
+            spawned.notify_all()
         return procs[-1][1]
 
     voice = Voice(enabled=True, volume=0.8, runner=runner)
-    t0 = time.monotonic()
+    # say() must not wait for speech: the first utterance is still being spoken
+    # (it never ends by itself) when say() has returned and the process exists
     voice.say("第一句", "zh")
+    with spawned:
+        assert spawned.wait_for(lambda: procs, timeout=30)
+    assert procs[0][0] == "第一句" and not procs[0][1].done.is_set()
     voice.say("第二句", "zh")
-    assert time.monotonic() - t0 < 0.5  # not waiting for speech
-    deadline = time.monotonic() + 3
-    while time.monotonic() < deadline and not any(t == "第二句" for t, _ in procs):
-        time.sleep(0.01)
-    assert procs[-1][0] == "第二句"
+    with spawned:
+        assert spawned.wait_for(lambda: any(t == "第二句" for t, _ in procs), timeout=30)
+    assert procs[-1][0] == "第二句" and not procs[-1][1].done.is_set()
     assert all(p.terminated for t, p in procs if t == "第一句")
     voice.close()
+    assert procs[-1][1].terminated  # closing stops the speech in progress
 
 
 def test_volume_zero_or_disabled_is_silent():
     spoken = []
     voice = Voice(enabled=True, volume=0.0, runner=lambda cmd: spoken.append(cmd))
     voice.say("x")
-    Voice(enabled=False, runner=lambda cmd: spoken.append(cmd)).say("y")
-    time.sleep(0.1)
-    assert spoken == []
+    off = Voice(enabled=False, runner=lambda cmd: spoken.append(cmd))
+    off.say("y")
+    # nothing was queued, so no speaking thread was ever started
+    assert voice._thread is None and off._thread is None and spoken == []

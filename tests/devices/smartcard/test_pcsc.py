@@ -121,7 +121,7 @@ def test_second_simulator_takes_the_other_slot(sim, pcscd_lease):
     from devices.smartcard.driver import SmartCardReader
     from devices.smartcard.simulator import SmartCardSimulator
 
-    other = SmartCardSimulator("bank", slot_wait_s=5)
+    other = SmartCardSimulator("bank")  # waits (bounded) for a slot a previous test still holds
     try:
         other.start()
     except RuntimeError as exc:
