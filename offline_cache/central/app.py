@@ -650,7 +650,12 @@ def create_app(db_url: str, *, token: str | None = DEFAULT_TOKEN, faults: Faults
         return None if terminal is not None and not data["terminals"] else data
 
     @app.get("/v1/report")
-    def report_json(terminal: str | None = None, window: Literal["24h", "7d", "both"] = "both"):
+    def report_json(request: Request, terminal: str | None = None,
+                    window: Literal["24h", "7d", "both"] = "both"):
+        unknown = sorted(set(request.query_params) - {"terminal", "window"})
+        if unknown:  # a misspelt filter must not silently answer for every terminal
+            raise BadRequest("unknown query parameter",
+                             [{"loc": f"query.{name}", "msg": "not a parameter"} for name in unknown[:10]])
         data = report_for(terminal, window)
         return data if data is not None else err(404, "not_found", "no such terminal")
 

@@ -1,7 +1,8 @@
 """Property-based checks of the sandbox against its OpenAPI contract
-(schemathesis): every documented operation, valid and invalid inputs, a
-bounded number of examples each; responses must match the documented
-status codes and schemas, and the server must never answer 500 unasked."""
+(schemathesis): every documented operation, valid and invalid inputs, 100
+examples each; responses must match the documented status codes and schemas.
+Faults are off here, so any 5xx is a server bug: a schema-valid request must
+get 2xx or a documented refusal, never 5xx."""
 
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ from offline_cache.embedded import start_embedded
 
 CONTRACT = Path(central_pkg.__file__).with_name("openapi.yaml")
 # Documented business refusals (a key or case id already used, an amount over
-# the limit) are correct answers to schema-valid requests.
+# the limit) are correct answers to schema-valid requests; 5xx is not.
 CONFIG = schemathesis.Config.from_dict({"checks": {"positive_data_acceptance": {
-    "expected-statuses": ["2xx", "401", "404", "409", "422", "429", "5xx"]}}})
+    "expected-statuses": ["2xx", "401", "404", "409", "422", "429"]}}})
 schema = schemathesis.openapi.from_path(CONTRACT, config=CONFIG)
 
 
@@ -31,7 +32,7 @@ def live(tmp_path_factory):
 
 
 @schema.parametrize()
-@settings(max_examples=10, deadline=None, derandomize=True,
+@settings(max_examples=100, deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
 def test_sandbox_honours_its_contract(case, live):
     case.call_and_validate(base_url=live, headers={"Authorization": f"Bearer {DEFAULT_TOKEN}"})

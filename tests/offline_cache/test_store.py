@@ -12,6 +12,7 @@ import uuid
 
 import pytest
 
+from offline_cache.crypto import DecryptError
 from offline_cache.migrations import LATEST
 from offline_cache.store import CaseStore, Outcome, StoreError, StoreUnavailable
 
@@ -79,8 +80,22 @@ def test_ciphertext_is_bound_to_its_case(store):
     conn.execute("UPDATE cases SET body = ? WHERE case_id = ?", (blob, b.case_id))
     conn.commit()
     conn.close()
-    with pytest.raises(Exception):
+    with pytest.raises(DecryptError, match="failed authentication"):
         store.get_case(b.case_id, reveal=True)
+    assert store.get_case(a.case_id, reveal=True)["body"]["applicant"]["name"] == "欧阳明"
+
+
+def test_tampered_or_unknown_ciphertext_is_refused(store):
+    rec = commit(store)
+    conn = sqlite3.connect(store.path)
+    blob = conn.execute("SELECT body FROM cases WHERE case_id = ?", (rec.case_id,)).fetchone()[0]
+    for bad, says in ((blob[:-1] + bytes([blob[-1] ^ 1]), "failed authentication"),  # one bit of the tag
+                      (bytes([blob[0] + 1]) + blob[1:], "unknown ciphertext version")):
+        conn.execute("UPDATE cases SET body = ? WHERE case_id = ?", (bad, rec.case_id))
+        conn.commit()
+        with pytest.raises(DecryptError, match=says):
+            store.get_case(rec.case_id, reveal=True)
+    conn.close()
 
 
 def test_evaluation_rides_with_an_unsent_case_and_is_separate_after(store):
@@ -231,10 +246,10 @@ def _mount_tmpfs(path, size="600k"):
     r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)],
                        capture_output=True)
     if r.returncode != 0:
-        pytest.skip(f"cannot mount tmpfs here: {r.stderr.decode().strip()}")
+        pytest.skip(f"cannot mount tmpfs here (needs root with mount rights): {r.stderr.decode().strip()}")
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root (run the tests as root)")
 def test_real_full_disk_on_a_tiny_tmpfs(tmp_path):
     mnt = tmp_path / "tiny"
     _mount_tmpfs(mnt)
@@ -270,7 +285,7 @@ def test_storage_turning_read_only_stops_new_cases_and_recovers(store):
     commit(store)
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="remounting read-only needs root")
+@pytest.mark.skipif(os.geteuid() != 0, reason="remounting read-only needs root (run the tests as root)")
 def test_read_only_disk_shows_what_it_has_and_recovers(tmp_path):
     mnt = tmp_path / "ro"
     _mount_tmpfs(mnt, "8m")
