@@ -107,21 +107,19 @@ def _package(nodeid: str) -> str:
 
 
 def pytest_terminal_summary(terminalreporter):
-    outcomes: dict[str, str] = {}  # nodeid -> outcome; a failure or error in any phase wins
-    for outcome in ("skipped", "xfailed", "xpassed", "passed", "error", "failed"):
+    """Per package, the same outcomes pytest's last line counts."""
+    counts: dict[str, dict[str, int]] = {}
+    for outcome in ("passed", "failed", "error", "skipped", "xfailed", "xpassed"):
         for rep in terminalreporter.stats.get(outcome, []):
             if getattr(rep, "nodeid", ""):
-                outcomes[rep.nodeid] = outcome
-    if not outcomes:
+                row = counts.setdefault(_package(rep.nodeid), {})
+                row[outcome] = row.get(outcome, 0) + 1
+    if not counts:
         return
-    counts: dict[str, dict[str, int]] = {}
-    for nodeid, outcome in outcomes.items():
-        row = counts.setdefault(_package(nodeid), {})
-        row[outcome] = row.get(outcome, 0) + 1
     terminalreporter.write_sep("-", "tests run per package")
     width = max(len(p) for p in counts)
     for pkg in sorted(counts):
         row = counts[pkg]
         run = sum(n for k, n in row.items() if k != "skipped")
-        extra = ", ".join(f"{n} {k}" for k, n in sorted(row.items()) if k != "passed")
+        extra = ", ".join(f"{n} {k}" for k, n in row.items() if k != "passed")
         terminalreporter.write_line(f"{pkg:<{width}}  {run:>4} run" + (f"  ({extra})" if extra else ""))
