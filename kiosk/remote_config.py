@@ -228,7 +228,7 @@ class RemoteConfigStore:
             return doc
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, RemoteConfigError) as exc:
+        except (OSError, ValueError, RecursionError, RemoteConfigError) as exc:
             self.last_error = f"stored remote config ignored: {exc}"
             log.warning("stored remote config ignored", extra={"reason": str(exc)})
             return None

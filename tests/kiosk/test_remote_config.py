@@ -222,7 +222,7 @@ def test_document_in_force_does_not_expire(tmp_path, keys):
     assert store.overrides() == {"ui": {"idle_timeout_s": 45}}
 
 
-@pytest.mark.parametrize("damage", ["delete", "garbage", "edit"])
+@pytest.mark.parametrize("damage", ["delete", "garbage", "deep", "edit"])
 def test_damaged_config_json_does_not_reopen_older_versions(tmp_path, keys, damage):
     cfg, store = make_store(tmp_path, keys)
     v5 = doc(keys[0], 5, {"ui": {"idle_timeout_s": 45}})
@@ -232,6 +232,8 @@ def test_damaged_config_json_does_not_reopen_older_versions(tmp_path, keys, dama
         store.path.unlink()
     elif damage == "garbage":
         store.path.write_bytes(b"\x00\xff{")
+    elif damage == "deep":
+        store.path.write_bytes(b"[" * 100000 + b"]" * 100000)
     else:
         data = json.loads(store.path.read_text())
         data["version"] = 1
