@@ -45,7 +45,7 @@ while [ $# -gt 0 ]; do
         --idcard) bind_idcard=$2; shift 2 ;;
         --ticket-printer) bind_printer=$2; shift 2 ;;
         --camera) bind_camera=$2; shift 2 ;;
-        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,/^set -eu/{/^#/p}' "$0"; exit 0 ;;
         *) echo "install.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -224,7 +224,7 @@ put 0644 "$src/deploy/logrotate/kiosk" "$root/etc/logrotate.d/kiosk"
 if [ "$do_systemctl" = 1 ]; then
     if [ "$changed" = 1 ]; then
         run udevadm control --reload-rules || true
-        run udevadm trigger --subsystem-match=tty --subsystem-match=video4linux --subsystem-match=usbmisc || true
+        run udevadm trigger --subsystem-match=tty --subsystem-match=video4linux --subsystem-match=usbmisc --subsystem-match=usb || true
         run sysctl -q -p "$root/etc/sysctl.d/60-kiosk-sysrq.conf" || true
         run systemctl daemon-reload
     fi
