@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["pytester"]  # tests/suite checks these rules on sample runs
+
 # Test photos kept in the repository (see tests/data/faces/README.md).
 FACES = Path(__file__).resolve().parent / "data" / "faces"
 

@@ -127,7 +127,7 @@ def test_second_simulator_takes_the_other_slot(sim, pcscd_lease):
     except RuntimeError as exc:
         # vpcd has two slots; another simulator (another test module's fixture, a
         # demo on the same machine) may rightly hold the second one
-        pytest.skip(f"no second vpcd slot free: {exc}")
+        pytest.skip(f"no second vpcd slot free: {exc} (stop the other smart-card simulators on this machine)")
     try:
         assert other.url != sim.url and other.url.startswith("pcsc://Virtual PCD 00 0")
         with SmartCardReader("sc2", other.url) as dev:
