@@ -52,7 +52,7 @@ def reader(sim):
     dev.close()
 
 
-def _eventually(predicate, timeout: float = 5.0, interval: float = 0.05) -> bool:
+def _eventually(predicate, timeout: float = 30.0, interval: float = 0.05) -> bool:
     """Poll ``predicate`` until true or ``timeout`` (a bound, not a speed check)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
