@@ -103,15 +103,20 @@ class IntegrityError(Exception):
 
 
 class Database:
-    """``transaction()`` yields a ``Tx`` with ``one``/``all``/``run``;
-    one connection per thread."""
+    """``transaction()`` yields a ``Tx`` with ``one``/``all``/``run``.
+
+    Connections are lent from a small pool for one transaction each: the web
+    server's worker threads come and go, and a connection per thread would
+    stay open after its thread ended (descriptors and memory growing for as
+    long as the process runs)."""
+
+    POOL_IDLE = 8  # connections kept open between transactions
 
     def __init__(self, url: str):
         self.url = url
         parts = urlsplit(url)
         self.dialect = "postgresql" if parts.scheme in ("postgres", "postgresql") else parts.scheme
-        self._local = threading.local()
-        self._all: list[Any] = []
+        self._idle: list[Any] = []
         self._all_lock = threading.Lock()
         if self.dialect == "sqlite":
             raw = url[len("sqlite:///"):] if url.startswith("sqlite:///") else parts.path
@@ -140,38 +145,49 @@ class Database:
             return self.path.parent
         return Path(os.path.expanduser(os.environ.get("KIOSK_CENTRAL_STATE", "~/.local/share/kiosk-central")))
 
-    def _connect(self):
-        conn = getattr(self._local, "conn", None)
+    def _new_connection(self):
+        if self.dialect == "sqlite":
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            # The dedupe record must survive a power cut as surely as the case.
+            conn.execute("PRAGMA synchronous = FULL")
+            return conn
+        import psycopg
+        return psycopg.connect(self.url, autocommit=True)
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[Any]:
+        with self._all_lock:
+            conn = self._idle.pop() if self._idle else None
         if conn is None:
-            if self.dialect == "sqlite":
-                conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-                conn.execute("PRAGMA busy_timeout = 30000")
-                conn.execute("PRAGMA journal_mode = WAL")
-                # The dedupe record must survive a power cut as surely as the case.
-                conn.execute("PRAGMA synchronous = FULL")
-            else:
-                import psycopg
-                conn = psycopg.connect(self.url, autocommit=True)
-            self._local.conn = conn
+            conn = self._new_connection()
+        try:
+            yield conn
+        finally:
             with self._all_lock:
-                self._all.append(conn)
-        return conn
+                keep = len(self._idle) < self.POOL_IDLE and not getattr(conn, "closed", False)
+                if keep:
+                    self._idle.append(conn)
+            if not keep:
+                with contextlib.suppress(Exception):
+                    conn.close()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator["Tx"]:
-        conn = self._connect()
-        if self.dialect == "sqlite":
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield Tx(conn, self.dialect)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-        else:
-            with conn.transaction():
-                yield Tx(conn, self.dialect)
+        with self._connect() as conn:
+            if self.dialect == "sqlite":
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield Tx(conn, self.dialect)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            else:
+                with conn.transaction():
+                    yield Tx(conn, self.dialect)
 
     @contextlib.contextmanager
     def read(self) -> Iterator["Tx"]:
@@ -181,21 +197,20 @@ class Database:
             with self.transaction() as tx:
                 yield tx
             return
-        conn = self._connect()
-        conn.execute("BEGIN")
-        try:
-            yield Tx(conn, self.dialect)
-        finally:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+        with self._connect() as conn:
+            conn.execute("BEGIN")
+            try:
+                yield Tx(conn, self.dialect)
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
 
     def close(self) -> None:
         with self._all_lock:
-            for conn in self._all:
+            for conn in self._idle:
                 with contextlib.suppress(Exception):
                     conn.close()
-            self._all.clear()
-        self._local = threading.local()
+            self._idle.clear()
 
 
 class Tx:

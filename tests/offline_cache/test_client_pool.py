@@ -55,3 +55,27 @@ def test_calls_from_many_short_lived_threads_share_a_bounded_pool(central, make_
     assert sockets_to(port) == 0
     # closed is not broken: the next call opens a new pool
     assert client.queue_businesses()
+
+
+def test_sandbox_database_keeps_a_bounded_set_of_connections_across_threads(tmp_path):
+    from offline_cache.central.db import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'central.db'}")
+
+    def open_files() -> int:
+        return sum(1 for fd in os.listdir("/proc/self/fd")
+                   if os.path.realpath(f"/proc/self/fd/{fd}").startswith(str(tmp_path)))
+
+    def request() -> None:  # the web server's worker threads come and go
+        with db.read() as tx:
+            tx.one("SELECT 1")
+
+    for _ in range(30):
+        threads = [threading.Thread(target=request) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert open_files() <= 2 * Database.POOL_IDLE  # each connection: the file and its WAL
+    db.close()
+    assert open_files() == 0
