@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install demo bench screenshots clean
+.PHONY: run test install demo bench soak screenshots clean
 
 run: install
 	$(BIN)/kiosk run
@@ -37,3 +37,10 @@ $(STAMP): setup.cfg pyproject.toml deploy/apt-packages.txt
 
 clean:
 	rm -rf $(VENV) out build *.egg-info
+
+# Endurance: SESSIONS sessions of every service with injected faults through one
+# core, then the same through the touch screen's view-model (figures in README).
+SESSIONS ?= 1000
+soak: install
+	$(BIN)/python benchmarks/soak.py --sessions $(SESSIONS)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/soak.py --ui --sessions $(SESSIONS)

@@ -140,6 +140,13 @@ class Runner:
         self.clock = RunnerClock()
         self._artifacts: list[str] = []
         self._stop_ticks = threading.Event()
+        # How sessions are opened and events sent; the UI soak routes both
+        # through the touch screen's view-model instead of the engine directly.
+        self.opener: Any = None   # (service, lang, clock, journal, on_artifact) -> Session
+        self.sender: Any = None   # (event) -> None
+
+    def _send(self, event: dict) -> None:
+        (self.sender or self.session.dispatch)(event)
 
     # --- simulators -------------------------------------------------------------
     def sim(self, family: str, name: str | None = None) -> Any:
@@ -184,8 +191,9 @@ class Runner:
         try:
             self._setup(script.get("setup", {}))
             try:
-                self.session = self.app.new_session(service, lang=script.get("lang", "zh"), clock=self.clock,
-                                                    journal=journal, on_artifact=self._on_artifact)
+                open_session = self.opener or (lambda sid, lang, clock, journal, on_artifact: self.app.new_session(
+                    sid, lang=lang, clock=clock, journal=journal, on_artifact=on_artifact))
+                self.session = open_session(service, script.get("lang", "zh"), self.clock, journal, self._on_artifact)
             except ServiceUnavailable as exc:
                 report.outcome = "unavailable"
                 report.error = "; ".join(r.en for r in exc.reasons)
@@ -194,7 +202,8 @@ class Runner:
                 return report
             ticker = threading.Thread(target=self._tick_loop, name="runner-tick", daemon=True)
             self._stop_ticks.clear()
-            self.session.start()
+            if self.session.step is None and not self.session.ended:
+                self.session.start()
             ticker.start()
             for i, action in enumerate(script.get("steps", []), 1):
                 try:
@@ -337,16 +346,16 @@ class Runner:
             self._wait_ready(spec.get("step"), spec.get("view"), spec.get("timeout"), spec.get("hint"))
         elif name == "tap":
             self._wait_ready()
-            s.dispatch({"type": "tap", "action": str(arg)})
+            self._send({"type": "tap", "action": str(arg)})
         elif name == "input":
             self._wait_ready()
             for fname, value in arg.items():
-                s.dispatch({"type": "input", "field": fname, "value": self._expand(value)})
+                self._send({"type": "input", "field": fname, "value": self._expand(value)})
         elif name == "submit":
             self._wait_ready()
-            s.dispatch({"type": "submit"})
+            self._send({"type": "submit"})
         elif name in ("back", "cancel"):
-            s.dispatch({"type": name})
+            self._send({"type": name})
         elif name == "choose":
             st = self._wait_ready()
             enabled = [c["id"] for c in st["choices"] if c["enabled"]]
@@ -354,7 +363,7 @@ class Runner:
             if not picks:
                 raise ScriptError(f"no enabled choice {arg} on {st['step']}")
             for cid in picks:
-                s.dispatch({"type": "tap", "action": cid})
+                self._send({"type": "tap", "action": cid})
         elif name == "card":
             self.sim("idcard").present(arg)
         elif name == "remove_card" or (name == "idcard" and arg == "remove"):
@@ -397,20 +406,20 @@ class Runner:
                 raise ScriptError("no one-time code was sent")
             if arg == "wrong":  # a mistyped code: every digit off by one
                 code = "".join(str((int(c) + 1) % 10) for c in code)
-            s.dispatch({"type": "input", "field": "code", "value": code})
+            self._send({"type": "input", "field": "code", "value": code})
         elif name == "sms_gateway":
             if arg not in ("down", "up"):
                 raise ScriptError("sms_gateway is 'down' or 'up'")
             self.app.sms.down = arg == "down"
         elif name == "wait":
             self.clock.offset += float(arg)
-            s.dispatch({"type": "tick"})
+            self._send({"type": "tick"})
         elif name == "idle":
             # stay away: until the warning shows ("warning"), or until the session is wiped
             st = s.state()
             left = st["seconds_left"] or 0
             self.clock.offset += max(0.0, left - s.idle_warning_s + 1) if arg == "warning" else left + 1
-            s.dispatch({"type": "tick"})
+            self._send({"type": "tick"})
         elif name in ("assert", "assert_in"):
             st = self._wait_ready()
             for path, want in arg.items():

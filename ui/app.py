@@ -317,9 +317,14 @@ def _start_kiosk_app(config, backend, ui: KioskUI, ready: Callable[[Any], None])
 @click.option("--screenshot", "screenshot_path", type=click.Path(dir_okay=False), default=None,
               help="Where to write the attract-screen screenshot (default: <data dir>/screenshots/attract.png).")
 @click.option("--exit-after", type=float, default=None, hidden=True, help="Quit after N seconds (scripts).")
+@click.option("--soak", "soak_sessions", type=int, default=None, hidden=True,
+              help="Play N scripted sessions with faults through the screen, print figures, quit (benchmarks/soak.py --ui).")
+@click.option("--soak-seed", type=int, default=1, hidden=True)
+@click.option("--soak-every", type=int, default=100, hidden=True)
 @click.pass_context
 def run_command(ctx: click.Context, windowed: bool, portrait: bool, elderly: bool, lang: str | None,
-                screenshot_path: str | None, exit_after: float | None) -> None:
+                screenshot_path: str | None, exit_after: float | None, soak_sessions: int | None,
+                soak_seed: int, soak_every: int) -> None:
     """Open the touch kiosk (simulated devices + sandbox central by default)."""
     from kiosk.cli import fail
 
@@ -396,6 +401,10 @@ def run_command(ctx: click.Context, windowed: bool, portrait: bool, elderly: boo
         watchdog.ready("attract screen up, core ready")
         watchdog.start()
         QTimer.singleShot(1500, write_shot)
+        if soak_sessions:
+            from .soak import start_ui_soak
+
+            start_ui_soak(app, ui, backend, soak_sessions, soak_seed, soak_every)
 
     _start_kiosk_app(config, backend, ui, attach)
 

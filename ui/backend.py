@@ -37,6 +37,7 @@ class EngineBackend:
         self._session = None
         self._unsubscribe: Callable[[], None] | None = None
         self._lock = threading.Lock()
+        self.session_options: dict = {}  # extra new_session arguments (the UI soak's clock and journal)
 
     # --- listeners ----------------------------------------------------------
     def subscribe(self, callback: Callable[[dict], None]) -> None:
@@ -98,7 +99,7 @@ class EngineBackend:
         if self.app is None:
             raise RuntimeError("kiosk core is still starting")
         self._drop()
-        session = self.app.new_session(service_id, lang=lang)
+        session = self.app.new_session(service_id, lang=lang, **self.session_options)
         with self._lock:
             self._session = session
             self._unsubscribe = session.on_change(self._notify)

@@ -1,0 +1,95 @@
+"""The endurance soak inside ``kiosk run`` (``--soak N``, hidden): the same
+seeded sessions and faults as ``benchmarks/soak.py``, but every session is
+opened and every tap sent through the touch screen's view-model, so the QML
+screens render each state and whatever the UI layer keeps is measured too."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import click
+
+log = logging.getLogger(__name__)
+OPEN_TIMEOUT_S = 30.0
+
+
+def _ui_runner(soak, ui, backend) -> None:
+    from flows.engine import ServiceUnavailable
+
+    runner = soak.runner
+
+    def opener(service: str, lang: str, clock, journal, on_artifact):
+        avail = soak.app.availability(service)
+        if not avail.ok:  # the screen shows the notice; the runner counts it as unavailable
+            raise ServiceUnavailable(service, avail.reasons)
+        before = backend.session
+        backend.session_options = {"clock": clock, "journal": journal, "on_artifact": on_artifact}
+        ui.vm.run_on_gui(lambda: (ui.vm.touchStart(), ui.vm.openService(service)))
+        deadline = time.monotonic() + OPEN_TIMEOUT_S
+        while backend.session is before or backend.session is None:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the screen did not open {service}")
+            time.sleep(0.02)
+        return backend.session
+
+    def sender(event: dict) -> None:
+        """A tap through the view-model; returns once the engine has taken it
+        (the view-model's one engine thread runs its calls in order)."""
+        payload = {k: v for k, v in event.items() if k != "type"}
+        taken = threading.Event()
+        ui.vm.run_on_gui(lambda: (ui.vm.send(event["type"], payload), ui.vm.worker.submit(taken.set)))
+        if not taken.wait(OPEN_TIMEOUT_S):
+            raise RuntimeError(f"the screen did not take {event['type']}")
+
+    runner.opener, runner.sender = opener, sender
+
+
+def start_ui_soak(app, ui, backend, sessions: int, seed: int, every: int) -> threading.Thread:
+    """Run the soak on a thread; the app quits with 0 (goals met) or 1 when it is done."""
+    from flows.soak import Soak, child_pids, process_figures
+
+    def run() -> None:
+        app.wait_ready()
+        idle = process_figures()
+        children = ", ".join(f"{pid}: {_rss_mb(pid):.0f} MB" for pid in child_pids())
+        click.echo(f"idle: app process {idle['rss_mb']:.0f} MB RSS; child processes {children or 'none'}")
+        soak = Soak(app, seed=seed, out=lambda line: click.echo(line))
+        _ui_runner(soak, ui, backend)
+        started = time.monotonic()
+        code = 1
+        try:
+            result = soak.run(sessions, every=every)
+            code = 0 if _summary(result, started) else 1
+        except Exception as exc:  # reported, and the process still ends
+            log.exception("UI soak stopped")
+            click.echo(f"UI soak stopped: {type(exc).__name__}: {exc}")
+        after = process_figures()
+        click.echo(f"after the soak: app process {after['rss_mb']:.0f} MB RSS; child processes "
+                   + (", ".join(f"{pid}: {_rss_mb(pid):.0f} MB" for pid in child_pids()) or "none"))
+        ui.vm.run_on_gui(lambda: ui.qapp.exit(code))
+
+    thread = threading.Thread(target=run, name="ui-soak", daemon=True)
+    thread.start()
+    return thread
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return 0.0
+
+
+def _summary(result, started: float) -> bool:
+    from flows.soak import report_lines
+
+    lines, ok = report_lines(result, started)
+    for line in lines:
+        click.echo(line)
+    return ok
