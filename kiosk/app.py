@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 BACKEND_TTL_S = 5.0      # how long a central health answer is trusted
 DEVICE_TTL_S = 2.0       # how long a refreshed device status is trusted
+STOP_WARM_WAIT_S = 0.5   # how long stop() waits for a running warm-up
 
 
 class KioskApp:
@@ -185,10 +186,17 @@ class KioskApp:
     def stop(self) -> None:
         warm = getattr(self, "_warm", None)
         if warm is not None:
-            warm.join(30)  # never pull the face models out from under a loading warm-up
+            warm.join(STOP_WARM_WAIT_S)
+        # Never pull the face models out from under a warm-up still loading them
+        # (a stop soon after start): the process is ending, and the encoder
+        # child ends by itself when its pipe closes with this process.
+        warming = warm is not None and warm.is_alive()
+        if warming:
+            log.info("face warm-up still running at stop; its models go with the process")
         for closer in (lambda: self.sync and self.sync.stop(), lambda: self.central and self.central.close(),
                        lambda: self.embedded and self.embedded.stop(), lambda: self.store and self.store.close(),
-                       lambda: self._face and self._face.close(), lambda: self.devices and self.devices.stop()):
+                       lambda: self._face and not warming and self._face.close(),
+                       lambda: self.devices and self.devices.stop()):
             try:
                 closer()
             except Exception:

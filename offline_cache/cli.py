@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import random
 import signal
+import threading
+import time
 
 import click
 
@@ -98,7 +100,10 @@ def health(obj, as_json: bool) -> None:
               help="Also send heartbeats (off by default: the app sends them with device status).")
 @click.pass_obj
 def sync(obj, once: bool, as_json: bool, heartbeat: bool) -> None:
-    """Send pending cases to the central platform (exit 1 if some could not be sent)."""
+    """Send pending cases to the central platform.
+
+    With --once: one pass, exit 1 if some could not be sent. Without it: runs
+    until stopped (Ctrl-C or SIGTERM), one line per batch and heartbeat."""
     from kiosk.config import ConfigError
     from kiosk.production import check_can_start
 
@@ -122,28 +127,68 @@ def sync(obj, once: bool, as_json: bool, heartbeat: bool) -> None:
             if result.failed:
                 fail(f"sync incomplete: {result['error']}")
             return
-        _run_daemon(worker)
+        _run_daemon(worker, store)
     finally:
         client.close()
 
 
-def _run_daemon(worker) -> None:
+def _run_daemon(worker, store) -> None:
     """Foreground loop for systemd (Type=notify, WatchdogSec): READY once
-    running, WATCHDOG pings only while the loop turns."""
+    running, WATCHDOG pings only while the loop turns. One line per batch
+    sent or failed and per heartbeat; Ctrl-C or SIGTERM end it within a
+    few seconds (a request still in flight is resent later under the same
+    idempotency key, so nothing is stored twice)."""
     from kiosk.watchdog import Watchdog, claim_notify_environment
 
     claim_notify_environment()
     dog = Watchdog()
     check_in = dog.register("sync-loop", deadline_s=max(30.0, worker.interval_s * 4))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    worker.on_pass = lambda result: _print_pass(result, store)
+    if worker.send_heartbeats:
+        send_heartbeat = worker.heartbeat_once
+
+        def heartbeat():
+            ack = send_heartbeat()
+            click.echo(f"{_now()} heartbeat " + ("answered" if ack is not None else "not answered (kept, sent later)"))
+            return ack
+        worker.heartbeat_once = heartbeat
+    click.echo(f"{_now()} syncing cases to {worker.client.base_url} every {worker.interval_s:g} s"
+               f" ({_pending(store)} pending); runs until stopped (Ctrl-C or SIGTERM)")
+    loop = threading.Thread(target=worker.run_forever, kwargs={"tick": check_in}, name="case-sync", daemon=True)
     dog.start()
-    signal.signal(signal.SIGTERM, lambda *_: worker.stop(timeout=0))
+    loop.start()
     dog.ready("syncing cases")
     try:
-        worker.run_forever(tick=check_in)
-    except KeyboardInterrupt:
-        pass
+        while not stop.wait(0.5) and loop.is_alive():
+            pass
     finally:
+        worker.stop(timeout=0)
+        loop.join(3.0)
         dog.stop()
+    sent = worker.totals
+    click.echo(f"{_now()} stopped: sent {sent['sent']} this run, {_pending(store)} pending")
+
+
+def _now() -> str:
+    return time.strftime("%H:%M:%S")
+
+
+def _pending(store) -> str:
+    try:
+        return str(store.stats()["outbox"])
+    except Exception:  # the line must not fail for a busy or failing store
+        return "?"
+
+
+def _print_pass(result, store) -> None:
+    if result.failed:
+        click.echo(f"{_now()} not sent: {result.get('error')}; next try in {result.get('next_attempt_in_s', 0):.0f} s")
+    elif result["batches"]:
+        click.echo(f"{_now()} sent {result['sent']} (replayed {result['replayed']}), dead {result['dead']},"
+                   f" {_pending(store)} pending")
 
 
 @cases.command("simulate")

@@ -54,16 +54,31 @@ class Display:
                 self.process.kill()
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the process that started it dies."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 def _start_xvfb(size: tuple[int, int]) -> Display | None:
     binary = shutil.which("Xvfb")
     if binary is None:
         return None
     read_fd, write_fd = os.pipe()
     try:
+        # Its own process group: a Ctrl-C or SIGTERM to the whole group must not
+        # take the display away while Qt still draws on it ("The X11 connection
+        # broke"); the app stops Xvfb itself after Qt. The parent-death signal
+        # ends it if the app is killed outright.
         proc = subprocess.Popen(
             [binary, "-displayfd", str(write_fd), "-screen", "0", f"{size[0]}x{size[1]}x24", "-nolisten", "tcp",
              "-noreset"],
-            pass_fds=(write_fd,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            pass_fds=(write_fd,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            process_group=0, preexec_fn=_die_with_parent)
     except OSError:
         os.close(read_fd)
         os.close(write_fd)
@@ -410,8 +425,14 @@ def run_command(ctx: click.Context, windowed: bool, portrait: bool, elderly: boo
 
     # Ctrl-C: Qt's loop does not run Python signal handlers unless Python gets
     # the interpreter now and then.
-    signal.signal(signal.SIGINT, lambda *_: ui.qapp.exit(130))
-    signal.signal(signal.SIGTERM, lambda *_: ui.qapp.exit(0))
+    stopped_by: list[str] = []
+
+    def on_signal(signum, _frame) -> None:
+        stopped_by.append(signal.Signals(signum).name)
+        ui.qapp.exit(0)
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
     heartbeat = QTimer()
     heartbeat.timeout.connect(qt_alive)  # also proves the Qt event loop turns
     heartbeat.start(200)
@@ -420,15 +441,24 @@ def run_command(ctx: click.Context, windowed: bool, portrait: bool, elderly: boo
         QTimer.singleShot(int(exit_after * 1000), lambda: ui.qapp.exit(0))
     click.echo("kiosk running; press Ctrl-C to stop")
     code = ui.qapp.exec()
+    # Later signals must not interrupt the shutdown with a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     watchdog.stop()
     heartbeat.stop()
     backend.close()
-    ui.close()
-    display.stop()
+    ui.close()  # the core and its devices, simulators and children
+    ui.view.close()
+    ui.qapp.processEvents()
+    display.stop()  # Xvfb only after Qt let go of it
     if code == EXIT_RESTART:
         click.echo("restarting the kiosk app")
         os.execv(sys.executable, [sys.executable, "-m", "kiosk.cli", *sys.argv[1:]])
-    if code == 130:
-        click.echo("stopped")
-        code = 0
-    sys.exit(code)
+    if stopped_by:
+        click.echo(f"kiosk stopped ({stopped_by[0]})")
+    # Everything is closed: leave without the interpreter's finalisation, which
+    # would tear down Qt objects in arbitrary order (PySide may abort there).
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -155,6 +155,9 @@ def _read_exact(stream, n: int) -> bytes:
 
 def encoder_main() -> None:
     """The encoder process (``python -m devices.face.verifier``): aligned chips on stdin, 128 float64 on stdout."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the app stops it (EOF on stdin), never a traceback
     out = os.fdopen(os.dup(1), "wb", buffering=0)
     os.dup2(2, 1)  # a stray print from a library must not corrupt the replies
     inp = sys.stdin.buffer
@@ -190,8 +193,10 @@ class _ProcessEncoder:
     def _start(self) -> None:
         root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+        # Its own process group: Ctrl-C on the terminal is for the app, which
+        # ends the child by closing its pipe (also when the app itself dies).
         proc = subprocess.Popen([sys.executable, "-m", "devices.face.verifier"], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, env=env, close_fds=True)
+                                stdout=subprocess.PIPE, env=env, close_fds=True, process_group=0)
         if not self._wait_readable(proc, 60.0) or proc.stdout.read(1) != b"R":
             proc.kill()
             proc.wait(timeout=5)

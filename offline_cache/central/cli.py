@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import ssl
 from pathlib import Path
 
@@ -66,9 +67,19 @@ def serve(obj, port, host, db_url, token, no_auth, auto_pay_s, faults, tls_cert,
     scheme = "https" if tls_cert else "http"
     click.echo(f"central sandbox on {scheme}://{host}:{port} (db {db_url}; report at /report)", err=True)
     try:
+        # uvicorn stops gracefully on SIGINT and SIGTERM once it serves; before that
+        # (and after) they end the command the same quiet way.
+        signal.signal(signal.SIGTERM, _interrupted)
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, **tls)
     except OSError as exc:
         fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    except KeyboardInterrupt:
+        pass
+    click.echo("central sandbox stopped", err=True)
+
+
+def _interrupted(*_: object) -> None:
+    raise KeyboardInterrupt
 
 
 @central.command("stats")
