@@ -3,6 +3,8 @@ fixed-seed soak through one long-lived core stays within its growth bounds."""
 
 from __future__ import annotations
 
+import pytest
+
 from flows.runner import load_script, shipped_script
 
 
@@ -22,6 +24,7 @@ def test_agents_card_left_on_the_reader_is_not_taken_for_the_principals(runner):
     assert case["service"] == "social_security_proof"
 
 
+@pytest.mark.timeout(900)  # ~3 min on a quiet machine; the bound is for a loaded CI runner
 def test_short_soak_with_faults_stays_within_bounds(kiosk_app, monkeypatch):
     """200 sessions of every service with a fixed-seed fault schedule through
     the one shared core: nothing grows, no session fails unless a fault was
@@ -31,7 +34,7 @@ def test_short_soak_with_faults_stays_within_bounds(kiosk_app, monkeypatch):
     # Liveness takes seconds of real camera time per face session; the
     # endurance question is the same without it (benchmarks/soak.py keeps it).
     monkeypatch.setattr(kiosk_app, "config", kiosk_app.config.with_overrides({"face": {"liveness": "off"}}))
-    lines = []
+    lines: list[str] = []
     soak = Soak(kiosk_app, seed=14, fault_share=0.1, out=lines.append)
     result = soak.run(200, every=50)
     assert len(result.samples) == 5
