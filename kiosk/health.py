@@ -1,8 +1,10 @@
 """``kiosk health``: the truth about this terminal, for operators and timers.
 
 The running app publishes its view every few seconds (``kiosk.status_file``);
-``kiosk health`` reads that when it is fresh, and otherwise starts the core
-itself (devices, store, central client) to probe.  Exit status: 0 when the
+``kiosk health`` reads that when it is fresh, and otherwise makes only quick
+checks (``kiosk.health_probe``: store, disk, clock, device nodes, central),
+never starting simulators; ``--probe`` starts the core and exercises every
+device.  Exit status: 0 when the
 terminal can serve (``ok`` or ``degraded``), 1 when it cannot
 (``out_of_service``), 2 for a configuration error.
 """
@@ -26,6 +28,7 @@ DISK_LOW_SHARE = 0.05
 SYNC_LAG_WARN_S = 3600
 
 
+SOURCES = {"app": "running app", "quick": "quick checks, app not reporting", "probe": "probed now"}
 TIME_SYNC_TTL_S = 60.0
 _time_sync_cache: tuple[float, dict] | None = None
 
@@ -145,7 +148,7 @@ def evaluate(report: dict) -> tuple[str, list[str]]:
         if not v.get("available"):
             problems.append(f"service {sid} unavailable: {'; '.join(v.get('reasons') or []) or 'no reason given'}")
     for name, d in (report.get("devices") or {}).items():
-        if d.get("device") not in ("online", "deviceBusy"):
+        if d.get("device") not in ("online", "deviceBusy", "present", "notProbed"):  # the last two: quick probe
             problems.append(f"device {name} {d.get('device')}" + (f": {d['last_error']}" if d.get("last_error") else ""))
     store = report.get("store") or {}
     if not store.get("accepting"):
@@ -198,7 +201,7 @@ class StatusPublisher:
 
 def _human(report: dict) -> str:
     lines = [f"{report['state'].upper()}  terminal {report['terminal']}  version {report['version']}"
-             f"  ({'running app' if report.get('source') == 'app' else 'probed now'})"]
+             f"  ({SOURCES.get(report.get('source'), 'probed now')})"]
     for sid, v in sorted((report.get("services") or {}).items()):
         lines.append(f"  service {sid:<28} {'available' if v.get('available') else 'UNAVAILABLE'}"
                      + ("" if v.get("available") else f"  {'; '.join(v.get('reasons') or [])}"))
@@ -217,7 +220,8 @@ def _human(report: dict) -> str:
 @click.command("health")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--max-age", default=30.0, show_default=True, help="Use the running app's snapshot if younger (s).")
-@click.option("--probe", is_flag=True, help="Always probe now, even when the app is running.")
+@click.option("--probe", is_flag=True, help="Start the core and exercise every device now (slow; simulators too). "
+              "Without it: the running app's status, or quick checks when it is not running.")
 @click.pass_obj
 def health(obj, as_json: bool, max_age: float, probe: bool) -> None:
     """Terminal health: devices, services, outbox, last sync, disk, version (exit 1 when it cannot serve)."""
@@ -236,7 +240,7 @@ def health(obj, as_json: bool, max_age: float, probe: bool) -> None:
     if report is not None:
         report["source"] = "app"
         report["state"], report["problems"] = evaluate(report)
-    else:
+    elif probe:
         from kiosk.app import KioskApp
 
         app = KioskApp(config, start_sync=False)
@@ -246,6 +250,15 @@ def health(obj, as_json: bool, max_age: float, probe: bool) -> None:
         finally:
             app.stop()
         report["source"] = "probe"
+    else:
+        from .health_probe import quick_report, snapshot_age
+
+        report = quick_report(config, snapshot_age(config.data_dir))
+        report["source"] = "quick"
+        report["state"], problems = evaluate(report)
+        central = report["central"]
+        report["problems"] = [report["app"]] + ([f"central platform not answering: {central.get('error')}"]
+                                                if central.get("ok") is False else []) + problems
     report["checked_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     emit(report, as_json, _human(report))
     raise SystemExit(1 if report["state"] == "out_of_service" else 0)

@@ -119,6 +119,26 @@ def test_health_probes_when_no_app_runs(tmp_path):
     assert out["devices"]["idcard"]["device"] == "online"
 
 
+def test_health_without_a_running_app_makes_only_quick_checks(tmp_path):
+    proc = run_health(tmp_path)
+    assert proc.returncode == 1, proc.stderr  # only the app knows its services
+    out = json.loads(proc.stdout)
+    assert out["source"] == "quick" and out["state"] == "out_of_service"
+    assert out["problems"][0] == "the kiosk app is not running"
+    # no simulator was started to answer: the devices are named, not opened
+    assert {d["device"] for d in out["devices"].values()} == {"notProbed"}
+    assert out["store"]["accepting"] is True and out["outbox"]["pending"] == 0
+    # a status file the app stopped writing is reported as such
+    write_snapshot(tmp_path, {**report(), "terminal": "T-0001", "version": "x", "last_sync": None})
+    path = tmp_path / "run" / "status.json"
+    os.utime(path, (time.time() - 300, time.time() - 300))
+    data = json.loads(path.read_text())
+    data["written_at"] -= 300
+    path.write_text(json.dumps(data))
+    out = json.loads(run_health(tmp_path).stdout)
+    assert out["source"] == "quick" and "old (app hung or stopped)" in out["problems"][0]
+
+
 def test_metrics_endpoint_scrape_has_no_personal_data():
     m = KioskMetrics()
     port = m.serve(0)
