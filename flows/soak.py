@@ -212,15 +212,17 @@ class SoakResult:
     failures: list[str] = field(default_factory=list)          # sessions that failed without a fault
     faults: list[dict] = field(default_factory=list)           # one per injected fault
     sessions: int = 0
+    rss_from: int = 200                                         # RSS growth counts from here
 
     @property
     def warm(self) -> Sample:
         return self.samples[0]
 
     def rss_base(self) -> Sample:
-        """RSS is compared with the sample after the first 200 sessions (caches
-        and allocator pools fill up until then) when the run is long enough."""
-        later = [x for x in self.samples if x.sessions >= 200]
+        """RSS is compared with the first sample at or after ``rss_from``
+        sessions (caches, allocator pools and lazily loaded models fill up
+        until then), when the run goes on after it."""
+        later = [x for x in self.samples if x.sessions >= self.rss_from]
         return later[0] if len(later) >= 2 else self.samples[0]
 
     def growth(self) -> dict:
