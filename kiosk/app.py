@@ -159,12 +159,15 @@ class KioskApp:
 
     def _start_signer(self) -> None:
         try:
-            from printers.documents import Signer
+            from printers.documents import signer_for_config
+            from printers.documents.signing import KeyFileError
         except ImportError as exc:
             log.warning("documents unavailable", extra={"reason": str(exc)})
             return
-        key = self.config.get("certificates.signing_key") or str(self.config.data_dir / "keys" / "signing.key")
-        self.signer = Signer.load_or_create(key)
+        try:
+            self.signer = signer_for_config(self.config)
+        except KeyFileError as exc:
+            log.error("certificates cannot be signed", extra={"reason": str(exc)})
 
     def _offline_block(self) -> int | None:
         """The queue-number block central assigned to this terminal (cached on disk)."""
@@ -412,6 +415,8 @@ class KioskApp:
     def render_document(self, kind: str, data: dict, lang: str = "zh") -> bytes:
         from printers.documents import RENDERERS
 
+        if self.signer is None:
+            raise RuntimeError("no document-signing certificate: certificates cannot be issued")
         data = dict(data)
         data.setdefault("terminal_id", self.config.terminal_id)
         data.setdefault("valid_days", int(self.config.get("certificates.valid_days", 30)))
@@ -419,6 +424,7 @@ class KioskApp:
         # and provident fund documents keep their own issuing bodies.
         if kind == "no_property" and self.config.get("certificates.issuer"):
             data.setdefault("authority", self.config.get("certificates.issuer"))
+        data.setdefault("verify_base", self._verify_base())
         return RENDERERS[kind](data, self.signer, lang=lang)
 
     def render_slip(self, kind: str, job: dict) -> bytes:
@@ -449,11 +455,15 @@ class KioskApp:
         pdf.save()
         return buf.getvalue()
 
+    def _verify_base(self) -> str:
+        from printers.documents.signing import verify_base
+
+        return verify_base(self.config, getattr(self.central, "base_url", "") or "")
+
     def verify_url(self, ref: str) -> str:
-        base = self.config.get("central.url", "")
-        if self.central is not None:
-            base = self.central.base_url
-        return f"{base}/v1/verify/{ref}" if ref else ""
+        """The public page a receipt's QR code opens (``central.public_url``; demo: central itself)."""
+        base = self._verify_base()
+        return f"{base}/v1/verify/{ref}" if ref and base else ""
 
     def face_verifier(self):
         with self._face_lock:

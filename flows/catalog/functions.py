@@ -103,8 +103,14 @@ def _person(s: Session) -> dict:
 
 
 def _render(s: Session, kind: str, data: dict) -> bytes:
+    from printers.documents.verify import issued_fields
+
     pdf = s.services.render_document(kind, data, lang=s.lang)
     s.data["document_hash"] = hashlib.sha256(pdf).hexdigest()
+    # the signed fields (holder masked) go with the case: central answers /v1/verify/<serial> from them
+    fields = issued_fields(pdf) or {}
+    s.data["certificate"] = {k: fields.get(k) for k in ("type", "serial", "holder", "result", "issued",
+                                                         "valid_until")} if fields else None
     return pdf
 
 
@@ -125,7 +131,7 @@ def property_case(s: Session) -> dict:
     r = s.data["property"]
     return {"applicant": applicant(s), "document_hash": s.data.get("document_hash"),
             "result": {"status": "issued", "owns_property": False, "query_id": r.get("query_id"),
-                       "as_of": r.get("as_of")}}
+                       "as_of": r.get("as_of"), "certificate": s.data.get("certificate")}}
 
 
 @fn
@@ -185,7 +191,8 @@ def ss_case(s: Session) -> dict:
     recs = s.data["records"]
     return {"applicant": applicant(s), "document_hash": s.data.get("document_hash"),
             "result": {"status": "issued", "months": len(recs),
-                                                 "paid": sum(1 for r in recs if r.get("status") == "paid")},
+                       "paid": sum(1 for r in recs if r.get("status") == "paid"),
+                       "certificate": s.data.get("certificate")},
             "extra": {"card": s.data.get("applicant_card")}}
 
 

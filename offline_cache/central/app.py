@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 500
 DEFAULT_TOKEN = "sandbox-terminal-token"
 UNFAULTED = ("/v1/sandbox", "/v1/health", "/v1/openapi.yaml", "/pay/")
+# What third parties (a bank given a proof) may read without a terminal's credentials.
+PUBLIC = ("/v1/health", "/v1/openapi.yaml", "/v1/verify/", "/v1/ca.pem")
 BIG = 2 ** 53  # integers stay exact in every JSON reader
 
 
@@ -198,8 +200,11 @@ class Sandbox:
 
     def __init__(self, db_url: str, token: str | None = DEFAULT_TOKEN, faults: Faults | None = None,
                  auto_pay_s: float = 3.0, clock: Callable[[], float] = time.time,
-                 report_stale_s: float = availability_report.DEFAULT_STALE_S):
+                 report_stale_s: float = availability_report.DEFAULT_STALE_S, deployment_ca: str | None = None):
+        from pathlib import Path
+
         self.db = Database(db_url)
+        self.deployment_ca_path = Path(deployment_ca) if deployment_ca else None
         self.token = token
         self.faults = faults or Faults.from_env()
         self.auto_pay_s = auto_pay_s
@@ -301,11 +306,62 @@ class Sandbox:
                (case.case_id, no, case.terminal_id, case.seq, case.ref, case.service, case.created_at,
                 canonical(raw).decode("utf-8"), now, key))
         tx.bump("cases")
+        self._register_document(tx, case.case_id, raw)
         if case.evaluation is not None:
             self._insert_evaluation(tx, f"{key}#case", case.case_id, raw["evaluation"], now)
         self.register_terminal(tx, case.terminal_id)
         return 201, {"case_id": case.case_id, "ref": case.ref, "central_no": no,
                      "central_ref": f"C{no:010d}", "received_at": iso(now), "status": "received"}
+
+    @staticmethod
+    def _register_document(tx: Tx, case_id: str, raw: dict) -> None:
+        """A certificate the case issued, findable by its serial (the QR code names it)."""
+        doc = (raw.get("result") or {}).get("certificate") if isinstance(raw.get("result"), dict) else None
+        if not isinstance(doc, dict) or not isinstance(doc.get("serial"), str) or not 1 <= len(doc["serial"]) <= 64:
+            return
+        keep = {k: str(doc[k])[:200] for k in ("type", "serial", "holder", "result", "issued", "valid_until")
+                if doc.get(k) is not None}
+        tx.run("INSERT INTO documents(serial, case_id, body) VALUES (?,?,?) ON CONFLICT (serial) DO NOTHING",
+               (doc["serial"], case_id, json.dumps(keep, ensure_ascii=False)))
+
+    def verify(self, ref: str) -> dict | None:
+        """What a third party may learn about a receipt's case or a certificate: status and masked fields."""
+        from kiosk.masking import mask_id_number, mask_name
+
+        with self.db.transaction() as tx:
+            doc = tx.one("SELECT case_id, body FROM documents WHERE serial = ?", (ref,))
+            row = tx.one("SELECT body FROM cases WHERE case_id = ?", (doc[0],)) if doc else \
+                tx.one("SELECT body FROM cases WHERE ref = ?", (ref,))
+        if row is None:
+            return None
+        case = json.loads(row[0])
+        applicant = case.get("applicant") or {}
+        out = {"ref": ref, "kind": "certificate" if doc else "case", "service": case.get("service"),
+               "terminal_id": case.get("terminal_id"), "created_at": case.get("created_at"),
+               "holder": f"{mask_name(str(applicant.get('name') or ''))} "
+                         f"{mask_id_number(str(applicant.get('id_number') or ''))}".strip()}
+        if doc:
+            cert = json.loads(doc[1])
+            until = cert.get("valid_until") or ""
+            try:
+                expired = dt.datetime.fromtimestamp(self.clock()) > dt.datetime.fromisoformat(until)
+            except ValueError:
+                expired = False
+            out.update(status="expired" if expired else "valid",
+                       certificate={k: cert.get(k) for k in ("type", "serial", "result", "issued", "valid_until")})
+        else:
+            out["status"] = "recorded"
+        return out
+
+    def deployment_ca(self) -> bytes | None:
+        """The deployment CA certificate: given, ``deployment-ca.pem`` beside the database, or the
+        terminal's own signing folder when the sandbox is embedded in a terminal's data dir."""
+        state = self.db.state_dir
+        for path in ([self.deployment_ca_path] if self.deployment_ca_path else []) + \
+                [state / "deployment-ca.pem", state.parent / "signing" / "ca.pem"]:
+            if path and path.is_file():
+                return path.read_bytes()
+        return None
 
     def _insert_evaluation(self, tx: Tx, key: str, case_id: str, ev: dict, now: float) -> None:
         tx.run("INSERT INTO evaluations(case_id, level, body, received_at, idempotency_key) VALUES (?,?,?,?,?)",
@@ -499,10 +555,11 @@ def contract_text() -> str:
 
 def create_app(db_url: str, *, token: str | None = DEFAULT_TOKEN, faults: Faults | None = None,
                auto_pay_s: float = 3.0, clock: Callable[[], float] = time.time,
-               report_stale_s: float = availability_report.DEFAULT_STALE_S, demo: bool = True) -> FastAPI:
+               report_stale_s: float = availability_report.DEFAULT_STALE_S, demo: bool = True,
+               deployment_ca: str | None = None) -> FastAPI:
     """The sandbox app; ``demo=False`` leaves out the sandbox-only controls."""
     sb = Sandbox(db_url, token=token, faults=faults, auto_pay_s=auto_pay_s, clock=clock,
-                 report_stale_s=report_stale_s)
+                 report_stale_s=report_stale_s, deployment_ca=deployment_ca)
     app = FastAPI(title="Central platform sandbox", version=__version__, openapi_url=None, docs_url=None,
                   redoc_url=None)
     app.state.sandbox = sb
@@ -529,7 +586,7 @@ def create_app(db_url: str, *, token: str | None = DEFAULT_TOKEN, faults: Faults
     @app.middleware("http")
     async def _guard(request: Request, call_next):
         path = request.url.path
-        if sb.token and path.startswith("/v1/") and not path.startswith(("/v1/health", "/v1/openapi.yaml")):
+        if sb.token and path.startswith("/v1/") and not path.startswith(PUBLIC):
             if request.headers.get("authorization", "") != f"Bearer {sb.token}":
                 return err(401, "unauthorized", "missing or wrong bearer token",
                            headers={"WWW-Authenticate": "Bearer"})
@@ -564,6 +621,25 @@ def create_app(db_url: str, *, token: str | None = DEFAULT_TOKEN, faults: Faults
     @app.get("/v1/stats")
     def stats():
         return sb.stats()
+
+    # -- third parties: is this receipt or certificate genuine? (no credentials) -----------
+    @app.get("/v1/verify/{ref}")
+    def verify(ref: str, request: Request):
+        view = sb.verify(ref) if 1 <= len(ref) <= 128 else None
+        if "text/html" in request.headers.get("accept", ""):
+            from .verify_page import render
+
+            return HTMLResponse(render(ref, view), status_code=200 if view else 404)
+        if view is None:
+            return err(404, "not_found", "no case or certificate with this reference")
+        return view
+
+    @app.get("/v1/ca.pem")
+    def ca_pem():
+        pem = sb.deployment_ca()
+        if pem is None:
+            return err(404, "not_found", "no deployment CA certificate is published here")
+        return Response(pem, media_type="application/x-pem-file")
 
     # -- cases -----------------------------------------------------------------
     @app.post("/v1/cases")

@@ -88,6 +88,11 @@ SCHEMA = [
         amount_cents  BIGINT NOT NULL,
         body          TEXT NOT NULL,
         created_at    DOUBLE PRECISION NOT NULL)""",
+    # certificates issued by terminals, by serial (GET /v1/verify/{ref}); only masked fields
+    """CREATE TABLE IF NOT EXISTS documents (
+        serial      TEXT PRIMARY KEY,
+        case_id     TEXT NOT NULL,
+        body        TEXT NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS queue_tickets (
         ticket_id   TEXT PRIMARY KEY,
         business    TEXT NOT NULL,

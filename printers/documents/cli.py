@@ -1,8 +1,9 @@
-"""``kiosk certificate verify|public-key`` and ``kiosk print certificate ...``.
+"""``kiosk certificate verify|ca|signing-cert|provision`` and ``kiosk print certificate ...``.
 
-Verification is offline: the trusted public keys come from the config
-(``certificates.public_keys``) and the terminal's own key folder.  Exit codes:
-0 valid (or printed/written), 1 tampered / unknown key / print failed, 2 usage.
+Verification is offline: the trusted deployment CA and terminal certificates
+come from the config (``certificates.trusted_cas``, ``certificates.terminal_certs``)
+and the signing folder.  Exit codes: 0 valid (or printed/written), 1 tampered /
+unreadable / expired / unknown key / print failed, 2 usage.
 """
 
 from __future__ import annotations
@@ -12,63 +13,113 @@ import tempfile
 from pathlib import Path
 
 import click
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from kiosk.cli import emit, fail
+
+_PEM = Encoding.PEM
 
 
 @click.group("certificate")
 def certificate_group() -> None:
-    """Verify signed certificates offline; show the terminal's public key."""
+    """Verify signed certificates offline; the deployment CA and this terminal's signing certificate."""
 
 
 @certificate_group.command("verify")
 @click.argument("pdf_file", required=False, type=click.Path(dir_okay=False))
 @click.option("--qr", "qr_text", default=None, metavar="TEXT", help="The text read from the certificate's QR code.")
-@click.option("--key", "keys", multiple=True, type=click.Path(dir_okay=False, exists=True),
-              help="Also trust this public key (PEM); repeatable.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable verdict.")
+@click.option("--cert", "certs", multiple=True, type=click.Path(dir_okay=False, exists=True),
+              help="Also trust this PEM file (a deployment CA or a terminal's signing certificate); repeatable.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable verdict with the reason.")
 @click.pass_context
-def verify_cmd(ctx, pdf_file: str | None, qr_text: str | None, keys: tuple[str, ...], as_json: bool) -> None:
-    """Say whether a certificate is valid, tampered or signed by an unknown key.
+def verify_cmd(ctx, pdf_file: str | None, qr_text: str | None, certs: tuple[str, ...], as_json: bool) -> None:
+    """Say whether a certificate is valid, tampered, unreadable, expired or signed by an unknown key.
 
-    Give the PDF file, or --qr with the QR code's text.  Exit 0 only when valid.
+    Give the PDF file (one line: the verdict), or --qr with the QR code's text (the verdict, then
+    the signed fields to compare with the paper).  Exit 0 only when valid.
     """
-    from .signing import load_public_keys, trusted_keys_for_config, verify_pdf, verify_qr
+    from .signing import trust_for_config
+    from .verify import verify_pdf_bounded, verify_qr
 
     if (pdf_file is None) == (qr_text is None):
         fail("give either a PDF file or --qr TEXT", code=2)
-    trusted = trusted_keys_for_config(ctx.obj.config) + load_public_keys(keys)
-    if not trusted:
-        fail("no trusted public key: set certificates.public_keys or pass --key", code=2)
-    if pdf_file is not None:
-        if not Path(pdf_file).is_file():
-            fail(f"no such file: {pdf_file}", code=2)
-        verdict = verify_pdf(pdf_file, trusted)
-    else:
-        verdict = verify_qr(qr_text or "", trusted)
+    try:
+        trust = trust_for_config(ctx.obj.config, list(certs))
+    except Exception as exc:  # noqa: BLE001 - a broken --cert file is one line, like any other input
+        fail(f"cannot read the trusted certificates: {exc}", code=2)
+    verdict = verify_pdf_bounded(pdf_file, trust) if pdf_file is not None else verify_qr(qr_text or "", trust)
     if as_json:
-        emit({"status": verdict.status, **verdict.details}, True)
+        emit(verdict.as_dict(), True)
     else:
-        click.echo(verdict.line())
+        click.echo(verdict.status)
+        if qr_text is not None and verdict.status in ("valid", "expired"):
+            d = verdict.details
+            for label, key in (("type", "type"), ("serial", "serial"), ("holder", "holder"), ("result", "result"),
+                               ("issued", "issued"), ("valid until", "valid_until")):
+                click.echo(f"  {label}: {d.get(key)}")
     ctx.exit(0 if verdict.ok else 1)
 
 
-@certificate_group.command("public-key")
+@certificate_group.command("ca")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the PEM here instead of stdout.")
 @click.pass_context
-def public_key_cmd(ctx, out: str | None) -> None:
-    """The terminal's certificate public key (PEM), for verifiers elsewhere."""
+def ca_cmd(ctx, out: str | None) -> None:
+    """The deployment CA certificate (PEM) verifiers trust."""
+    from .signing import trust_for_config
+
+    trust = trust_for_config(ctx.obj.config)
+    if not trust.cas:
+        fail("no deployment CA certificate here (certificates.trusted_cas or <signing dir>/ca.pem)")
+    _emit_pem(b"".join(c.public_bytes(_PEM) for c in trust.cas), out, "deployment CA certificate")
+
+
+@certificate_group.command("signing-cert")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the PEM here instead of stdout.")
+@click.pass_context
+def signing_cert_cmd(ctx, out: str | None) -> None:
+    """This terminal's document-signing certificate: lets an offline verifier check its QR codes."""
     from .signing import KeyFileError, signer_for_config
 
     try:
         signer = signer_for_config(ctx.obj.config)
-    except (KeyFileError, OSError) as exc:
+    except KeyFileError as exc:
         fail(str(exc))
+    _emit_pem(signer.cert.public_bytes(_PEM), out, f"signing certificate {signer.key_id}")
+
+
+@certificate_group.command("provision")
+@click.option("--ca-dir", type=click.Path(file_okay=False), required=True,
+              help="The deployment CA (ca.pem + ca.key); created there when absent.")
+@click.option("--tls-dir", type=click.Path(file_okay=False), default=None,
+              help="Also issue the terminal's TLS client certificate (client.pem + client.key) here.")
+@click.pass_context
+def provision_cmd(ctx, ca_dir: str, tls_dir: str | None) -> None:
+    """Issue this terminal's document-signing certificate (install time); keys are written 0600."""
+    from kiosk import pki
+
+    from .signing import _paths, signing_dir
+
+    config = ctx.obj.config
+    try:
+        ca = pki.ensure_ca(Path(ca_dir))
+        key_path, cert_path, ca_path = _paths(config)
+        if not key_path.exists():
+            pki.save(pki.issue_signing_cert(ca, config.terminal_id), key_path, cert_path)
+        pki.write_certs(ca_path, [ca.cert])
+        if tls_dir and not (Path(tls_dir) / "client.key").exists():
+            pki.save(pki.issue_tls_client_cert(ca, config.terminal_id), Path(tls_dir) / "client.key",
+                     Path(tls_dir) / "client.pem")
+    except (pki.PkiError, OSError) as exc:
+        fail(f"cannot provision: {exc}")
+    click.echo(f"terminal {config.terminal_id}: signing certificate in {signing_dir(config)}")
+
+
+def _emit_pem(pem: bytes, out: str | None, what: str) -> None:
     if out:
-        signer.export_public_key(out)
-        click.echo(f"public key {signer.key_id} written to {out}")
+        _write(out, pem)
+        click.echo(f"{what} written to {out}")
     else:
-        click.echo(signer.public_key_pem().decode().rstrip())
+        click.echo(pem.decode().rstrip())
 
 
 # --- kiosk print certificate ----------------------------------------------------
@@ -98,7 +149,7 @@ def _issue(ctx, doc_type: str, data: dict, out: str | None, printer_url: str | N
     from kiosk.idnumber import validate
 
     from . import RENDERERS
-    from .signing import KeyFileError, signer_for_config
+    from .signing import KeyFileError, signer_for_config, verify_base
 
     if not out and not printer_url:
         fail("give --out FILE.pdf and/or --printer URL", code=2)
@@ -114,6 +165,7 @@ def _issue(ctx, doc_type: str, data: dict, out: str | None, printer_url: str | N
     data.setdefault("valid_days", config.get("certificates.valid_days", 30))
     if doc_type == "no_property":
         data.setdefault("authority", config.get("certificates.issuer"))
+    data.setdefault("verify_base", verify_base(config))
     try:
         signer = signer_for_config(config)
     except (KeyFileError, OSError) as exc:
@@ -148,7 +200,8 @@ def _serial_of(pdf: bytes) -> str:
 
     from pypdf import PdfReader
 
-    from .signing import PDF_PAYLOAD_KEY, decode_payload
+    from .signing import PDF_PAYLOAD_KEY
+    from .verify import decode_payload
 
     claims, _, _ = decode_payload(str(PdfReader(io.BytesIO(pdf)).metadata[PDF_PAYLOAD_KEY]))
     return str(claims["s"])

@@ -29,6 +29,7 @@ class Issue:
     name: str
     id_masked: str
     lang: str
+    verify_base: str = ""
 
     @property
     def applicant_masked(self) -> str:
@@ -57,13 +58,16 @@ def prepare(doc_type: str, data: dict, serial_prefix: str, authority_key: str, l
         doc_type=doc_type,
         serial=str(data.get("serial") or make_serial(serial_prefix, issued)),
         issued=issued,
-        valid_until=issued + dt.timedelta(days=int(data.get("valid_days", 30))),
+        # valid through the whole day printed after "有效期至"
+        valid_until=dt.datetime.combine((issued + dt.timedelta(days=int(data.get("valid_days", 30)))).date(),
+                                        dt.time(23, 59, 59)),
         authority=str(data.get("authority") or t(authority_key, lang)),
         terminal=str(data.get("terminal_id") or "T-0001"),
         name=name,
         # The ID number is printed masked: the certificate only needs to tie to the person.
         id_masked=mask_id_number(id_number),
         lang=lang,
+        verify_base=str(data.get("verify_base") or "").rstrip("/"),
     )
 
 
@@ -104,10 +108,15 @@ def _page_decor(sheet: Sheet, issue: Issue, page: int, pages: int) -> None:
 BODY_TOP = PAGE_H - 22 * mm - 42 * mm  # first y below the header
 
 
-def finish(sheet: Sheet, issue: Issue, signer: Signer, content: dict, notes: list[str], y: float) -> bytes:
-    """Notes below ``y``, then QR, authority, seal and validity line; sign and embed the verification record."""
+def finish(sheet: Sheet, issue: Issue, signer: Signer, content: dict, notes: list[str], y: float,
+           result: str) -> bytes:
+    """Notes below ``y``, then QR, authority, seal and validity line; embed the verification
+    record and sign the whole file.  ``result``: the short outcome the QR code carries."""
     full = {**issue.common_content(), **content}
-    payload = signer.sign_payload(issue.doc_type, issue.serial, issue.applicant_masked, issue.issued, full)
+    payload = signer.sign_payload(issue.doc_type, issue.serial, issue.applicant_masked, result, issue.issued,
+                                  issue.valid_until, full)
+    # On paper the code opens the public verify page; the payload after '#' is never sent to it.
+    qr_text = f"{issue.verify_base}/v1/verify/{issue.serial}#{payload}" if issue.verify_base else payload
     y -= 9 * mm
     if notes:
         sheet.text(MARGIN, y, sheet.t("doc.common.notes"), 9.5)
@@ -116,7 +125,7 @@ def finish(sheet: Sheet, issue: Issue, signer: Signer, content: dict, notes: lis
 
     qr_size = 34 * mm
     qr_y = 34 * mm
-    sheet.qr(MARGIN + 2 * mm, qr_y, qr_size, payload)
+    sheet.qr(MARGIN + 2 * mm, qr_y, qr_size, qr_text)
     sheet.text(MARGIN + 2 * mm + qr_size / 2, qr_y - 5 * mm, sheet.t("doc.common.verify_hint"), 8.5, align="center")
 
     right = PAGE_W - MARGIN - 14 * mm
@@ -131,7 +140,7 @@ def finish(sheet: Sheet, issue: Issue, signer: Signer, content: dict, notes: lis
                10.5, align="center", bold=True)
     sheet.paragraph(MARGIN, 19.5 * mm, PAGE_W - 2 * MARGIN, escape(sheet.t("doc.common.printed_by")), size=7.5,
                     leading=10, align=1)
-    return sheet.finish({PDF_PAYLOAD_KEY: payload, PDF_CONTENT_KEY: canonical_content(full)})
+    return signer.sign_pdf(sheet.finish({PDF_PAYLOAD_KEY: payload, PDF_CONTENT_KEY: canonical_content(full)}))
 
 
 def applicant_rows(sheet: Sheet, issue: Issue, name_label_key: str = "doc.common.name") -> list[tuple[str, str]]:

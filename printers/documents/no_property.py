@@ -63,7 +63,7 @@ def render_no_property(data: dict, signer: Signer, lang: str = "zh") -> bytes:
     if y < CONTENT_FLOOR:
         raise ValueError("content does not fit on one page")
     notes = [sheet.t("doc.no_property.note1"), sheet.t("doc.no_property.note2")]
-    return finish(sheet, issue, signer, content, notes, y)
+    return finish(sheet, issue, signer, content, notes, y, result)
 
 
 __all__ = ["render_no_property"]

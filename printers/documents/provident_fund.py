@@ -108,4 +108,5 @@ def render_provident_fund_receipt(data: dict, signer: Signer, lang: str = "zh") 
     y = sheet.field_table(BODY_TOP, rows, label_w=34 * mm if lang == "zh" else 38 * mm, size=10.5, strong=strong)
     if y < CONTENT_FLOOR:
         raise ValueError("content does not fit on one page")
-    return finish(sheet, issue, signer, values, [sheet.t("doc.fund.note1")], y)
+    return finish(sheet, issue, signer, values, [sheet.t("doc.fund.note1")], y,
+                  f"{values['amount']} {values['status']}")

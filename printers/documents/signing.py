@@ -1,22 +1,27 @@
-"""Signed certificate payloads (Ed25519) and their offline verification.
+"""Signing certificates: a PAdES signature over the whole PDF and a signed QR code.
 
-QR payload, one line of ASCII::
+Both are made with the terminal's document-signing key, whose X.509
+certificate the deployment CA issued (``kiosk/pki.py``).  The PDF signature
+(PAdES baseline B-B, pyHanko, a certification signature that allows no
+changes) makes any change to the file detectable with any PDF reader; the QR
+code lets a reader check the paper.
 
-    KC1.<base64url(JSON claims)>.<base64url(Ed25519 signature)>
+QR payload, one line of ASCII (on paper it follows ``<public URL>/v1/verify/<serial>#``)::
 
-The signature covers the bytes ``KC1.<base64url(JSON claims)>``.  Claims:
+    KC2.<base64url(JSON claims)>.<base64url(ECDSA P-256 signature, raw r||s)>
 
-    v  format version (1)             t  document type (no_property, ...)
-    s  serial number                  a  masked applicant ("欧** 3210**********0016")
-    i  issue time (ISO 8601, seconds) h  base64url SHA-256 of the canonical content
-    k  key id (16 hex: SHA-256 of the raw public key, first 8 bytes)
+The signature covers ``KC2.<base64url(JSON claims)>``.  Claims:
 
-Canonical content: the document's printed fields as a JSON object, every
-string NFC-normalised, keys sorted, no insignificant whitespace, UTF-8
-(``canonical_content``).  The PDF carries the payload and the canonical
-content in its document information (``/KioskCertificate``,
-``/KioskContent``), so ``verify_pdf`` needs no camera: it checks the
-signature, the content hash, and that every content value is printed on the page.
+    v  format version (2)           t  document type (no_property, ...)
+    s  serial number                a  masked holder ("欧** 3210**********0016")
+    r  result (short text)          i  issue time (ISO 8601, seconds)
+    u  valid until (ISO 8601)       h  base64url SHA-256 of the canonical content
+    k  key id (16 hex: SHA-256 of the signing certificate's public key, first 8 bytes)
+
+Canonical content: the printed fields as a JSON object, strings NFC
+normalised, keys sorted, no insignificant whitespace, UTF-8.  The PDF's
+document information holds the payload (``/KioskCertificate``) and the
+canonical content (``/KioskContent``) inside the signed bytes.
 """
 
 from __future__ import annotations
@@ -28,34 +33,36 @@ import io
 import json
 import logging
 import os
-import stat
 import unicodedata
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+
+from kiosk import pki
 
 log = logging.getLogger(__name__)
 
-PREFIX = "KC1."
+PREFIX = "KC2."
 PDF_PAYLOAD_KEY = "/KioskCertificate"
 PDF_CONTENT_KEY = "/KioskContent"
+SIGNATURE_BYTES = 3072  # room reserved for the CMS signature (about 1.5 KB used; parsers read it as hex)
 
-VALID, TAMPERED, UNKNOWN_KEY = "valid", "tampered", "unknown_key"
+VALID, TAMPERED, UNKNOWN_KEY, EXPIRED, UNREADABLE = "valid", "tampered", "unknown key", "expired", "unreadable"
 
 
 class KeyFileError(Exception):
     pass
 
 
-def _b64e(data: bytes) -> str:
+def b64e(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def _b64d(text: str) -> bytes:
+def b64d(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
@@ -75,243 +82,218 @@ def canonical_content(content: dict) -> str:
 
 
 def content_hash(content: dict) -> str:
-    return _b64e(hashlib.sha256(canonical_content(content).encode("utf-8")).digest())
+    return b64e(hashlib.sha256(canonical_content(content).encode("utf-8")).digest())
 
 
-def key_id(public_key: Ed25519PublicKey) -> str:
-    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()[:16]
+def key_id(public_key) -> str:
+    spki = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(spki).hexdigest()[:16]
 
 
-def public_key_pem(public_key: Ed25519PublicKey) -> bytes:
-    return public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+def qr_signature(key: ec.EllipticCurvePrivateKey, signed: str) -> str:
+    r, s = decode_dss_signature(key.sign(signed.encode("ascii"), ec.ECDSA(hashes.SHA256())))
+    return b64e(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
+
+
+def qr_signature_ok(public_key, signed: str, sig: bytes) -> bool:
+    from cryptography.exceptions import InvalidSignature
+
+    if len(sig) != 64 or not isinstance(public_key, ec.EllipticCurvePublicKey):
+        return False
+    der = encode_dss_signature(int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big"))
+    try:
+        public_key.verify(der, signed.encode("ascii"), ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        return False
+    return True
 
 
 class Signer:
-    """The terminal's signing key.  Its repr and logs never show key material."""
+    """The terminal's document-signing key and certificate chain.  Never shows key material."""
 
-    def __init__(self, private_key: Ed25519PrivateKey, key_path: Path | None = None):
-        self._key = private_key
+    def __init__(self, issued: pki.Issued, key_path: Path | None = None):
+        self._issued = issued
         self.key_path = key_path
-        self.public_key = private_key.public_key()
+        self.cert = issued.cert
+        self.chain = issued.chain          # leaf first, up to the CA when known
+        self.public_key = issued.cert.public_key()
         self.key_id = key_id(self.public_key)
+        self._pyhanko = None
 
     def __repr__(self) -> str:
-        return f"Signer(key_id={self.key_id}, path={self.key_path})"
-
-    @classmethod
-    def generate(cls) -> "Signer":
-        """A throw-away key (tests, demos without a data dir)."""
-        return cls(Ed25519PrivateKey.generate())
-
-    @classmethod
-    def load_or_create(cls, key_path: str | os.PathLike) -> "Signer":
-        """Load the PEM private key at ``key_path``; create it (mode 0600) on first run."""
-        path = Path(key_path).expanduser()
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            key = Ed25519PrivateKey.generate()
-            pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption())
-            try:
-                # O_EXCL + mode at creation: the key is never readable by others, even briefly,
-                # and two processes starting together cannot overwrite each other's key.
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                return cls.load_or_create(path)
-            with os.fdopen(fd, "wb") as f:
-                f.write(pem)
-            signer = cls(key, path)
-            signer.export_public_key(path.with_suffix(".pub"))
-            log.info("signing key created", extra={"key_id": signer.key_id, "path": str(path)})
-            return signer
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            os.chmod(path, 0o600)
-            log.warning("signing key permissions tightened to 0600", extra={"path": str(path), "was": oct(mode)})
-        try:
-            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        except (ValueError, TypeError):
-            raise KeyFileError(f"{path} is not a readable PEM private key") from None
-        if not isinstance(key, Ed25519PrivateKey):
-            raise KeyFileError(f"{path} is not an Ed25519 key")
-        signer = cls(key, path)
-        pub = path.with_suffix(".pub")
-        if not pub.exists():
-            signer.export_public_key(pub)
-        return signer
-
-    def public_key_pem(self) -> bytes:
-        return public_key_pem(self.public_key)
-
-    def export_public_key(self, path: str | os.PathLike) -> Path:
-        out = Path(path)
-        out.write_bytes(self.public_key_pem())
-        os.chmod(out, 0o644)
-        return out
-
-    def sign_payload(self, doc_type: str, serial: str, applicant_masked: str, issued: dt.datetime,
-                     content: dict) -> str:
-        claims = {
-            "v": 1, "t": doc_type, "s": serial, "a": applicant_masked,
-            "i": issued.replace(microsecond=0).isoformat(), "h": content_hash(content), "k": self.key_id,
-        }
-        body = PREFIX + _b64e(json.dumps(claims, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode())
-        return body + "." + _b64e(self._key.sign(body.encode("ascii")))
-
-
-@dataclass(frozen=True)
-class Verdict:
-    status: str                      # valid | tampered | unknown_key
-    details: dict = field(default_factory=dict)
+        return f"Signer(key_id={self.key_id}, subject={self.cert.subject.rfc4514_string()!r})"
 
     @property
-    def ok(self) -> bool:
-        return self.status == VALID
+    def ca_cert(self) -> x509.Certificate:
+        return self.chain[-1]
 
-    def line(self) -> str:
-        """One line for people: what it is and why."""
-        d = self.details
-        if self.ok:
-            return (f"valid: {d.get('type')} {d.get('serial')} for {d.get('applicant')}, "
-                    f"issued {d.get('issued')} (key {d.get('key_id')})")
-        if self.status == UNKNOWN_KEY:
-            return f"unknown key: signed by key {d.get('key_id', '?')}, which is not trusted here"
-        return f"tampered: {d.get('reason', 'signature does not match')}"
+    @classmethod
+    def generate(cls, terminal_id: str = "T-TEST") -> "Signer":
+        """A throw-away CA and terminal certificate (tests, benchmarks)."""
+        return cls(pki.issue_signing_cert(pki.create_ca(name="Throw-away test CA"), terminal_id))
 
-
-def _load_public_key(item: Any) -> Ed25519PublicKey:
-    if isinstance(item, Ed25519PublicKey):
-        return item
-    if isinstance(item, Signer):
-        return item.public_key
-    data = Path(item).read_bytes() if isinstance(item, (str, os.PathLike)) and not str(item).startswith("-----") \
-        else (item.encode() if isinstance(item, str) else bytes(item))
-    key = serialization.load_pem_public_key(data)
-    if not isinstance(key, Ed25519PublicKey):
-        raise ValueError("not an Ed25519 public key")
-    return key
-
-
-def load_public_keys(items: Iterable[Any]) -> list[Ed25519PublicKey]:
-    """PEM files, PEM text, key objects or Signers; unreadable entries are skipped with a warning."""
-    keys = []
-    for item in items:
+    @classmethod
+    def load(cls, key_path: Path, cert_path: Path, ca_path: Path | None = None) -> "Signer":
         try:
-            keys.append(_load_public_key(item))
-        except (OSError, ValueError, TypeError) as exc:
-            log.warning("public key skipped", extra={"key": str(item)[:80], "reason": str(exc)})
-    return keys
+            key = pki.load_private_key(Path(key_path))
+            certs = pki.load_certs(Path(cert_path))
+            if ca_path is not None and Path(ca_path).is_file():
+                certs += [c for c in pki.load_certs(Path(ca_path)) if c not in certs]
+        except (pki.PkiError, OSError) as exc:
+            raise KeyFileError(str(exc)) from None
+        if key.public_key().public_numbers() != certs[0].public_key().public_numbers():
+            raise KeyFileError(f"{key_path} is not the key of the certificate {cert_path}")
+        return cls(pki.Issued(key, certs[0], certs), Path(key_path))
+
+    def sign_payload(self, doc_type: str, serial: str, holder_masked: str, result: str, issued: dt.datetime,
+                     valid_until: dt.datetime, content: dict) -> str:
+        claims = {"v": 2, "t": doc_type, "s": serial, "a": holder_masked, "r": result,
+                  "i": issued.replace(microsecond=0).isoformat(), "u": valid_until.replace(microsecond=0).isoformat(),
+                  "h": content_hash(content), "k": self.key_id}
+        body = PREFIX + b64e(json.dumps(claims, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode())
+        return body + "." + qr_signature(self._issued.key, body)
+
+    def _pyhanko_signer(self):
+        if self._pyhanko is None:
+            from asn1crypto import keys as akeys
+            from asn1crypto import x509 as ax509
+            from pyhanko.sign import signers
+            from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+            der = serialization.Encoding.DER
+            key = akeys.PrivateKeyInfo.load(self._issued.key.private_bytes(
+                der, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+            certs = [ax509.Certificate.load(c.public_bytes(der)) for c in self.chain]
+            # The CA is not embedded: verifiers hold it as their trust anchor.
+            self._pyhanko = signers.SimpleSigner(signing_cert=certs[0], signing_key=key,
+                                                 cert_registry=SimpleCertificateStore.from_certs(certs[1:-1]))
+        return self._pyhanko
+
+    def sign_pdf(self, pdf: bytes) -> bytes:
+        """Add a PAdES certification signature covering the whole file (no changes allowed after it)."""
+        from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+        from pyhanko.sign import fields, signers
+
+        meta = signers.PdfSignatureMetadata(
+            field_name="KioskSignature", md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
+            certify=True, docmdp_permissions=fields.MDPPerm.NO_CHANGES)
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+        out = signers.sign_pdf(writer, meta, signer=self._pyhanko_signer(), existing_fields_only=False,
+                               bytes_reserved=SIGNATURE_BYTES)
+        return out.getvalue()
 
 
-def decode_payload(text: str) -> tuple[dict, str, bytes]:
-    """(claims, signed part, signature); raises ValueError on anything malformed."""
-    text = text.strip()
-    if not text.startswith(PREFIX) or text.count(".") != 2:
-        raise ValueError("not a kiosk certificate code")
-    signed, _, sig = text.rpartition(".")
-    claims = json.loads(_b64d(signed[len(PREFIX):]).decode("utf-8"))
-    if not isinstance(claims, dict) or claims.get("v") != 1:
-        raise ValueError("unsupported certificate code version")
-    return claims, signed, _b64d(sig)
+# --- the terminal's signer and a verifier's trust, from the configuration --------
 
 
-def verify_qr(text: str, trusted_public_keys: Iterable[Any]) -> Verdict:
-    """Check a QR payload's signature against the trusted keys."""
-    try:
-        claims, signed, sig = decode_payload(text)
-    except (ValueError, UnicodeDecodeError) as exc:
-        return Verdict(TAMPERED, {"reason": f"the code is damaged or altered ({type(exc).__name__})"})
-    details = {"type": claims.get("t"), "serial": claims.get("s"), "applicant": claims.get("a"),
-               "issued": claims.get("i"), "content_hash": claims.get("h"), "key_id": claims.get("k")}
-    keys = load_public_keys(trusted_public_keys)
-    for key in keys:
-        try:
-            key.verify(sig, signed.encode("ascii"))
-        except InvalidSignature:
-            continue
-        return Verdict(VALID, {**details, "key_id": key_id(key)})
-    if any(key_id(k) == claims.get("k") for k in keys):
-        return Verdict(TAMPERED, {**details, "reason": "signature does not match the content"})
-    return Verdict(UNKNOWN_KEY, details)
+def signing_dir(config) -> Path:
+    configured = str(config.get("certificates.signing_dir", "") or "")
+    return Path(configured).expanduser() if configured else config.data_dir / "signing"
 
 
-def _leaves(value: Any) -> Iterable[str]:
-    if isinstance(value, dict):
-        for v in value.values():
-            yield from _leaves(v)
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            yield from _leaves(v)
-    elif value not in (None, ""):
-        yield str(value)
+def _paths(config) -> tuple[Path, Path, Path]:
+    folder = signing_dir(config)
+    key = str(config.get("certificates.signing_key", "") or "")
+    cert = str(config.get("certificates.signing_cert", "") or "")
+    return (Path(key).expanduser() if key else folder / "signing.key",
+            Path(cert).expanduser() if cert else folder / "signing.pem",
+            folder / "ca.pem")
 
 
-def _squash(text: str) -> str:
-    return "".join(unicodedata.normalize("NFC", text).split())
-
-
-def verify_pdf(pdf: bytes | str | os.PathLike, trusted_public_keys: Iterable[Any]) -> Verdict:
-    """Verify a certificate PDF offline: signature, content hash, and printed text."""
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    try:
-        data = pdf if isinstance(pdf, (bytes, bytearray)) else Path(pdf).read_bytes()
-        reader = PdfReader(io.BytesIO(data))
-        meta = reader.metadata or {}
-        payload = str(meta.get(PDF_PAYLOAD_KEY) or "")
-        content_text = str(meta.get(PDF_CONTENT_KEY) or "")
-        page_text = "".join(page.extract_text() or "" for page in reader.pages)
-    except (PdfReadError, OSError, ValueError) as exc:
-        return Verdict(TAMPERED, {"reason": f"not a readable PDF ({exc})"})
-    if not payload:
-        return Verdict(TAMPERED, {"reason": "no certificate code in this PDF"})
-    verdict = verify_qr(payload, trusted_public_keys)
-    if not verdict.ok:
-        return verdict
-    try:
-        content = json.loads(content_text)
-    except ValueError:
-        return Verdict(TAMPERED, {**verdict.details, "reason": "content record missing or unreadable"})
-    if content_hash(content) != verdict.details["content_hash"]:
-        return Verdict(TAMPERED, {**verdict.details, "reason": "content differs from what was signed"})
-    printed = _squash(page_text)
-    missing = [v for v in _leaves(content) if _squash(v) not in printed]
-    if missing:
-        return Verdict(TAMPERED, {**verdict.details, "reason": f"page text differs from the signed content "
-                                                               f"({len(missing)} field(s) not found)"})
-    return verdict
-
-
-# --- the terminal's keys, from the configuration --------------------------------
-
-
-def key_path_for(config) -> Path:
-    """``certificates.signing_key``, default ``<data_dir>/keys/signing.key``."""
-    configured = str(config.get("certificates.signing_key", "") or "")
-    return Path(configured).expanduser() if configured else config.data_dir / "keys" / "signing.key"
+def is_demo(config) -> bool:
+    """Demo mode (``mode = "demo"``); a config without the key counts as demo."""
+    return str(config.get("mode", "demo") or "demo") == "demo"
 
 
 def signer_for_config(config) -> Signer:
-    """The terminal's signer; the key is generated on first use."""
-    return Signer.load_or_create(key_path_for(config))
+    """The terminal's signer.  In demo mode a demo CA and terminal certificate are
+    created on first use in the signing folder; in production they come from install."""
+    key_path, cert_path, ca_path = _paths(config)
+    if not key_path.exists() and is_demo(config):
+        _create_demo(config, key_path, cert_path)
+    if not key_path.exists() or not cert_path.exists():
+        raise KeyFileError(f"no document-signing key and certificate at {key_path} and {cert_path} "
+                           f"(issued at install: deploy/install.sh)")
+    return Signer.load(key_path, cert_path, ca_path)
 
 
-def trusted_keys_for_config(config) -> list[Ed25519PublicKey]:
-    """Keys a verification trusts: ``certificates.public_keys`` PEM files, every
-    ``*.pub`` beside the terminal's key, and the terminal's own key."""
-    key_path = key_path_for(config)
-    items: list[Any] = [Path(p).expanduser() for p in config.get("certificates.public_keys", []) or []]
-    if key_path.parent.is_dir():
-        items += sorted(key_path.parent.glob("*.pub"))
-    keys = load_public_keys(items)
-    if key_path.is_file():
-        try:
-            keys.append(Signer.load_or_create(key_path).public_key)
-        except (KeyFileError, OSError) as exc:
-            log.warning("terminal key unreadable", extra={"path": str(key_path), "reason": str(exc)})
-    unique: dict[str, Ed25519PublicKey] = {}
-    for k in keys:
-        unique.setdefault(key_id(k), k)
-    return list(unique.values())
+def verify_base(config, central_base: str = "") -> str:
+    """Where QR codes point: ``central.public_url``; in demo mode, failing that, central's own address."""
+    public = str(config.get("central.public_url", "") or "").rstrip("/")
+    if public or not is_demo(config):
+        return public
+    base = central_base or str(config.get("central.url", "") or "")
+    return base.rstrip("/") if base.startswith(("http://", "https://")) else ""
+
+
+def _create_demo(config, key_path: Path, cert_path: Path) -> None:
+    folder = signing_dir(config)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    ca = pki.ensure_ca(folder / "demo-ca")
+    issued = pki.issue_signing_cert(ca, config.terminal_id)
+    try:
+        pki.save(issued, key_path, cert_path)
+    except FileExistsError:
+        return  # another process created it first
+    pki.write_certs(folder / "ca.pem", [ca.cert])
+    log.info("demo document-signing certificate created", extra={"key_id": key_id(issued.cert.public_key()),
+                                                                  "path": str(key_path)})
+
+
+class Trust:
+    """What a verifier trusts: deployment CA certificates, and terminal certificates
+    it knows (for QR codes read off paper: the QR carries no certificate)."""
+
+    def __init__(self, cas: list[x509.Certificate], terminals: list[x509.Certificate] = ()):
+        self.cas = list(cas)
+        self.terminals = [c for c in terminals if self.issued_by_trusted_ca(c)]
+
+    def issued_by_trusted_ca(self, cert: x509.Certificate) -> bool:
+        for ca in self.cas:
+            try:
+                cert.verify_directly_issued_by(ca)
+            except Exception:  # noqa: BLE001 - wrong issuer, bad signature, odd key: not this CA
+                continue
+            return True
+        return False
+
+    def add(self, path: str | os.PathLike) -> None:
+        """A PEM file of CA or terminal certificates (CA certificates become anchors)."""
+        for cert in pki.load_certs(Path(path)):
+            if _is_ca(cert):
+                self.cas.append(cert)
+            elif self.issued_by_trusted_ca(cert):
+                self.terminals.append(cert)
+
+    def key_for(self, kid: str):
+        for cert in self.terminals:
+            if key_id(cert.public_key()) == kid:
+                return cert.public_key()
+        return None
+
+    def pem(self) -> bytes:
+        return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in self.cas + self.terminals)
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return False
+
+
+def trust_for_config(config, extra: list[str] = ()) -> Trust:
+    """``certificates.trusted_cas`` (default: the deployment CA in the signing folder),
+    ``certificates.terminal_certs`` and the terminal's own certificate; ``extra``: more PEM files."""
+    folder = signing_dir(config)
+    trust = Trust([])
+    cas = [Path(p).expanduser() for p in config.get("certificates.trusted_cas", []) or []] or [folder / "ca.pem"]
+    files = cas + [Path(p).expanduser() for p in config.get("certificates.terminal_certs", []) or []]
+    files += [_paths(config)[1]] + [Path(p) for p in extra]
+    for path in files:
+        if path.is_file():
+            try:
+                trust.add(path)
+            except pki.PkiError as exc:
+                log.warning("trusted certificate file skipped", extra={"path": str(path), "reason": str(exc)})
+    return trust

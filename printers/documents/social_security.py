@@ -87,7 +87,7 @@ def render_social_security_proof(data: dict, signer: Signer, lang: str = "zh") -
         "insured_no": rows[2][1], "employer": rows[3][1], "insurance": rows[4][1], "period": period,
         "months": table, "total": footer,
     }
-    return finish(sheet, issue, signer, content, [sheet.t("doc.social.note1")], y)
+    return finish(sheet, issue, signer, content, [sheet.t("doc.social.note1")], y, period)
 
 
 def _paginate(n_rows: int, first_top: float) -> list[int]:

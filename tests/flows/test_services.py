@@ -50,9 +50,9 @@ def test_proof_of_no_property(runner, kiosk_app):
     assert len(pdfs) == 1 and len(pngs) == 1
     text = pdf_text(pdfs[0])
     assert "无房证明" in text and "未查询到" in text and "1101**********0316" in text
-    from printers.documents import verify_pdf
+    from printers.documents import Trust, verify_pdf
 
-    assert verify_pdf(Path(pdfs[0]).read_bytes(), [kiosk_app.signer.public_key]).ok
+    assert verify_pdf(Path(pdfs[0]).read_bytes(), Trust([kiosk_app.signer.ca_cert])).ok
     case = cases_of(kiosk_app, "no_property_proof")
     assert len(case) == before + 1
     case = case[0]
@@ -62,6 +62,17 @@ def test_proof_of_no_property(runner, kiosk_app):
     assert case["evaluation"]["level"] == 5
     assert case["document_hash"]
     assert report.budget_ms == 1500
+    # the receipt's and the certificate's QR codes open central's verify page (demo: central itself)
+    import requests
+
+    kiosk_app.sync.sync_once()
+    receipt = requests.get(kiosk_app.verify_url(case["ref"]), timeout=10)
+    assert receipt.status_code == 200 and receipt.json()["status"] == "recorded"
+    from printers.documents.verify import issued_fields
+
+    serial = issued_fields(Path(pdfs[0]).read_bytes())["serial"]
+    proof = requests.get(kiosk_app.verify_url(serial), timeout=10).json()
+    assert proof["status"] == "valid" and proof["certificate"]["serial"] == serial and RESIDENT_NAME not in str(proof)
 
 
 def test_social_security_proof_with_the_social_security_card(runner, kiosk_app):

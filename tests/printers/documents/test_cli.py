@@ -32,21 +32,27 @@ def issued(tmp_path_factory):
     return data_dir, out
 
 
-def test_key_created_with_0600(issued):
+def test_demo_certificate_created_with_0600_apart_from_store_keys(issued):
     data_dir, _ = issued
-    key = data_dir / "keys" / "signing.key"
+    key = data_dir / "signing" / "signing.key"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
-    assert (data_dir / "keys" / "signing.pub").is_file()
+    assert (data_dir / "signing" / "signing.pem").is_file() and (data_dir / "signing" / "ca.pem").is_file()
+    assert not (data_dir / "keys" / "signing.key").exists()
 
 
 def test_verify_pdf_and_qr_valid(issued):
     data_dir, out = issued
     res = kiosk("certificate", "verify", str(out), data_dir=data_dir)
-    assert res.returncode == 0 and res.stdout.startswith("valid: no_property BDC")
-    assert len(res.stdout.strip().splitlines()) == 1
+    assert (res.returncode, res.stdout) == (0, "valid\n"), res.stderr
+    res = kiosk("certificate", "verify", "--json", str(out), data_dir=data_dir)
+    assert '"serial": "BDC' in res.stdout and '"holder": "欧***' in res.stdout
     payload = PdfReader(str(out)).metadata[PDF_PAYLOAD_KEY]
     res = kiosk("certificate", "verify", "--qr", payload, data_dir=data_dir)
-    assert res.returncode == 0 and res.stdout.startswith("valid:")
+    lines = res.stdout.splitlines()
+    assert res.returncode == 0 and lines[0] == "valid"
+    shown = dict(line.strip().split(": ", 1) for line in lines[1:])
+    assert set(shown) == {"type", "serial", "holder", "result", "issued", "valid until"}
+    assert shown["holder"].startswith("欧***") and shown["result"] == "未查询到该权利人名下的房屋等不动产登记信息"
 
 
 def test_verify_tampered_and_unknown_key(issued, tmp_path):
@@ -55,22 +61,26 @@ def test_verify_tampered_and_unknown_key(issued, tmp_path):
     i = len(payload) // 2
     altered = payload[:i] + ("A" if payload[i] != "A" else "B") + payload[i + 1:]
     res = kiosk("certificate", "verify", "--qr", altered, data_dir=data_dir)
-    assert res.returncode == 1 and res.stdout.startswith("tampered:") and "Traceback" not in res.stderr
-    # another terminal that only trusts its own key
+    assert (res.returncode, res.stdout, res.stderr) == (1, "tampered\n", "")
+    # a terminal of another deployment trusts only its own CA
     other = tmp_path / "other"
-    assert kiosk("certificate", "public-key", data_dir=other).returncode == 0
-    res = kiosk("certificate", "verify", "--qr", payload, data_dir=other)
-    assert res.returncode == 1 and res.stdout.startswith("unknown key")
-    # ... until it is given the issuing terminal's public key
-    res = kiosk("certificate", "verify", "--qr", payload, "--key", str(data_dir / "keys" / "signing.pub"),
-                data_dir=other)
-    assert res.returncode == 0
+    assert kiosk("certificate", "signing-cert", data_dir=other).returncode == 0
+    for args in (("--qr", payload), (str(out),)):
+        res = kiosk("certificate", "verify", *args, data_dir=other)
+        assert (res.returncode, res.stdout) == (1, "unknown key\n")
+    # ... until it is given this deployment's CA and (for the QR code) the issuing terminal's certificate
+    cert = tmp_path / "terminal.pem"
+    assert kiosk("certificate", "signing-cert", "--out", str(cert), data_dir=data_dir).returncode == 0
+    res = kiosk("certificate", "verify", "--qr", payload, "--cert", str(data_dir / "signing" / "ca.pem"),
+                "--cert", str(cert), data_dir=other)
+    assert res.returncode == 0, res.stdout
 
 
 def test_usage_errors_are_one_line(issued, tmp_path):
     data_dir, out = issued
+    res = kiosk("certificate", "verify", str(tmp_path / "missing.pdf"), data_dir=data_dir)
+    assert (res.returncode, res.stdout) == (1, "unreadable\n")
     for args in (("certificate", "verify"), ("certificate", "verify", str(out), "--qr", "x"),
-                 ("certificate", "verify", str(tmp_path / "missing.pdf")),
                  ("print", "certificate", "no-property"),
                  ("print", "certificate", "no-property", "--out", str(tmp_path / "x.pdf"), "--id-number", "123"),
                  ("print", "certificate", "test-page", "--printer", "tcp://h:9100")):
