@@ -3,9 +3,12 @@
 #
 #   deploy/install.sh [--profile hall|bank] [--root DIR] [--no-apt] [--no-venv]
 #                     [--no-systemctl] [--dry-run] [--rollback]
-#                     [--technician-pin-file FILE]
+#                     [--technician-pin-file FILE] [--ca DIR]
 #                     [--idcard SPEC] [--ticket-printer SPEC] [--camera SPEC]
 #
+# --ca DIR: the deployment CA (ca.pem + ca.key) that issues this terminal's
+# document-signing and TLS client certificates; without it one is created once
+# in /etc/kiosk/deployment-ca (move its key offline afterwards).
 # SPEC binds a kiosk device name to this terminal's device: port:<usb port
 # path> or serial:<serial number> (default: the one such device plugged in,
 # else the earlier binding; see deploy/udev/bind-devices.sh).
@@ -31,6 +34,7 @@ pin_file=""
 bind_idcard=""
 bind_printer=""
 bind_camera=""
+ca_dir=""
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -45,6 +49,7 @@ while [ $# -gt 0 ]; do
         --idcard) bind_idcard=$2; shift 2 ;;
         --ticket-printer) bind_printer=$2; shift 2 ;;
         --camera) bind_camera=$2; shift 2 ;;
+        --ca) ca_dir=$2; shift 2 ;;
         -h|--help) sed -n '2,/^set -eu/{/^#/p}' "$0"; exit 0 ;;
         *) echo "install.sh: unknown option $1" >&2; exit 2 ;;
     esac
@@ -190,6 +195,26 @@ if [ ! -s "$var/technician/pin_hash" ] && [ "$dry" = 0 ]; then
         echo "technician PIN: $pin  (shown once; change it with: kiosk technician set-pin)"
     fi
     pin=""
+fi
+
+# 5c. Document signing: the deployment CA (--ca DIR with ca.pem + ca.key, or created
+#     once in /etc/kiosk/deployment-ca) issues this terminal's signing certificate
+#     (/var/lib/kiosk/signing, key 0600, apart from the store's keys) and its TLS
+#     client certificate (/var/lib/kiosk/tls, subject CN = the terminal id).
+dir 0700 "$var/signing"
+if [ "$dry" = 0 ] && [ ! -s "$var/signing/signing.key" ]; then
+    py=${KIOSK_PYTHON:-$release/bin/python}
+    [ -x "$py" ] || py=python3
+    ca_dir=${ca_dir:-$etc/deployment-ca}
+    [ -f "$ca_dir/ca.key" ] && new_ca=0 || new_ca=1
+    if ! KIOSK_CONFIG="$etc/kiosk.toml" KIOSK_DATA_DIR="$var" PYTHONPATH="$src${PYTHONPATH:+:$PYTHONPATH}" \
+            "$py" -m kiosk.cli certificate provision --ca-dir "$ca_dir" --tls-dir "$var/tls"; then
+        echo "install.sh: the signing certificate could not be issued" >&2; exit 1
+    fi
+    [ -n "$owner" ] && chown -R "$owner" "$var/signing" "$var/tls"
+    if [ "$new_ca" = 1 ]; then
+        echo "new deployment CA in $ca_dir: keep ca.key offline and pass --ca DIR when installing the other terminals"
+    fi
 fi
 
 # 6. udev names (/dev/kiosk-idcard, /dev/kiosk-ticket-printer, /dev/kiosk-camera),

@@ -5,6 +5,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,10 @@ UNITS = ["kiosk-app.service", "kiosk-sync.service", "kiosk-health.service", "kio
 
 
 def install(root: Path, *args: str) -> subprocess.CompletedProcess:
+    # --no-venv: the signing certificate is issued with the test's own interpreter
+    env = dict(os.environ, KIOSK_PYTHON=sys.executable)
     return subprocess.run(["sh", str(INSTALL), "--root", str(root), "--no-venv", *args],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=120, env=env)
 
 
 def mode(p: Path) -> int:
@@ -35,6 +38,18 @@ def test_layout_and_permissions(tmp_path):
     assert mode(tmp_path / "etc/kiosk/kiosk.toml") == 0o640
     assert mode(tmp_path / "var/lib/kiosk") == 0o750
     assert mode(tmp_path / "var/lib/kiosk/keys") == 0o700
+    # the document-signing certificate, issued by the deployment CA at install, apart from the store's keys
+    assert mode(tmp_path / "var/lib/kiosk/signing") == 0o700
+    assert mode(tmp_path / "var/lib/kiosk/signing/signing.key") == 0o600
+    assert mode(tmp_path / "var/lib/kiosk/tls/client.key") == 0o600
+    assert mode(tmp_path / "etc/kiosk/deployment-ca/ca.key") == 0o600
+    from kiosk import pki
+
+    ca = pki.load_certs(tmp_path / "var/lib/kiosk/signing/ca.pem")[0]
+    pki.load_certs(tmp_path / "var/lib/kiosk/signing/signing.pem")[0].verify_directly_issued_by(ca)
+    tls = pki.load_certs(tmp_path / "var/lib/kiosk/tls/client.pem")[0]
+    tls.verify_directly_issued_by(ca)
+    assert tls.subject.rfc4514_string().startswith("CN=T-")
     assert os.readlink(tmp_path / "opt/kiosk/current") == "releases/0.1.0"
     for unit in UNITS:
         assert (tmp_path / "etc/systemd/system" / unit).is_file()
