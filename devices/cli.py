@@ -16,6 +16,7 @@ from kiosk.cli import LazyGroup, emit, fail
 LAZY_SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "read-card": ("devices.smartcard.cli:read_card", "Read a PC/SC social security card."),
     "camera-test": ("devices.camera.cli:camera_test", "Check the face camera."),
+    "read-code": ("devices.scanner.cli:read_code", "Read one QR code or barcode from a scanner."),
 }
 
 ID_FIELDS = ("name", "sex", "nation", "birth", "address", "id_number", "authority",

@@ -28,6 +28,8 @@ DRIVER_TABLE: dict[str, list[str]] = {
     "camera": ["devices.camera.driver:Camera"],
     "escpos": ["printers.escpos.driver:EscPosPrinter"],
     "a4": ["printers.a4.driver:A4Printer"],
+    "scanner": ["devices.scanner.driver:SerialScanner", "devices.scanner.wedge:WedgeScanner",
+                "devices.scanner.camera_scan:CameraScanner"],
 }
 
 # family -> "module:function"; function(name, options, workdir) -> SimulatorHandle
@@ -37,6 +39,7 @@ SIMULATOR_TABLE: dict[str, str] = {
     "camera": "devices.camera.simulator:start_for_device",
     "escpos": "printers.escpos.simulator:start_for_device",
     "a4": "printers.a4.simulator:start_for_device",
+    "scanner": "devices.scanner.simulator:start_for_device",
 }
 
 

@@ -27,8 +27,9 @@ ENV_CENTRAL_URL = "KIOSK_CENTRAL_URL"
 ENV_MODE = "KIOSK_MODE"
 MODES = ("demo", "production")
 
-DEVICE_FAMILIES = ("idcard", "smartcard", "camera", "escpos", "a4")
-DEVICE_SCHEMES = ("sim", "serial", "tcp", "pcsc", "ipp", "ipps", "cups", "v4l2", "file", "usb", "rfc2217", "socket")
+DEVICE_FAMILIES = ("idcard", "smartcard", "camera", "escpos", "a4", "scanner")
+DEVICE_SCHEMES = ("sim", "serial", "tcp", "pcsc", "ipp", "ipps", "cups", "v4l2", "file", "usb", "rfc2217", "socket",
+                  "evdev", "camera")
 CENTRAL_SCHEMES = ("embedded", "http", "https")
 
 
@@ -237,6 +238,7 @@ def load_config(path: str | os.PathLike | None = None, env: dict | None = None, 
     data = _load_default()
     source = "<default>"
     path = path or env.get(ENV_CONFIG) or None
+    named: set[str] = set(dict((overrides or {}).get("devices") or {}))  # devices a site configured itself
     if path:
         p = Path(path)
         try:
@@ -252,12 +254,15 @@ def load_config(path: str | os.PathLike | None = None, env: dict | None = None, 
         except (tomllib.TOMLDecodeError, RecursionError) as exc:
             raise ConfigError(str(p), f"not valid TOML ({exc})") from None
         data = _merge(data, site)
+        if isinstance(site.get("devices"), dict):
+            named |= set(site["devices"])
         # a site file is a real terminal unless it says otherwise
         data["mode"] = site.get("mode", "production")
         source = str(p)
     if overrides:
         data = _merge(data, overrides)
     _apply_env(data, env)
+    _drop_optional_devices(data, named)
     validate(data)
     if remote and data["remote_config"]["enabled"]:
         layer = _remote_layer(Config(data, source))
@@ -279,6 +284,17 @@ def _apply_env(data: dict, env) -> None:
         data["central"]["url"] = env[ENV_CENTRAL_URL]
     if env.get(ENV_MODE):
         data["mode"] = env[ENV_MODE]
+
+
+def _drop_optional_devices(data: dict, named: set[str]) -> None:
+    """A built-in device marked ``optional`` (the scanner: not every terminal
+    has one) is simulated in demo mode only; a production terminal has it only
+    when its site file configures it."""
+    if data.get("mode") == "demo" or not isinstance(data.get("devices"), dict):
+        return
+    for name in [n for n, d in data["devices"].items() if isinstance(d, dict) and d.get("optional") is True]:
+        if name not in named:
+            del data["devices"][name]
 
 
 def _remote_layer(cfg: Config) -> dict:

@@ -12,6 +12,7 @@ SIM_COMMANDS = {
     "camera": ("devices.camera.simulator:cli", "Camera scenes served as frames."),
     "escpos": ("printers.escpos.simulator:cli", "ESC/POS ticket printer on TCP."),
     "ipp": ("printers.a4.simulator:cli", "IPP A4 printer (ippeveprinter)."),
+    "scanner": ("devices.scanner.simulator:cli", "QR/barcode scanner on a pty (serial scanner bytes)."),
 }
 
 

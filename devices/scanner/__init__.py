@@ -1,0 +1,1 @@
+"""Barcode / QR scanners: serial, USB HID keyboard wedge (evdev) and camera decoding."""
