@@ -135,7 +135,7 @@ def certificate(runs: int) -> None:
     base = median_ms(plain_page, runs)
     ours = median_ms(lambda: render_no_property(data, signer), runs)
     unsigned = signer.sign_pdf
-    signer.sign_pdf = lambda pdf: pdf  # the same document without its PAdES signature
+    signer.sign_pdf = lambda pdf, info=None: pdf  # the same document without its PAdES signature
     bare = median_ms(lambda: render_no_property(data, signer), runs)
     signer.sign_pdf = unsigned
     trust = Trust([signer.ca_cert])

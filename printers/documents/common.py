@@ -140,7 +140,7 @@ def finish(sheet: Sheet, issue: Issue, signer: Signer, content: dict, notes: lis
                10.5, align="center", bold=True)
     sheet.paragraph(MARGIN, 19.5 * mm, PAGE_W - 2 * MARGIN, escape(sheet.t("doc.common.printed_by")), size=7.5,
                     leading=10, align=1)
-    return signer.sign_pdf(sheet.finish({PDF_PAYLOAD_KEY: payload, PDF_CONTENT_KEY: canonical_content(full)}))
+    return signer.sign_pdf(sheet.finish(), {PDF_PAYLOAD_KEY: payload, PDF_CONTENT_KEY: canonical_content(full)})
 
 
 def applicant_rows(sheet: Sheet, issue: Issue, name_label_key: str = "doc.common.name") -> list[tuple[str, str]]:

@@ -169,8 +169,10 @@ class Signer:
                                                  cert_registry=SimpleCertificateStore.from_certs(certs[1:-1]))
         return self._pyhanko
 
-    def sign_pdf(self, pdf: bytes) -> bytes:
-        """Add a PAdES certification signature covering the whole file (no changes allowed after it)."""
+    def sign_pdf(self, pdf: bytes, info: dict[str, str] | None = None) -> bytes:
+        """Add ``info`` to the document information and a PAdES certification signature
+        covering the whole file (no changes allowed after it), in one incremental update."""
+        from pyhanko.pdf_utils import generic
         from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
         from pyhanko.sign import fields, signers
 
@@ -178,6 +180,12 @@ class Signer:
             field_name="KioskSignature", md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
             certify=True, docmdp_permissions=fields.MDPPerm.NO_CHANGES)
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+        if info:
+            ref = writer.trailer.raw_get("/Info")
+            info_dict = ref.get_object()
+            for key, value in info.items():
+                info_dict[generic.NameObject(key)] = generic.TextStringObject(value)
+            writer.mark_update(ref)
         out = signers.sign_pdf(writer, meta, signer=self._pyhanko_signer(), existing_fields_only=False,
                                bytes_reserved=SIGNATURE_BYTES)
         return out.getvalue()
