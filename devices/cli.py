@@ -138,13 +138,9 @@ def read_id(obj, port: str, as_json: bool, reveal: bool, timeout: float, card: s
 
 def identity_output(ident, reveal: bool) -> dict:
     """The read-id record: the fixed keys first, then problems/notes; no binary data."""
-    from kiosk.masking import mask_id_number
-
     d = ident.as_dict(reveal=reveal)
     out = {k: d.get(k, "") for k in ID_FIELDS}
     extra = {k: v for k, v in d.get("extra", {}).items() if not isinstance(v, (bytes, bytearray))}
-    if not reveal and "pass_number" in extra:
-        extra["pass_number"] = mask_id_number(extra["pass_number"])
     if extra:
         out["extra"] = extra
     if d.get("problems"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from .masking import mask_address, mask_id_number, mask_mapping, mask_name
+from .masking import mask_mapping
 
 # card_type values
 RESIDENT = "resident"                      # 居民身份证
@@ -61,11 +61,7 @@ class Identity:
         if self.problems:
             d["problems"] = list(self.problems)
         if not reveal:
-            d["name"] = mask_name(self.name)
-            d["id_number"] = mask_id_number(self.id_number)
-            d["address"] = mask_address(self.address)
-            if "extra" in d:
-                d["extra"] = mask_mapping(d["extra"])
+            d = mask_mapping(d)  # the one policy: birth, authority and issue date hidden
         return d
 
     def masked(self) -> dict:

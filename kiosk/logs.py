@@ -20,7 +20,8 @@ import time
 import weakref
 from typing import Iterable
 
-from .masking import PERSONAL_FIELDS, DROP_FIELDS, mask_mapping, mask_name, mask_text, mask_address
+from . import masking
+from .masking import PERSONAL_FIELDS, DROP_FIELDS, mask_mapping, mask_text
 
 _STD_ATTRS = set(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {"message", "asctime"}
 
@@ -29,30 +30,22 @@ _filters_lock = threading.Lock()
 
 
 class MaskingFilter(logging.Filter):
+    """Masks every record by the one policy (kiosk.masking), including the
+    values the current session registered with ``remember_personal``."""
+
     def __init__(self) -> None:
         super().__init__()
-        self._personal: dict[str, str] = {}
-        self._lock = threading.Lock()
         with _filters_lock:
             _filters.add(self)
 
     def add_personal(self, value: str, masked: str) -> None:
-        if value and len(value) >= 2:
-            with self._lock:
-                self._personal[value] = masked
+        masking.remember(value, masked)
 
     def clear_personal(self) -> None:
-        with self._lock:
-            self._personal.clear()
+        masking.forget_session()
 
     def mask(self, text: str) -> str:
-        text = mask_text(text)
-        with self._lock:
-            # Longest first so an address containing a name is masked whole.
-            for value in sorted(self._personal, key=len, reverse=True):
-                if value in text:
-                    text = text.replace(value, self._personal[value])
-        return text
+        return mask_text(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -80,25 +73,15 @@ class MaskingFilter(logging.Filter):
         return True
 
 
-def remember_personal(name: str | None = None, address: str | None = None, others: Iterable[str] = ()) -> None:
-    """Register values that must be masked by exact match until ``forget_personal``."""
-    with _filters_lock:
-        filters = list(_filters)
-    for f in filters:
-        if name:
-            f.add_personal(name, mask_name(name))
-        if address:
-            f.add_personal(address, mask_address(address))
-        for value in others:
-            if value:
-                f.add_personal(value, mask_name(value))
+def remember_personal(name: str | None = None, address: str | None = None, others: Iterable[str] = (),
+                      numbers: Iterable[str] = ()) -> None:
+    """Register values that must be masked by exact match until ``forget_personal``:
+    names (``name``, ``others``), the address, and ID/permit ``numbers``."""
+    masking.remember_person(name=name, address=address, names=tuple(others), numbers=tuple(numbers))
 
 
 def forget_personal() -> None:
-    with _filters_lock:
-        filters = list(_filters)
-    for f in filters:
-        f.clear_personal()
+    masking.forget_session()
 
 
 class JsonFormatter(logging.Formatter):

@@ -307,7 +307,8 @@ class IdCardReader(Device):
             ident = parse_text(data.text)
         except UnsupportedLayout as exc:
             raise ProtocolError("idcard.unsupported_layout", DeviceState.USER_ERROR, marker=exc.marker) from None
-        remember_personal(name=ident.name, address=ident.address, others=[ident.extra.get("english_name", "")])
+        remember_personal(name=ident.name, address=ident.address, others=[ident.extra.get("english_name", "")],
+                          numbers=[ident.id_number, ident.extra.get("pass_number", "")])
         ident.photo_wlt = data.photo
         if not self.demo and wlt.is_simulator_photo(data.photo):
             # a real card never carries the simulator's photo: something on this

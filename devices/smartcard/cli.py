@@ -7,7 +7,7 @@ from typing import Iterator
 
 import click
 
-from kiosk.masking import mask_card_number, mask_id_number, mask_name
+from kiosk.masking import mask_mapping
 
 SSC_KEYS = ("name", "sex", "nation", "birth", "id_number", "valid_from", "valid_to", "card_type")
 
@@ -18,19 +18,11 @@ def identity_record(person, reveal: bool) -> dict:
     out = {k: full[k] for k in SSC_KEYS}
     out.update(full.get("extra", {}))
     out["problems"] = list(person.problems)
-    if not reveal:
-        out["name"] = mask_name(out["name"])
-        out["id_number"] = mask_id_number(out["id_number"])
-        out["card_number"] = mask_card_number(out.get("card_number"))
-    return out
+    return out if reveal else mask_mapping(out)
 
 
 def bank_record(card: dict, reveal: bool) -> dict:
-    out = dict(card)
-    if not reveal:
-        out["pan"] = mask_card_number(out["pan"])
-        out["cardholder"] = mask_name(out["cardholder"])
-    return out
+    return dict(card) if reveal else mask_mapping(card)
 
 
 def _configured_url(ctx: click.Context) -> str:

@@ -73,7 +73,8 @@ class ReadCardStep(Step):
             s.go(self.next_step(s), cause="card_read")
             return
         logs.remember_personal(name=identity.name, address=identity.address,
-                               others=[identity.extra.get("english_name", "")])
+                               others=[identity.extra.get("english_name", "")],
+                               numbers=[identity.id_number, identity.extra.get("pass_number", "")])
         if self.options.get("face") and identity.photo:
             # Encode the card photo now, while the person reads the consent text.
             verifier = s.services.face_verifier()

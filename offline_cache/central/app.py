@@ -41,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kiosk import __version__
+from kiosk.masking import mask_id_number, mask_mapping
 
 from . import demo_data
 from . import report as availability_report
@@ -666,7 +667,6 @@ def create_app(db_url: str, *, token: str | None = DEFAULT_TOKEN, faults: Faults
             ev = tx.one("SELECT body FROM evaluations WHERE case_id = ?", (case_id,))
         if row is None:
             return err(404, "not_found", "no such case")
-        from kiosk.masking import mask_mapping
         body = json.loads(row[0])
         return {"case_id": case_id, "ref": body["ref"], "terminal_id": body["terminal_id"], "seq": body["seq"],
                 "service": body["service"], "created_at": body["created_at"], "received_at": iso(row[2]),
@@ -761,7 +761,7 @@ def create_app(db_url: str, *, token: str | None = DEFAULT_TOKEN, faults: Faults
     @app.post("/v1/services/social-security/records")
     async def social_security(request: Request):
         q = _validate(RecordsQuery, await _json_body(request))
-        return {"id_number_masked": _mask_id(q.id_number),
+        return {"id_number_masked": mask_id_number(q.id_number),
                 "records": demo_data.social_security_records(q.id_number, q.months, today())}
 
     @app.post("/v1/services/provident-fund/account")
@@ -785,8 +785,7 @@ def create_app(db_url: str, *, token: str | None = DEFAULT_TOKEN, faults: Faults
                                   max_withdrawal_cents=account["max_withdrawal_cents"])
             wid = f"W{uuid.uuid4().hex[:16].upper()}"
             now = sb.clock()
-            masked = dict(raw, bank_card="*" * (len(w.bank_card) - 4) + w.bank_card[-4:],
-                          id_number=_mask_id(w.id_number))
+            masked = mask_mapping(dict(raw, bank_card=w.bank_card, id_number=w.id_number))
             tx.run("INSERT INTO withdrawals(withdrawal_id, case_ref, amount_cents, body, created_at) VALUES (?,?,?,?,?)",
                    (wid, w.case_ref, w.amount_cents, json.dumps(masked, ensure_ascii=False), now))
             tx.bump("withdrawals")
@@ -947,11 +946,6 @@ def _sandbox_routes(app: FastAPI, sb: Sandbox) -> None:
         if view is None:
             return page(not_found, 404)
         return page("<h1>支付成功 / Paid</h1>")
-
-
-def _mask_id(value: str) -> str:
-    from kiosk.masking import mask_id_number
-    return mask_id_number(value)
 
 
 def app_from_env() -> FastAPI:

@@ -13,7 +13,7 @@ QR payload, one line of ASCII (on paper it follows ``<public URL>/v1/verify/<ser
 The signature covers ``KC2.<base64url(JSON claims)>``.  Claims:
 
     v  format version (2)           t  document type (no_property, ...)
-    s  serial number                a  masked holder ("欧** 3210**********0016")
+    s  serial number                a  masked holder ("欧** 3****************6")
     r  result (short text)          i  issue time (ISO 8601, seconds)
     u  valid until (ISO 8601)       h  base64url SHA-256 of the canonical content
     k  key id (16 hex: SHA-256 of the signing certificate's public key, first 8 bytes)

@@ -22,7 +22,7 @@ from importlib import resources
 from typing import Any
 
 from kiosk.i18n import t
-from kiosk.masking import mask_id_number, mask_name
+from kiosk.masking import mask_holder, mask_text
 
 from .encoder import Encoder, text_width
 
@@ -265,16 +265,14 @@ def receipt_fields(receipt: dict) -> dict:
     for key in ("case_no", "service"):
         if not receipt.get(key):
             raise LayoutError(f"receipt needs {key!r}")
-    applicant = str(receipt.get("applicant") or "")
-    if applicant and "*" not in applicant:
-        applicant = mask_name(applicant)
-    if receipt.get("id_number"):
-        applicant = f"{applicant} {mask_id_number(receipt['id_number'])}".strip()
+    applicant = mask_holder(str(receipt.get("applicant") or ""), receipt.get("id_number"))
     out = {k: v for k, v in receipt.items() if k != "id_number"}
     out.update(applicant=applicant, time=format_time(receipt.get("time")))
     result = receipt.get("result") or "accepted"
     if isinstance(result, str) and t(f"printing.result.{result}") != f"printing.result.{result}":
         out["result"], out["result_en"] = t(f"printing.result.{result}", "zh"), t(f"printing.result.{result}", "en")
+    else:  # free text from a back-end may quote numbers
+        out["result"], out["result_en"] = mask_text(str(result)), mask_text(str(receipt.get("result_en") or ""))
     return out
 
 

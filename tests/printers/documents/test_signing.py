@@ -19,11 +19,11 @@ from printers.documents.verify import decode_payload, verify_qr
 
 WHEN = dt.datetime(2026, 11, 23, 10, 32, 15)
 UNTIL = dt.datetime(2026, 12, 23, 23, 59, 59)
-CONTENT = {"name": "欧阳娜娜", "id_number": "3301**********0018", "result": "未查询到该权利人名下的房屋等不动产登记信息"}
+CONTENT = {"name": "欧阳娜娜", "id_number": "3****************8", "result": "未查询到该权利人名下的房屋等不动产登记信息"}
 
 
 def sign(signer: Signer, until: dt.datetime = UNTIL) -> str:
-    return signer.sign_payload("no_property", "BDC0001", "欧*** 3301**********0018", "无房", WHEN, until, CONTENT)
+    return signer.sign_payload("no_property", "BDC0001", "欧** 3****************8", "无房", WHEN, until, CONTENT)
 
 
 def reencode(payload: str, **changes) -> str:
@@ -47,7 +47,7 @@ def test_valid_payload_shows_the_signed_fields(signer):
     verdict = verify_qr(sign(signer), trusting(signer), now=WHEN)
     assert verdict.status == VALID and verdict.ok
     d = verdict.details
-    assert (d["type"], d["serial"], d["holder"], d["result"]) == ("no_property", "BDC0001", "欧*** 3301**********0018",
+    assert (d["type"], d["serial"], d["holder"], d["result"]) == ("no_property", "BDC0001", "欧** 3****************8",
                                                                    "无房")
     assert d["issued"] == "2026-11-23T10:32:15" and d["valid_until"] == "2026-12-23T23:59:59"
     # what a phone reads off paper: the public verify URL with the payload after '#'
@@ -57,7 +57,7 @@ def test_valid_payload_shows_the_signed_fields(signer):
 
 def test_changed_field_is_tampered(signer):
     payload = sign(signer)
-    for change in ({"s": "BDC0002"}, {"a": "张* 1101**********0011"}, {"h": content_hash({"x": "y"})},
+    for change in ({"s": "BDC0002"}, {"a": "张* 1****************1"}, {"h": content_hash({"x": "y"})},
                    {"u": "2099-12-31T23:59:59"}, {"t": "provident_fund"}, {"r": "有房"}):
         assert verify_qr(reencode(payload, **change), trusting(signer), now=WHEN).status == TAMPERED, change
     broken = payload[:-3] + ("A" if payload[-3] != "A" else "B") + payload[-2:]

@@ -53,7 +53,7 @@ def test_no_line_overflows_the_paper(mm, cols):
 
 def test_receipt_masks_the_applicant():
     [page] = render_bytes(render_receipt(RECEIPT, 80), 80)
-    assert "欧***" in page.text and "3210**********0016" in page.text
+    assert "欧**" in page.text and "3****************6" in page.text
     assert "欧阳娜娜" not in page.text and "321002199001010016" not in page.text
     assert "已受理 Accepted" in page.text
     assert "[BARCODE] C20240506-0012" in page.text
