@@ -13,6 +13,8 @@ call and the one-time-code messages.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import json
 import logging
 import threading
@@ -27,6 +29,8 @@ from kiosk.sms import SmsGateway
 log = logging.getLogger(__name__)
 
 BACKEND_TTL_S = 5.0      # how long a central health answer is trusted
+# certificate number prefixes (the renderers' own defaults), assigned here so the audit trail names the serial
+SERIAL_PREFIXES = {"no_property": "BDC", "social_security": "SBJF", "provident_fund": "GJJTQ"}
 DEVICE_TTL_S = 2.0       # how long a refreshed device status is trusted
 STOP_WARM_WAIT_S = 0.5   # how long stop() waits for a running warm-up
 
@@ -44,6 +48,7 @@ class KioskApp:
         self.store = None
         self.sync = None
         self.signer = None
+        self.audit = None            # kiosk.audit.AuditLog: app.audit.record(kind, **fields)
         self.metrics = None
         self.catalog: dict = {}
         self.sms = SmsGateway.from_config(config)
@@ -75,6 +80,9 @@ class KioskApp:
         except Exception:  # metrics are optional (prometheus-client missing)
             self.metrics = None
         self.devices = DeviceManager(self._device_config(), workdir=self.workdir).start(on_status=self._on_device_status)
+        from kiosk.audit import audit_for
+
+        self.audit = audit_for(self.config)
         self._start_central()
         self._start_store()
         self._start_signer()
@@ -155,7 +163,10 @@ class KioskApp:
         # app still sends the heartbeat the operator's availability figures use.
         send_cases = bool(self.config.get("sync.in_app", True)) or bool(self.start_sync)
         self.sync = SyncWorker.from_config(self.config, self.store, self.central, status_provider=self.heartbeat_status,
-                                           send_cases=send_cases).start()
+                                           send_cases=send_cases)
+        if send_cases:  # audit records go with the cases (kiosk-sync sends both otherwise)
+            self.sync.attach_audit(self.audit)
+        self.sync.start()
 
     def _start_signer(self) -> None:
         try:
@@ -414,6 +425,7 @@ class KioskApp:
 
     def render_document(self, kind: str, data: dict, lang: str = "zh") -> bytes:
         from printers.documents import RENDERERS
+        from printers.documents.layout import make_serial
 
         if self.signer is None:
             raise RuntimeError("no document-signing certificate: certificates cannot be issued")
@@ -425,7 +437,12 @@ class KioskApp:
         if kind == "no_property" and self.config.get("certificates.issuer"):
             data.setdefault("authority", self.config.get("certificates.issuer"))
         data.setdefault("verify_base", self._verify_base())
-        return RENDERERS[kind](data, self.signer, lang=lang)
+        data.setdefault("serial", make_serial(SERIAL_PREFIXES.get(kind, "DOC"), dt.datetime.now()))
+        pdf = RENDERERS[kind](data, self.signer, lang=lang)
+        if self.audit is not None:  # the serial and the file's hash only: no personal data
+            self.audit.record("certificate_issued", document=kind, serial=data["serial"],
+                              sha256=hashlib.sha256(pdf).hexdigest())
+        return pdf
 
     def render_slip(self, kind: str, job: dict) -> bytes:
         """A receipt printed on the A4 printer when the receipt printer cannot:

@@ -35,6 +35,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "health": ("kiosk.health:health", "Terminal health for the operator (exit 1 when it cannot serve)."),
     "technician": ("kiosk.technician:technician", "Technician PIN management."),
     "staff": ("kiosk.staff:staff", "Staff credentials for staff-assisted verification."),
+    "audit": ("kiosk.audit:audit_group", "The security audit trail: list and verify."),
     "config": ("kiosk.config_cli:config_group", "Check or show the effective configuration."),
 }
 

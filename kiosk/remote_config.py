@@ -274,6 +274,7 @@ class RemoteConfigStore:
             except Exception as exc:  # RemoteConfigError, JSON errors, ConfigError of the merged result
                 self.last_error = str(exc)
                 log.warning("remote config rejected, keeping the last good one", extra={"reason": str(exc)})
+                self._audit("remote_config_refused", raw, reason=str(exc))
                 return ApplyResult(False, None, str(exc))
             # the version record first: a crash between the two writes leaves
             # the newer floor, and the same document is taken again
@@ -281,7 +282,14 @@ class RemoteConfigStore:
             self._write_atomic(FILE_NAME, doc)
             self.last_error = ""
             log.info("remote config applied", extra={"version": doc["version"]})
+            self._audit("remote_config_applied", doc)
             return ApplyResult(True, doc["version"])
+
+    def _audit(self, kind: str, doc: Any, **fields: Any) -> None:
+        from .audit import audit_at
+
+        version = doc.get("version") if isinstance(doc, dict) else None
+        audit_at(self.dir.parent, self.terminal_id).record(kind, version=version, **fields)
 
     def _write_atomic(self, name: str, doc: dict) -> None:
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)

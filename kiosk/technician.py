@@ -33,6 +33,8 @@ from typing import Callable
 
 import click
 
+from . import audit
+
 SCHEME = "pbkdf2_sha256"
 DEFAULT_ITERATIONS = 200_000
 PIN_MIN, PIN_MAX = 6, 12
@@ -247,7 +249,10 @@ class PinGate:
         stored = stored_hash(self.config)
         if not stored:
             return PinResult(False, disabled=True)
-        return self.gate.run(lambda: verify_pin(pin, stored))
+        before = self.gate.failures
+        result = self.gate.run(lambda: verify_pin(pin, stored))
+        audit.record_attempt(self.config, "technician", result, counted=self.gate.failures != before)
+        return result
 
 
 # --- CLI ---------------------------------------------------------------------

@@ -116,7 +116,10 @@ def sync(obj, once: bool, as_json: bool, heartbeat: bool) -> None:
     store = _store(obj)
     client = _client(obj)
     try:
+        from kiosk.audit import audit_for
+
         worker = SyncWorker.from_config(obj.config, store, client, send_heartbeats=heartbeat)
+        worker.attach_audit(audit_for(obj.config))
         if once:
             result = worker.sync_once()
             left = store.stats()

@@ -248,6 +248,10 @@ class CentralClient:
     def heartbeat(self, body: dict) -> dict:
         return self.call("POST", f"/v1/terminals/{self.terminal_id}/heartbeat", json_body=body)
 
+    def send_audit(self, records: list[dict]) -> dict:
+        """Audit records in sequence order; central stores each once (replays are counted)."""
+        return self.call("POST", f"/v1/terminals/{self.terminal_id}/audit", json_body={"records": records})
+
     def terminal_config(self) -> dict:
         """The signed configuration document (verify with kiosk.remote_config)."""
         return self.call("GET", f"/v1/terminals/{self.terminal_id}/config")

@@ -55,6 +55,7 @@ from .store import CaseStore, OutboxEntry, Outcome, StoreUnavailable
 log = logging.getLogger(__name__)
 
 PURGE_EVERY_S = 600.0
+AUDIT_BATCH = 200         # audit records per request
 OFFLINE_SPANS_MAX = 500   # service-state changes kept while heartbeats fail (oldest dropped)
 BACKFILL_MAX_AGE_S = 7 * 86400.0
 OFFLINE_FILE = "offline-availability.json"
@@ -116,7 +117,14 @@ class SyncWorker:
         self.next_attempt_at = 0.0             # monotonic
         self.totals = {"sent": 0, "replayed": 0, "dead": 0}
         self.on_pass: Callable[[PassResult], None] | None = None
+        self.audit = None                      # kiosk.audit.AuditLog, sent after the cases (attach_audit)
+        self.audit_state: dict = {"sent": 0, "replayed": 0, "error": None}
         store.add_listener(self.wake)
+
+    def attach_audit(self, audit) -> "SyncWorker":
+        self.audit = audit
+        audit.listeners.append(self.wake)
+        return self
 
     @classmethod
     def from_config(cls, config, store: CaseStore, client: CentralClient, **kw: Any) -> "SyncWorker":
@@ -202,6 +210,8 @@ class SyncWorker:
                 self.last_success_at = _now_iso(self.clock)
             if self.state not in ("auth_failed",):
                 self.state = "idle"
+            if self.audit is not None:
+                result["audit"] = self.sync_audit()
         if self.on_pass:
             self.on_pass(result)
         return result
@@ -249,6 +259,31 @@ class SyncWorker:
                 return res
         self.last_error = None
         return res
+
+    def sync_audit(self, max_batches: int = 20) -> dict:
+        """Send audit records central has not acknowledged; the mark is moved
+        only after central's answer, so a crash means a resend, which central
+        counts as a replay (each terminal and seq is stored once)."""
+        state = self.audit_state
+        for _ in range(max_batches):
+            try:
+                records = self.audit.pending(AUDIT_BATCH)
+                if not records:
+                    state["error"] = None
+                    break
+                answer = self.client.send_audit(records)
+                self.audit.mark_synced(records[-1]["seq"])
+            except CentralError as exc:
+                if state["error"] != exc.detail:
+                    log.warning("audit records not accepted by central", extra={"reason": exc.detail})
+                state["error"] = exc.detail
+                break
+            except Exception as exc:  # audit store trouble must not stop case sync
+                state["error"] = str(exc)
+                break
+            state["sent"] += int(answer.get("stored", 0))
+            state["replayed"] += int(answer.get("replayed", 0))
+        return dict(state)
 
     def _send(self, entries: list[OutboxEntry]) -> tuple[list[Outcome], CentralError | None]:
         """Send entries; returns per-entry outcomes and the request-level

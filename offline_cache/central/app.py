@@ -43,6 +43,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kiosk import __version__
 from kiosk.masking import mask_id_number, mask_mapping
 
+from . import audit as central_audit
 from . import demo_data
 from . import report as availability_report
 from .db import Database, IntegrityError, Tx
@@ -707,6 +708,8 @@ def create_app(db_url: str, *, token: str | None = DEFAULT_TOKEN, faults: Faults
             return {"terminal_id": terminal_id, "received_at": iso(now), "server_time": iso(now),
                     "config_version": sb.terminal_config(terminal_id)["version"], "backfilled": accepted}
         return await run_in_threadpool(work)
+
+    central_audit.register(app, sb, In=_In, json_body=_json_body, validate=_validate, err=err, iso=iso)
 
     @app.get("/v1/terminals/{terminal_id}")
     def terminal(terminal_id: str):

@@ -93,6 +93,16 @@ SCHEMA = [
         serial      TEXT PRIMARY KEY,
         case_id     TEXT NOT NULL,
         body        TEXT NOT NULL)""",
+    # Terminals' audit trails: each (terminal, seq) once (offline_cache/central/audit.py).
+    """CREATE TABLE IF NOT EXISTS audit_records (
+        terminal_id TEXT NOT NULL,
+        seq         BIGINT NOT NULL,
+        hash        TEXT NOT NULL,
+        prev        TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        body        TEXT NOT NULL,
+        received_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (terminal_id, seq))""",
     """CREATE TABLE IF NOT EXISTS queue_tickets (
         ticket_id   TEXT PRIMARY KEY,
         business    TEXT NOT NULL,
