@@ -172,10 +172,10 @@ def test_technician_logins_failures_and_lockouts_are_recorded(data_dir):
 def test_remote_config_applied_and_refused_are_recorded(tmp_path):
     priv = Ed25519PrivateKey.generate()
     forger = Ed25519PrivateKey.generate()
-    store = RemoteConfigStore(tmp_path, "T-AUDIT", [priv.public_key()])
+    store = RemoteConfigStore(tmp_path, "T-AUDIT", [priv.public_key()], clock=lambda: 1_764_324_000.0)
 
-    def doc(key, version):
-        return sign_document({"version": version, "issued_at": "2026-11-28T10:00:00Z", "terminal": "*",
+    def doc(key, version):  # issued a minute before the store's clock
+        return sign_document({"version": version, "issued_at": "2025-11-28T09:59:00Z", "terminal": "*",
                               "config": {"ui": {"idle_timeout_s": 90}}}, key)
     assert store.apply(doc(priv, 3)).applied
     assert not store.apply(doc(forger, 4)).applied
