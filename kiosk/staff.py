@@ -19,6 +19,7 @@ from typing import Callable
 
 import click
 
+from . import audit
 from .technician import AttemptGate, PinFormatError, PinResult, _write_private, check_pin_format, hash_pin, verify_pin
 
 STAFF_ID = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
@@ -54,23 +55,30 @@ class StaffGate:
         self.gate = AttemptGate(config.data_dir / "staff" / "lockout.json", int(config.get("staff.max_failures", 3)),
                                 float(config.get("staff.backoff_s", 5)), float(config.get("staff.lockout_s", 60)),
                                 clock)
+        if self.gate.tampered:
+            audit.record(config, "tampered_input", source="staff/lockout.json")
 
     @property
     def configured(self) -> bool:
         return bool(load_credentials(self.config))
 
     def verify(self, staff_id: str, pin: str, called_at: float | None) -> tuple[PinResult, str | None]:
-        if called_at is None or self.clock() - called_at > self.call_valid_s:
-            return PinResult(False, disabled=True), None
-        creds = load_credentials(self.config)
         staff_id = (staff_id or "").strip()
+        shown_id = staff_id if STAFF_ID.match(staff_id) else "(malformed)"
+        if called_at is None or self.clock() - called_at > self.call_valid_s:
+            result = PinResult(False, disabled=True)
+            audit.record_attempt(self.config, "staff", result, counted=False, staff=shown_id)
+            return result, None
+        creds = load_credentials(self.config)
         stored = creds.get(staff_id) if STAFF_ID.match(staff_id) else None
 
         def check() -> bool:
             ok = verify_pin(pin or "", stored or _DUMMY)
             return ok and stored is not None
 
+        before = self.gate.failures
         result = self.gate.run(check)
+        audit.record_attempt(self.config, "staff", result, counted=self.gate.failures != before, staff=shown_id)
         return result, (staff_id if result.ok else None)
 
 

@@ -154,6 +154,7 @@ class AttemptGate:
         self._lock = threading.Lock()
         self._tampered = False
         self.failures, self.next_at = self._load()
+        self.tampered = self._tampered  # for the audit trail (once: the saved state is genuine again)
         if self._tampered:
             self._save()  # the fallback holds from now on, not from each reload
 
@@ -237,6 +238,8 @@ class PinGate:
         self.gate = AttemptGate(state_path or (_state_dir(config.data_dir) / "lockout.json"),
                                 self.max_failures, float(config.get("technician.backoff_s", 5)),
                                 float(config.get("technician.lockout_s", 120)), clock)
+        if self.gate.tampered:
+            audit.record(config, "tampered_input", source="technician/lockout.json")
 
     @property
     def configured(self) -> bool:

@@ -44,10 +44,14 @@ def tamper(log: AuditLog, *statements: tuple) -> None:
     conn.close()
 
 
-def verify_cli(data_dir: Path) -> subprocess.CompletedProcess:
+def audit_cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "KIOSK_DATA_DIR": str(data_dir), "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "kiosk.cli", "audit", "verify"], env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "kiosk.cli", "audit", *args], env=env, capture_output=True,
                           text=True, timeout=60)
+
+
+def verify_cli(data_dir: Path) -> subprocess.CompletedProcess:
+    return audit_cli(data_dir, "verify")
 
 
 def test_records_are_masked_chained_and_verify(trail):
@@ -61,6 +65,10 @@ def test_records_are_masked_chained_and_verify(trail):
     assert trail.verify().ok
     res = verify_cli(trail.dir.parent)
     assert res.returncode == 0 and res.stdout.startswith("ok: 6 records"), res.stderr
+    listed = json.loads(audit_cli(trail.dir.parent, "list", "--kind", "staff_verification", "--json").stdout)
+    assert [r["seq"] for r in listed] == [6] and listed[0]["fields"]["id_number"] == "1****************6"
+    human = audit_cli(trail.dir.parent, "list").stdout.splitlines()
+    assert len(human) == 6 and "(not yet at central)" in human[0] and "110101198503120316" not in "".join(human)
 
 
 def test_the_database_refuses_updates_and_deletes(trail):
@@ -157,16 +165,37 @@ def test_synced_to_central_exactly_once_and_a_rewritten_chain_is_refused(tmp_pat
 
 
 def test_technician_logins_failures_and_lockouts_are_recorded(data_dir):
-    cfg = load_config(overrides={"technician": {"max_failures": 2, "lockout_s": 60,
+    cfg = load_config(overrides={"technician": {"max_failures": 2, "backoff_s": 5, "lockout_s": 60,
                                                 "pin_hash": hash_pin("13572468", iterations=1000)}})
     gate = PinGate(cfg, clock=lambda: 1000.0)
     gate.attempt("13572468")
     gate.attempt("11111111")
     gate.attempt("22222222")
+    gate.attempt("13572468")  # refused while the wait runs: not counted, not recorded
     kinds = [(r["kind"], r["fields"]) for r in audit_for(cfg).records()]
-    assert kinds == [("technician_login", {}), ("technician_login_failed", {"failures": 1}),
-                     ("technician_lockout", {"failures": 2, "locked_for_s": 60})]
+    assert kinds == [("technician_login", {}), ("technician_login_failed", {"remaining_tries": 1}),
+                     ("technician_lockout", {"wait_s": 5})]
     assert "13572468" not in json.dumps(audit_for(cfg).records())
+    (data_dir / "technician" / "lockout.json").unlink()  # deleting the count is noticed and recorded
+    PinGate(cfg, clock=lambda: 1000.0)
+    assert audit_for(cfg).records()[-1]["kind"] == "tampered_input"
+
+
+def test_staff_verifications_are_recorded_with_the_staff_id(data_dir):
+    from kiosk.staff import StaffGate, save_credentials
+
+    cfg = load_config(overrides={"staff": {"max_failures": 5}})
+    save_credentials(cfg, {"S07": hash_pin("246813", iterations=1000)})
+    gate = StaffGate(cfg, clock=lambda: 5000.0)
+    gate.verify("S07", "246813", called_at=None)       # nobody called staff
+    gate.verify("S07", "111111", called_at=4990.0)
+    gate.verify("13812345678", "246813", called_at=4990.0)  # a phone number typed as the id stays masked
+    gate.verify("S 07!", "246813", called_at=4990.0)
+    assert gate.verify("S07", "246813", called_at=4990.0)[1] == "S07"
+    kinds = [(r["kind"], r["fields"].get("staff"), r["fields"].get("reason")) for r in audit_for(cfg).records()]
+    assert kinds == [("staff_verification_failed", "S07", "not_enabled"), ("staff_verification_failed", "S07", None),
+                     ("staff_verification_failed", "138****5678", None), ("staff_verification_failed", "(malformed)", None),
+                     ("staff_verification", "S07", None)]
 
 
 def test_remote_config_applied_and_refused_are_recorded(tmp_path):
