@@ -328,7 +328,7 @@ class Sandbox:
 
     def verify(self, ref: str) -> dict | None:
         """What a third party may learn about a receipt's case or a certificate: status and masked fields."""
-        from kiosk.masking import mask_id_number, mask_name
+        from kiosk.masking import mask_holder
 
         with self.db.transaction() as tx:
             doc = tx.one("SELECT case_id, body FROM documents WHERE serial = ?", (ref,))
@@ -340,8 +340,7 @@ class Sandbox:
         applicant = case.get("applicant") or {}
         out = {"ref": ref, "kind": "certificate" if doc else "case", "service": case.get("service"),
                "terminal_id": case.get("terminal_id"), "created_at": case.get("created_at"),
-               "holder": f"{mask_name(str(applicant.get('name') or ''))} "
-                         f"{mask_id_number(str(applicant.get('id_number') or ''))}".strip()}
+               "holder": mask_holder(str(applicant.get("name") or ""), str(applicant.get("id_number") or ""))}
         if doc:
             cert = json.loads(doc[1])
             until = cert.get("valid_until") or ""
