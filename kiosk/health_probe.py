@@ -27,7 +27,7 @@ def _device(spec: dict) -> dict:
     out = {"family": spec.get("family"), "url_scheme": scheme}
     if scheme == "sim":
         return {**out, "device": "notProbed", "message": {"en": "simulated: starts with the app", "zh": "模拟设备"}}
-    if scheme in ("serial", "v4l2", "usb") and rest.startswith("/"):
+    if scheme in ("serial", "v4l2", "usb", "evdev", "camera") and rest.startswith("/"):
         path = rest.split("?", 1)[0]
         there = os.path.exists(path)
         return {**out, "device": "present" if there else "noDevice",

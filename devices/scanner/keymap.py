@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import time
 
+from devices.base import DeviceError
+
 from .protocol import Scan, scan_error, text_to_scan
 
 EV_KEY = 0x01
@@ -83,6 +85,7 @@ class KeyDecoder:
         self._alt_digits = ""
         self._chars: list[str] = []
         self._problem: str | None = None
+        self._error: DeviceError | None = None
         self.last_key_at: float | None = None
 
     @property
@@ -138,19 +141,17 @@ class KeyDecoder:
             return
         try:
             self._chars.append(make())
-        except Exception as exc:  # a garbled key: the line is reported when it ends
-            self._problem = getattr(exc, "args", ["garbled"])[0]
-            self._error = exc
+        except DeviceError as exc:  # a garbled key: the line is reported when it ends
+            self._problem, self._error = str(exc), exc
         if len(self._chars) > self.max_len:
             self._chars.clear()
             self._problem = "line too long"
             self._error = scan_error("scanner.garbled", reason="line too long")
 
     def _end(self, now: float) -> list[Scan]:
-        chars, problem = "".join(self._chars), self._problem
-        error = getattr(self, "_error", None)
+        chars, error = "".join(self._chars), self._error
         self._chars, self._problem, self._alt_digits, self._error = [], None, "", None
-        if problem and error is not None:
+        if error is not None:
             raise error
         if not chars:
             return []
