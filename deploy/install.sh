@@ -5,6 +5,7 @@
 #                     [--no-systemctl] [--dry-run] [--rollback]
 #                     [--technician-pin-file FILE] [--ca DIR]
 #                     [--idcard SPEC] [--ticket-printer SPEC] [--camera SPEC]
+#                     [--scanner SPEC]
 #
 # --ca DIR: the deployment CA (ca.pem + ca.key) that issues this terminal's
 # document-signing and TLS client certificates; without it one is created once
@@ -34,6 +35,7 @@ pin_file=""
 bind_idcard=""
 bind_printer=""
 bind_camera=""
+bind_scanner=""
 ca_dir=""
 
 while [ $# -gt 0 ]; do
@@ -49,6 +51,7 @@ while [ $# -gt 0 ]; do
         --idcard) bind_idcard=$2; shift 2 ;;
         --ticket-printer) bind_printer=$2; shift 2 ;;
         --camera) bind_camera=$2; shift 2 ;;
+        --scanner) bind_scanner=$2; shift 2 ;;
         --ca) ca_dir=$2; shift 2 ;;
         -h|--help) sed -n '2,/^set -eu/{/^#/p}' "$0"; exit 0 ;;
         *) echo "install.sh: unknown option $1" >&2; exit 2 ;;
@@ -217,7 +220,7 @@ if [ "$dry" = 0 ] && [ ! -s "$var/signing/signing.key" ]; then
     fi
 fi
 
-# 6. udev names (/dev/kiosk-idcard, /dev/kiosk-ticket-printer, /dev/kiosk-camera),
+# 6. udev names (/dev/kiosk-idcard, /dev/kiosk-ticket-printer, /dev/kiosk-camera, kiosk-scanner),
 #    bound to this terminal's devices by port path or serial number
 rules=$(mktemp)
 set -- --sysfs "$root/sys"
@@ -225,6 +228,7 @@ set -- --sysfs "$root/sys"
 [ -z "$bind_idcard" ] || set -- "$@" --idcard "$bind_idcard"
 [ -z "$bind_printer" ] || set -- "$@" --ticket-printer "$bind_printer"
 [ -z "$bind_camera" ] || set -- "$@" --camera "$bind_camera"
+[ -z "$bind_scanner" ] || set -- "$@" --scanner "$bind_scanner"
 sh "$src/deploy/udev/bind-devices.sh" "$@" > "$rules" || { rc=$?; rm -f "$rules"; exit "$rc"; }
 put 0644 "$rules" "$root/etc/udev/rules.d/60-kiosk.rules"
 rm -f "$rules"

@@ -92,6 +92,24 @@ def test_malformed_binding_is_refused(tmp_path):
             if (tmp_path / "etc/udev/rules.d/60-kiosk.rules").exists() else True
 
 
+def test_scanner_is_bound_and_its_keys_hidden_from_the_ui(tmp_path):
+    plug(tmp_path, "input", "event7", "1-6", "0c2e", "0b61", sub="0003:0C2E:0B61.0001/input/input9")
+
+    def bind(*args):
+        proc = subprocess.run(["sh", str(REPO / "deploy/udev/bind-devices.sh"), "--sysfs", str(tmp_path / "sys"),
+                               "--state", str(tmp_path / "bindings"), *args],
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        return [line for line in proc.stdout.splitlines() if line and not line.startswith("#")]
+
+    [line] = [line for line in bind() if "input/kiosk-scanner" in line]
+    assert 'SUBSYSTEM=="input"' in line and 'KERNELS=="1-6"' in line
+    assert 'ENV{LIBINPUT_IGNORE_DEVICE}="1"' in line  # the UI never sees its keystrokes
+    assert "scanner=port:1-6" in (tmp_path / "bindings").read_text()
+    assert any('ATTRS{serial}=="NL-0099"' in line and '"kiosk-scanner"' in line
+               for line in bind("--scanner", "serial:NL-0099"))
+
+
 def test_keyboard_reaches_nothing_but_the_kiosk(tmp_path):
     assert install(tmp_path).returncode == 0
     assert "kernel.sysrq = 0" in (tmp_path / "etc/sysctl.d/60-kiosk-sysrq.conf").read_text()
