@@ -85,7 +85,11 @@ _SCHEMA: dict[str, tuple] = {
     "remote_config.interval_s": (_NUM, lambda v: 10 <= v <= 86400, "must be 10-86400 seconds"),
     "remote_config.public_key": (str, None, None),
     "sync.in_app": (bool, None, None),
-    "face.threshold": (_NUM, lambda v: 0.2 <= v <= 0.6, "must be between 0.2 and 0.6"),
+    "face.accept_below": (_NUM, lambda v: 0.3 <= v <= 0.6, "must be between 0.3 and 0.6"),
+    "face.reject_above": (_NUM, lambda v: 0.3 <= v <= 0.7, "must be between 0.3 and 0.7"),
+    "face.min_frames": (int, lambda v: 1 <= v <= 10, "must be 1-10"),
+    "face.max_frames": (int, lambda v: 1 <= v <= 15, "must be 1-15"),
+    "face.fuse_best": (int, lambda v: 1 <= v <= 15, "must be 1-15"),
     "face.max_attempts": (int, lambda v: 1 <= v <= 10, "must be 1-10"),
     "face.liveness": (str, lambda v: v in ("blink", "turn", "off"), "must be blink, turn or off"),
     "face.liveness_seconds": (_NUM, lambda v: 1 <= v <= 60, "must be 1-60 seconds"),
@@ -131,6 +135,17 @@ _SCHEMA: dict[str, tuple] = {
 }
 
 
+def _validate_face(face: dict) -> None:
+    if "threshold" in face:  # a site file from before the two-threshold rule: never ignore it silently
+        raise ConfigError("face.threshold", "replaced by face.accept_below and face.reject_above (docs/face.md)")
+    if face["accept_below"] > face["reject_above"]:
+        raise ConfigError("face.reject_above", f"must not be below face.accept_below ({face['accept_below']})")
+    if face["min_frames"] > face["max_frames"]:
+        raise ConfigError("face.max_frames", f"must not be below face.min_frames ({face['min_frames']})")
+    if face["fuse_best"] > face["max_frames"]:
+        raise ConfigError("face.fuse_best", f"must not be above face.max_frames ({face['max_frames']})")
+
+
 def _is_colour(v: str) -> bool:
     return len(v) in (4, 7) and v.startswith("#") and all(c in "0123456789abcdefABCDEF" for c in v[1:])
 
@@ -160,6 +175,7 @@ def validate(data: dict) -> None:
             raise ConfigError(dotted, f"must be {_typename(types)}, got {value!r}")
         if check is not None and not check(value):
             raise ConfigError(dotted, f"{desc}, got {value!r}")
+    _validate_face(data.get("face", {}))
     devices = data.get("devices", {})
     if not isinstance(devices, dict):
         raise ConfigError("devices", "must be a table of device tables")

@@ -4,7 +4,11 @@ A printed photo or a still image on a phone has fixed landmarks: its eye
 aspect ratio (EAR) never dips and its yaw never swings both ways, so it fails.
 
 Blink: EAR = (|p2-p6| + |p3-p5|) / (2 |p1-p4|) per eye from the 68-point
-landmarks, averaged over both eyes. The open level is the person's own
+landmarks, averaged over both eyes, then divided by the face's own
+height-to-width (eye midpoint to chin over the eye span): a printed photo
+tilted towards or away from the camera squeezes the eyes and the face alike,
+so its reading stays put, while a real blink moves only the lids. The open
+level is the person's own
 (high percentile of what was seen so far), so glasses or narrow eyes do not
 matter; a blink is a dip below ``closed_ratio`` of it followed by a return
 above ``open_ratio``.
@@ -36,6 +40,15 @@ def eye_aspect_ratio(points: np.ndarray) -> float:
             return 0.0
         return float((np.linalg.norm(eye[1] - eye[5]) + np.linalg.norm(eye[2] - eye[4])) / (2.0 * horizontal))
     return (one(points[36:42]) + one(points[42:48])) / 2.0
+
+
+def eye_openness(points: np.ndarray) -> float:
+    """EAR over the face's height-to-width ratio: steady under any flat view of a flat photo."""
+    span = float(np.linalg.norm(points[45] - points[36]))
+    height = float(np.linalg.norm(points[8] - (points[36] + points[45]) / 2))
+    if span <= 1e-6 or height <= 1e-6:
+        return 0.0
+    return eye_aspect_ratio(points) * span / height
 
 
 class LivenessChecker:
@@ -102,7 +115,7 @@ class LivenessChecker:
             return self.progress()
         self.with_face += 1
         if self.mode == "blink":
-            self._feed_blink(eye_aspect_ratio(a.landmarks))
+            self._feed_blink(eye_openness(a.landmarks))
         else:
             turn = q.yaw(a.landmarks)
             self._yaw_min, self._yaw_max = min(self._yaw_min, turn), max(self._yaw_max, turn)

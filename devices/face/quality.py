@@ -40,21 +40,27 @@ class Gates:
 
 
 def yaw(points: np.ndarray) -> float:
-    """Signed head turn from landmarks: nose offset from the eyes' midpoint over the eye span.
+    """Signed head turn from landmarks: nose offset from the eyes' midpoint along the eye line,
+    over the eye span.
 
-    0 is frontal; positive when the nose points to the image's right. Works
-    for the 68-point (outer eye corners 36/45, nose tip 30) and the 5-point
-    model (eye corners 0-3, nose base 4, whose offset is smaller: scaled up).
+    0 is frontal; positive when the nose points to the image's right. Measured
+    along the line through the eyes, so a head (or a photo) turned in the
+    image plane reads 0 and a printed face moved, scaled or turned in its plane
+    keeps its yaw (tilting it changes the reading by a few hundredths): a
+    held-up photo cannot fake a turn. Works for the 68-point (outer eye
+    corners 36/45, nose tip 30) and the 5-point model (eye corners 0-3, nose
+    base 4, whose offset is smaller: scaled up).
     """
     if len(points) == 68:
         left, right, nose, gain = points[36], points[45], points[30], 1.0
     else:
         xs = points[:4, 0]
         left, right, nose, gain = points[int(np.argmin(xs))], points[int(np.argmax(xs))], points[4], 1.5
-    span = right[0] - left[0]
-    if span <= 1:
+    axis = np.asarray(right, np.float64) - np.asarray(left, np.float64)
+    span2 = float(axis @ axis)
+    if span2 <= 1 or axis[0] <= 0:
         return 1.0
-    return float(gain * (nose[0] - (left[0] + right[0]) / 2) / span)
+    return float(gain * ((np.asarray(nose, np.float64) - (np.asarray(left) + np.asarray(right)) / 2) @ axis) / span2)
 
 
 def face_patch(frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray | None:

@@ -14,7 +14,9 @@ Pipeline for a live frame (see docs/face.md for the measurements):
 3. Quality gates (quality.py) run before any encoding: one face, size and
    position, sharpness, brightness, frontal pose. A refused frame costs no
    encoding and counts as guidance, not as an attempt.
-4. Euclidean distance to the ID encoding against ``threshold``.
+4. Euclidean distance to the ID encoding, judged by the rule (rule.py):
+   accept, reject, or uncertain (take more frames; ``FaceSession`` fuses
+   several frames before it decides).
 
 The ID photo (~102x126 from the card) is encoded once, when the card is read,
 by ``encode_id_photo_async``. Nothing here writes, logs or sends an image or
@@ -45,11 +47,11 @@ from kiosk.i18n import Text, text
 
 from . import quality as q
 from . import resnet
+from .rule import ACCEPT, REJECT, Rule, frame_score
 
 log = logging.getLogger(__name__)
 ENGINES = ("numpy", "dlib")
 
-DEFAULT_THRESHOLD = 0.5  # kiosk/default.toml face.threshold; docs/face.md
 
 
 class FaceError(Exception):
@@ -337,16 +339,31 @@ class IdFace:
 
 @dataclass(frozen=True)
 class Decision:
+    """One frame's outcome, or (``frames`` set) an attempt's fused outcome.
+
+    ``verdict``: accept, reject or uncertain (rule.py); "more" while a
+    ``FaceSession`` still collects frames; None when the faces were not
+    compared (a quality gate refused the frame: ``quality`` says why).
+    """
+
     match: bool
     distance: float | None
-    threshold: float
+    verdict: str | None
+    rule: tuple[float, float]  # (accept_below, reject_above)
     quality: list[str] = field(default_factory=list)  # catalog keys; empty when the frame was usable
     timings_ms: dict = field(default_factory=dict)
+    score: float | None = None  # the frame's worth in fusion (sharpness, pose, size)
+    frames: tuple[float, ...] = ()  # the frame distances behind a fused decision
+
+    @property
+    def compared(self) -> bool:
+        """True when faces were compared (the frame passed every quality gate)."""
+        return self.distance is not None
 
     @property
     def decided(self) -> bool:
-        """True when faces were compared (the frame passed every quality gate)."""
-        return self.distance is not None
+        """True for a final accept or reject."""
+        return self.verdict in (ACCEPT, REJECT)
 
     @property
     def prompt(self) -> Text | None:
@@ -354,13 +371,18 @@ class Decision:
         return text(self.quality[0]) if self.quality else None
 
     def as_dict(self) -> dict:
-        return {
+        out = {
             "match": self.match,
+            "verdict": self.verdict,
             "distance": None if self.distance is None else round(self.distance, 4),
-            "threshold": self.threshold,
+            "accept_below": self.rule[0],
+            "reject_above": self.rule[1],
             "quality": list(self.quality),
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
         }
+        if self.frames:
+            out["frames"] = [round(d, 4) for d in self.frames]
+        return out
 
 
 @dataclass
@@ -386,14 +408,14 @@ class FaceVerifier:
     "process" (a child process, so the GIL stays free) or "inline". The ID
     photo's jittered encoding always uses dlib (its jitter is part of dlib)."""
 
-    def __init__(self, threshold: float = DEFAULT_THRESHOLD, *, detect_width: int = 480,
+    def __init__(self, rule: Rule | None = None, *, threshold: float | None = None, detect_width: int = 480,
                  landmarks: str = "5", gates: q.Gates | None = None, id_jitters: int = 10,
                  encoder: str = "process", engine: str = "numpy"):
-        if not 0.0 < threshold < 1.0:
-            raise ValueError("threshold must be between 0 and 1")
+        if threshold is not None:  # one cut, no uncertain band (comparisons with other pipelines)
+            rule = Rule(accept_below=threshold, reject_above=threshold)
         if landmarks not in ("68", "5"):
             raise ValueError("landmarks must be '68' or '5'")
-        self.threshold = float(threshold)
+        self.rule = rule or Rule()
         self.detect_width = int(detect_width)
         self.landmarks = landmarks
         self.gates = gates or q.Gates()
@@ -408,18 +430,30 @@ class FaceVerifier:
 
     @classmethod
     def from_config(cls, config) -> "FaceVerifier":
-        return cls(threshold=float(config.get("face.threshold", DEFAULT_THRESHOLD)),
-                   engine=str(config.get("face.engine", "numpy")))
+        return cls(Rule.from_config(config), engine=str(config.get("face.engine", "numpy")))
 
     @property
     def models(self) -> _Models:
         return _Models.get()
 
-    def warm_up(self) -> None:
-        """Load the models and start the encoder process now (else the first call pays ~1-2 s)."""
+    def warm_up(self, full: bool = True) -> None:
+        """Load the models, check the numpy encoder against dlib and start the encoder process now
+        (else the first decision pays ~0.5-1.6 s). ``full`` also rehearses one whole decision on
+        a packaged synthetic frame, so the first resident's finds every cache and BLAS thread ready."""
         self.models
         self.active_engine
         self._encoder.start()
+        if full:
+            self._rehearse()
+
+    def _rehearse(self) -> None:
+        from devices.camera import scenes
+
+        frame = scenes.render("obama")
+        blank = IdFace(np.zeros(128), {}, (0, 0))  # no card photo involved: nothing to keep or wipe
+        self.verify(blank, frame)
+        self.analyse(frame, landmarks="68")  # liveness' landmarks
+        self.analyse(scenes.render("empty"))  # the detector's upsampling retry
 
     @property
     def active_engine(self) -> str:
@@ -516,23 +550,25 @@ class FaceVerifier:
         return FaceAnalysis(boxes, pts, shape, crop, reasons, metrics, timings)
 
     def verify(self, id_face: IdFace, frame_bgr: np.ndarray) -> Decision:
-        """Compare the live frame with the ID encoding; never raises for a bad frame."""
+        """Compare one live frame with the ID encoding; never raises for a bad frame."""
         t0 = time.perf_counter()
+        bounds = (self.rule.accept_below, self.rule.reject_above)
         try:
             a = self.analyse(frame_bgr)
         except FaceError as exc:
-            return Decision(False, None, self.threshold, [exc.key], {"decision_ms": _ms(t0)})
+            return Decision(False, None, None, bounds, [exc.key], {"decision_ms": _ms(t0)})
         timings = dict(a.timings_ms)
         if a.quality:
             timings["decision_ms"] = _ms(t0)
-            return Decision(False, None, self.threshold, a.quality, timings)
+            return Decision(False, None, None, bounds, a.quality, timings)
         t1 = time.perf_counter()
         live = self._encode(a.crop, a.shape, 1)
         timings["encode_ms"] = _ms(t1)
         distance = float(np.linalg.norm(live - id_face.encoding))
         live.fill(0.0)
         timings["decision_ms"] = _ms(t0)
-        return Decision(distance <= self.threshold, distance, self.threshold, [], timings)
+        verdict = self.rule.classify(distance)
+        return Decision(verdict == ACCEPT, distance, verdict, bounds, [], timings, frame_score(a.metrics))
 
     def close(self) -> None:
         if self._pool is not None:
@@ -547,44 +583,11 @@ class FaceVerifier:
         self.close()
 
 
-class FaceSession:
-    """Attempts for one person. Only compared frames count as attempts;
-    frames refused by a quality gate are guidance ("move closer")."""
-
-    def __init__(self, verifier: FaceVerifier, id_face: IdFace, max_attempts: int = 3):
-        self.verifier = verifier
-        self.id_face = id_face
-        self.max_attempts = int(max_attempts)
-        self.attempts = 0
-        self.last: Decision | None = None
-        self.matched = False
-
-    @property
-    def alternative_required(self) -> bool:
-        """True after ``max_attempts`` compared frames without a match."""
-        return not self.matched and self.attempts >= self.max_attempts
-
-    @property
-    def remaining(self) -> int:
-        return max(0, self.max_attempts - self.attempts)
-
-    def attempt(self, frame_bgr: np.ndarray) -> Decision:
-        if self.matched or self.alternative_required:
-            raise RuntimeError("face session is finished")
-        decision = self.verifier.verify(self.id_face, frame_bgr)
-        if decision.decided:
-            self.attempts += 1
-            self.matched = decision.match
-        self.last = decision
-        return decision
-
-    def wipe(self) -> None:
-        self.id_face.wipe()
-
-
 def distance(a: Sequence[float], b: Sequence[float]) -> float:
     return float(np.linalg.norm(np.asarray(a, np.float64) - np.asarray(b, np.float64)))
 
 
 if __name__ == "__main__":
     encoder_main()
+else:  # re-exported; it builds on the classes above (the encoder child does not need it)
+    from .session import FaceSession  # noqa: E402,F401

@@ -169,7 +169,9 @@ class ConsentStep(Step):
 
 class FaceStep(Step):
     """Liveness over a few seconds of frames, then one decision against the
-    card photo.  At most ``face.max_attempts`` compared attempts, then only the
+    card photo, fused from several good frames (``FaceSession``: 3-5 frames
+    that pass the quality gates; more while the distance is in the uncertain
+    band).  At most ``face.max_attempts`` decided attempts, then only the
     alternatives remain."""
 
     view = "face"
@@ -209,7 +211,8 @@ class FaceStep(Step):
     def on_done(self, s: Session, job: Job, decision: Any) -> None:
         role = _role(self)
         if decision.match:
-            s.data[f"{role}_verified"] = {"method": "face", "distance": round(decision.distance, 3)}
+            s.data[f"{role}_verified"] = {"method": "face", "distance": round(decision.distance, 3),
+                                          "frames": len(decision.frames)}
             s.services.face_outcome("match")
             s.go(self.next_step(s), cause="face_match")
             return
@@ -292,7 +295,7 @@ def _verify_face(job: Job, s: Session, role: str, fut: Any, max_attempts: int) -
         last_ts = got[1]
         job.person_done()
         decision = face_session.attempt(got[0])
-        if decision.decided:
+        if decision.decided:  # an accept or reject fused from several good frames
             return decision
         hint = decision.quality[0] if decision.quality else None
         if hint and hint != last_hint:

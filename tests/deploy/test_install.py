@@ -65,12 +65,12 @@ def test_layout_and_permissions(tmp_path):
 def test_second_run_changes_nothing_and_keeps_site_edits(tmp_path):
     assert install(tmp_path).returncode == 0
     conf = tmp_path / "etc/kiosk/kiosk.toml"
-    conf.write_text(conf.read_text() + '\n[face]\nthreshold = 0.4\n')
+    conf.write_text(conf.read_text() + '\n[face]\nmax_attempts = 4\n')
     before = snapshot(tmp_path)
     proc = install(tmp_path, "--profile", "bank")
     assert proc.returncode == 0, proc.stderr
     assert snapshot(tmp_path) == before
-    assert "threshold = 0.4" in conf.read_text()
+    assert "max_attempts = 4" in conf.read_text()
 
 
 def test_dry_run_changes_nothing(tmp_path):

@@ -30,8 +30,11 @@ def test_site_file_merges_over_default(tmp_path):
 @pytest.mark.parametrize(
     "toml, key",
     [
-        ('[face]\nthreshold = 0.9\n', "face.threshold"),
-        ('[face]\nthreshold = "low"\n', "face.threshold"),
+        ('[face]\naccept_below = 0.9\n', "face.accept_below"),
+        ('[face]\naccept_below = "low"\n', "face.accept_below"),
+        ('[face]\naccept_below = 0.6\nreject_above = 0.5\n', "face.reject_above"),
+        ('[face]\nmin_frames = 4\nmax_frames = 3\n', "face.max_frames"),
+        ('[face]\nthreshold = 0.5\n', "face.threshold"),
         ('[face]\nengine = "gpu"\n', "face.engine"),
         ('[devices.x]\nfamily = "toaster"\nurl = "sim://"\n', "devices.x.family"),
         ('[devices.idcard]\nurl = "gopher://x"\n', "devices.idcard.url"),

@@ -135,10 +135,10 @@ def test_every_security_relevant_key_is_refused_with_its_reason(tmp_path, keys, 
     assert store.overrides() == {} and not store.path.exists()
 
 
-@pytest.mark.parametrize("key", ["face.liveness", "staff_call.target", "face.threshold", "store.retention_days"])
+@pytest.mark.parametrize("key", ["face.liveness", "staff_call.target", "face.accept_below", "store.retention_days"])
 def test_formerly_allowed_security_keys_are_refused_even_with_valid_values(tmp_path, keys, key):
     value = {"face.liveness": "off", "staff_call.target": "https://collector.example/",
-             "face.threshold": 0.6, "store.retention_days": 3650}[key]
+             "face.accept_below": 0.6, "store.retention_days": 3650}[key]
     cfg, store = make_store(tmp_path, keys)
     r = store.apply(doc(keys[0], 1, nested(key, value)), validator(cfg))
     assert not r.applied and "security-relevant" in r.reason and key in r.reason

@@ -20,11 +20,29 @@ def test_match_and_no_match_are_decisions(run, faces_dir):
     res = run(faces_dir / "obama_1.jpg", faces_dir / "obama_2.jpg", "--json", "--repeat", "2")
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
-    assert out["match"] is True and out["distance"] < out["threshold"] and out["quality"] == []
-    assert out["runs"] == 2 and out["timings_ms"]["decision_ms"] > 0
+    assert out["match"] is True and out["verdict"] == "accept" and out["quality"] == []
+    assert out["distance"] < out["accept_below"] <= out["reject_above"]
+    assert out["warm_ms"]["runs"] == 2 and out["warm_ms"]["decision_ms"] > 0
+    assert out["cold_ms"]["load_ms"] > 0 and out["cold_ms"]["first_decision_ms"] > 0
     res = run(faces_dir / "biden_1.jpg", faces_dir / "obama_2.jpg")
     assert res.exit_code == 0
     assert "match: no" in res.stdout and "distance:" in res.stdout
+    assert "cold:" in res.stdout and "warm:" in res.stdout
+
+
+def test_several_live_images_are_fused(run, faces_dir):
+    lives = [faces_dir / n for n in ("obama_1.jpg", "two_people.jpg", "obama_3_480p.jpg", "obama_partial_face.jpg")]
+    res = run(faces_dir / "obama_2.jpg", *lives, "--json")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    frames = out["frames"]
+    assert [f["image"] for f in frames] == [str(p) for p in lives]
+    used = [f["distance"] for f in frames if f["distance"] is not None]
+    assert len(used) == 2 and frames[1]["quality"] == ["face.quality.several_faces"]
+    assert out["distance"] == pytest.approx(sorted(used)[len(used) // 2] if len(used) % 2 else sum(used) / 2, abs=1e-4)
+    assert out["match"] is True and out["fused_from"] == 2
+    human = run(faces_dir / "biden_1.jpg", *lives)
+    assert human.exit_code == 0 and "match: no" in human.stdout and "median of the best 2" in human.stdout
 
 
 @pytest.mark.parametrize("live,says", [

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from devices.camera import scenes
+from devices.camera.scenes import variants
 from devices.face.liveness import LivenessChecker
 from kiosk.cli import cli
 
@@ -54,6 +55,35 @@ def test_shaken_photo_fails(verifier, obama_frame):
     frames = [np.roll(obama_frame, (dy, dx), axis=(0, 1)) for dy, dx in [(0, 0), (3, -2), (-2, 4), (5, 1)] * 3]
     live, _ = run(LivenessChecker("blink", seconds=None, verifier=verifier), frames)
     assert not live
+
+
+def held_up(frame, n=18):
+    """A print of ``frame`` held to the camera by hand: drifting, nearer and farther, turned in
+    plane by up to 8 degrees and tipped back and forth by up to 20, the way a card wobbles."""
+    out = []
+    for i in range(n):
+        t = 2 * np.pi * i / n
+        out.append(variants.held_photo(frame, dx=40 * np.sin(t), dy=20 * np.sin(2 * t), scale=1 + 0.1 * np.sin(1.5 * t),
+                                       rotate=8 * np.sin(1.3 * t), tilt=20 * np.sin(0.9 * t), pan=20 * np.cos(t)))
+    return out
+
+
+@pytest.mark.parametrize("mode", ["blink", "turn"])
+def test_printed_photo_held_to_the_camera_fails(verifier, obama_frame, mode):
+    checker = LivenessChecker(mode, seconds=None, verifier=verifier)
+    live, reason = run(checker, held_up(obama_frame))
+    assert checker.with_face == checker.frames  # the face was seen all along, and still refused
+    assert not live and reason == f"face.liveness.no_{mode}"
+
+
+def test_printed_photo_of_a_frontal_face_cannot_fake_a_turn(verifier, photos):
+    # turned in plane and swung side to side, a flat face never shows a turned head
+    frame = scenes.compose(photos["biden_2"], verifier.analyse(photos["biden_2"]).faces)
+    frames = [variants.held_photo(frame, rotate=r, pan=p) for r, p in [(-15, -30), (15, 30), (-15, 30), (15, -30)]]
+    checker = LivenessChecker("turn", seconds=None, verifier=verifier)
+    assert run(checker, frames) == (False, "face.liveness.no_turn")
+    low, high = checker.stats()["yaw_range"]
+    assert max(-low, high) < 0.15
 
 
 def test_blink_passes(verifier, blink_clip):

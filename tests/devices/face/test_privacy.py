@@ -56,7 +56,8 @@ def test_verification_writes_no_file(tmp_path, monkeypatch, caplog, faces_dir):
         with FaceVerifier() as verifier:
             id_face = verifier.encode_id_photo_async(id_bytes).result(timeout=60)
             session = FaceSession(verifier, id_face)
-            decision = session.attempt(live)
+            for _ in range(session.rule.min_frames):  # one decision is fused from several frames
+                decision = session.attempt(live)
             checker = LivenessChecker("blink", seconds=None, verifier=verifier)
             for i, frame in enumerate(blink):
                 checker.feed(frame, ts=i / 15)
@@ -70,8 +71,10 @@ def test_verification_writes_no_file(tmp_path, monkeypatch, caplog, faces_dir):
     assert all(_tree(d) == [] for d in dirs.values())
     # what is kept is the decision: a few numbers and catalog keys
     kept = decision.as_dict()
-    assert set(kept) == {"match", "distance", "threshold", "quality", "timings_ms"}
-    assert all(isinstance(v, (bool, float, int, list, dict)) for v in kept.values())
+    assert set(kept) == {"match", "verdict", "distance", "accept_below", "reject_above", "quality", "timings_ms",
+                         "frames"}
+    assert all(isinstance(v, (bool, float, int, str, list, dict)) for v in kept.values())
+    assert all(isinstance(d, float) for d in kept["frames"])
     for record in caplog.records:
         assert not any(hasattr(v, "shape") for v in vars(record).values())
 

@@ -10,6 +10,8 @@ import pytest
 
 from devices.camera import scenes
 from devices.face import quality as q
+from devices.face.rule import ACCEPT, REJECT
+from devices.face.session import MORE
 from devices.face.verifier import FaceError, FaceSession, FaceVerifier, load_image
 from kiosk.config import load_config
 
@@ -27,32 +29,36 @@ DIFFERENT = [(a, b) for a, b in itertools.permutations(SINGLE, 2) if person(a) !
 @pytest.mark.parametrize("id_name,live_name", SAME)
 def test_same_person_pairs_match(verifier, id_faces, photos, id_name, live_name):
     d = verifier.verify(id_faces[id_name], photos[live_name])
-    assert d.decided and d.quality == []
-    assert d.match, f"{id_name} vs {live_name}: distance {d.distance:.3f} over {d.threshold}"
+    assert d.compared and d.quality == []
+    assert d.match and d.verdict == ACCEPT, f"{id_name} vs {live_name}: distance {d.distance:.3f} over {d.rule}"
 
 
-@pytest.mark.parametrize("id_name,live_name", DIFFERENT[::2])
+@pytest.mark.parametrize("id_name,live_name", DIFFERENT)
 def test_different_people_do_not_match(verifier, id_faces, photos, id_name, live_name):
     d = verifier.verify(id_faces[id_name], photos[live_name])
     assert d.decided and not d.match
-    assert d.distance > d.threshold
+    assert d.verdict == REJECT and d.distance > d.rule[1]
 
 
-def test_default_threshold_is_the_configured_one():
-    assert FaceVerifier.from_config(load_config()).threshold == load_config().get("face.threshold")
-    assert load_config().get("face.threshold") < 0.6  # stricter than face_recognition's default
+def test_rule_is_the_configured_one():
+    config = load_config()
+    rule = FaceVerifier.from_config(config).rule
+    assert (rule.accept_below, rule.reject_above) == (config.get("face.accept_below"), config.get("face.reject_above"))
+    assert (rule.min_frames, rule.max_frames, rule.fuse_best) == (config.get("face.min_frames"),
+                                                                  config.get("face.max_frames"),
+                                                                  config.get("face.fuse_best"))
 
 
 def test_two_people_asks_for_one_person(verifier, id_faces, photos):
     d = verifier.verify(id_faces["obama_1"], photos["two_people"])
-    assert not d.match and d.distance is None
+    assert not d.match and d.distance is None and d.verdict is None
     assert d.quality == [q.SEVERAL_FACES]
     assert "只允许一人" in d.prompt.zh
 
 
 def test_partial_face_gets_a_quality_reason(verifier, id_faces, photos):
     d = verifier.verify(id_faces["obama_1"], photos["obama_partial_face"])
-    assert not d.decided and not d.match
+    assert not d.compared and not d.match
     assert q.PARTIAL in d.quality
 
 
@@ -119,11 +125,12 @@ def test_face_session_offers_the_alternative_after_three_failures(verifier):
     biden = verifier.encode_id_photo(scenes.id_photo("biden"))
     session = FaceSession(verifier, biden, max_attempts=3)
     # guidance frames (nobody there) are not attempts
-    assert not session.attempt(scenes.render("empty")).decided
+    assert not session.attempt(scenes.render("empty")).compared
     assert session.attempts == 0 and not session.alternative_required
     for i in range(3):
-        d = session.attempt(scenes.render("obama"))
-        assert d.decided and not d.match
+        verdicts = [session.attempt(scenes.render("obama")).verdict for _ in range(session.rule.min_frames)]
+        assert verdicts == [MORE] * (session.rule.min_frames - 1) + [REJECT]  # several frames, one attempt
+        assert not session.last.match and len(session.last.frames) == session.rule.min_frames
     assert session.attempts == 3 and session.remaining == 0
     assert session.alternative_required
     with pytest.raises(RuntimeError):
@@ -134,11 +141,15 @@ def test_face_session_offers_the_alternative_after_three_failures(verifier):
 
 def test_face_session_match_ends_it(verifier):
     session = FaceSession(verifier, verifier.encode_id_photo(scenes.id_photo("biden")))
-    assert session.attempt(scenes.render("biden")).match
+    frames = [scenes.render("biden"), scenes.render("empty"), np.roll(scenes.render("biden"), 4, axis=1),
+              np.roll(scenes.render("biden"), -4, axis=1)]
+    decisions = [session.attempt(f) for f in frames]
+    assert [d.verdict for d in decisions] == [MORE, None, MORE, ACCEPT]  # nobody in view: guidance, not a frame
+    assert decisions[-1].match and len(decisions[-1].frames) == 3
     assert session.matched and not session.alternative_required
 
 
 def test_inline_encoder_gives_the_same_decision(photos, id_faces):
     with FaceVerifier(encoder="inline") as inline:
         d = inline.verify(id_faces["obama_2"], photos["obama_1"])
-    assert d.match
+    assert d.match and d.verdict == ACCEPT
