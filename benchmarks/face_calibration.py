@@ -25,12 +25,14 @@ import argparse
 import itertools
 import json
 import math
+import functools
 import sys
 import zlib
 from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+print = functools.partial(print, flush=True)  # noqa: A001  (progress shows while it runs)
 sys.path.insert(0, str(ROOT))
 
 import cv2  # noqa: E402
@@ -56,9 +58,6 @@ FRAMES_PER_CONDITION = 5
 
 
 def default_faces_dir() -> Path:
-    for candidate in (ROOT / "tests" / "data" / "faces", ROOT.parent / "shared" / "testdata" / "faces"):
-        if candidate.is_dir():
-            return candidate
     return ROOT / "tests" / "data" / "faces"
 
 
@@ -114,16 +113,16 @@ def histogram(title: str, groups: dict[str, list[float]], lo: float = 0.2, hi: f
 
 # --- material -------------------------------------------------------------------
 def load_sources(faces: Path, verifier: FaceVerifier) -> list[dict]:
-    m = verifier.models
     out = []
     for photo, index, person, shot in SOURCES:
         bgr = cv2.imread(str(faces / f"{photo}.jpg"))
         if bgr is None:
             raise SystemExit(f"test photo missing: {faces / photo}.jpg")
-        rgb = np.ascontiguousarray(bgr[:, :, ::-1])
-        rects = sorted(m.detector(rgb, 1), key=lambda r: r.left())
-        r = rects[index]
-        box = (r.left(), r.top(), r.right() + 1, r.bottom() + 1)
+        boxes = sorted(verifier.analyse(bgr).faces)
+        if len(boxes) <= index:  # small faces in a group photo: full resolution, upsampled
+            rgb = np.ascontiguousarray(bgr[:, :, ::-1])
+            boxes = sorted((r.left(), r.top(), r.right() + 1, r.bottom() + 1) for r in verifier.models.detector(rgb, 1))
+        box = boxes[index]
         out.append({"name": f"{photo}" + (f"#{index}" if index else ""), "photo": bgr, "box": box,
                     "person": person, "shot": shot})
     return out
@@ -228,6 +227,7 @@ def main() -> int:
     if not faces.is_dir():
         print(f"test photos not found: {faces}", file=sys.stderr)
         return 2
+    configured = Rule.from_config(load_config())
     verifier = FaceVerifier()
     verifier.warm_up()
     sources = load_sources(faces, verifier)
@@ -241,6 +241,7 @@ def main() -> int:
                 ids[(s["name"], vname)] = verifier.encode_id_photo(card)
             except FaceError as exc:  # the kiosk would send this card holder to the other way
                 print(f"  ID version {s['name']} {vname}: {exc}")
+    print(f"  {len(ids)} ID versions encoded")
     live = defaultdict(list)  # (source, condition) -> [(score, encoding)]
     refused = defaultdict(int)
     for s in sources:
@@ -281,7 +282,6 @@ def main() -> int:
                 morph_d.append(float(np.linalg.norm(enc - id_face.encoding)))
 
     rule, why = choose_rule(genuine, impostor, morph_d)
-    configured = Rule.from_config(load_config())
     report(sources, ids, live, refused, genuine, impostor, morph_d, runs, pair_of, rule, why, configured)
     breakdown("by ID version", by_id, [*id_variants])
     breakdown("by live condition", by_cond, [c for c in LIVE_CONDITIONS if (c, "genuine") in by_cond])

@@ -43,9 +43,6 @@ CONDITIONS = ("plain", "blur", "motion-blur", "low-light", "glasses", "glasses+l
 
 
 def default_faces_dir() -> Path:
-    for candidate in (ROOT / "tests" / "data" / "faces", ROOT.parent / "shared" / "testdata" / "faces"):
-        if candidate.is_dir():
-            return candidate
     return ROOT / "tests" / "data" / "faces"
 
 
