@@ -11,19 +11,25 @@ Public API::
     verify_qr(text, trust); verify_pdf(pdf, trust); verify_pdf_bounded(path, trust) -> Verdict
 """
 
-from .no_property import render_no_property
-from .provident_fund import render_provident_fund_receipt
-from .signing import Signer, Trust, signer_for_config, trust_for_config
-from .verify import Verdict, verify_pdf, verify_pdf_bounded, verify_qr
-from .social_security import render_social_security_proof
-from .test_page import render_test_page
+import importlib
 
-RENDERERS = {
-    "no_property": render_no_property,
-    "social_security": render_social_security_proof,
-    "provident_fund": render_provident_fund_receipt,
+# Loaded on first use: verifying a file needs neither reportlab nor the templates.
+_WHERE = {
+    "render_no_property": "no_property", "render_provident_fund_receipt": "provident_fund",
+    "render_social_security_proof": "social_security", "render_test_page": "test_page",
+    "Signer": "signing", "Trust": "signing", "signer_for_config": "signing", "trust_for_config": "signing",
+    "Verdict": "verify", "verify_pdf": "verify", "verify_pdf_bounded": "verify", "verify_qr": "verify",
 }
+_RENDERERS = {"no_property": "render_no_property", "social_security": "render_social_security_proof",
+              "provident_fund": "render_provident_fund_receipt"}
 
-__all__ = ["render_no_property", "render_social_security_proof", "render_provident_fund_receipt",
-           "render_test_page", "Signer", "Trust", "Verdict", "signer_for_config", "trust_for_config",
-           "verify_qr", "verify_pdf", "verify_pdf_bounded", "RENDERERS"]
+
+def __getattr__(name: str):
+    if name == "RENDERERS":
+        return {kind: __getattr__(fn) for kind, fn in _RENDERERS.items()}
+    if name in _WHERE:
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [*_WHERE, "RENDERERS"]

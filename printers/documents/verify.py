@@ -41,6 +41,7 @@ from .signing import (EXPIRED, PDF_CONTENT_KEY, PDF_PAYLOAD_KEY, PREFIX, TAMPERE
                       Trust, b64d, content_hash, key_id, qr_signature_ok)
 
 MAX_FILE = 8 * 1024 * 1024     # a certificate is ~100 KB; anything this big is not one
+MAX_HOLE = 64 * 1024           # hex of the CMS signature (about 3 KB reserved)
 DEADLINE_S = 2.0
 MEMORY_MB = 200
 _BYTERANGE = re.compile(rb"/ByteRange\s*\[\s*(\d{1,10})\s+(\d{1,10})\s+(\d{1,10})\s+(\d{1,10})\s*\]")
@@ -162,6 +163,8 @@ def byte_check(data: bytes):
     a, b, c, d = (int(x) for x in ranges[0])
     if a != 0 or not 0 < b < c or c + d != len(data):
         return _bad(TAMPERED, "the signature does not cover the whole file"), None
+    if c - b > MAX_HOLE:
+        return _bad(TAMPERED, "the signature value is too large"), None
     hole = _HEX.fullmatch(data, b, c)
     if hole is None or len(hole.group(1)) % 2:
         return _bad(TAMPERED, "the signature value was altered"), None
@@ -378,8 +381,29 @@ def preload() -> None:
     import pyhanko_certvalidator  # noqa: F401
 
 
+def _quick_refusal(path, trust: Trust) -> Verdict | None:
+    """Steps 1-2 in this process: bounded work (at most MAX_FILE bytes hashed, MAX_HOLE of DER parsed).
+    Most hostile files end here, before pyHanko (about a second of imports) is loaded at all."""
+    try:
+        data = read_limited(Path(path))
+        if data is None:
+            return _bad(UNREADABLE, "too large to be a certificate")
+        if not trust.cas:
+            return _bad(UNKNOWN_KEY, "no trusted deployment CA configured")
+        verdict, found = byte_check(data)
+        return verdict if verdict is not None else _cms_signer(*found, trust)[0]
+    except OSError as exc:
+        return _bad(UNREADABLE, f"cannot read the file ({exc.strerror or exc})")
+    except Exception:  # noqa: BLE001 - anything odd: the bounded child gives the verdict
+        return None
+
+
 def verify_pdf_bounded(path, trust: Trust, deadline_s: float = DEADLINE_S, memory_mb: int = MEMORY_MB) -> Verdict:
-    """``verify_pdf`` in a child within ``deadline_s`` seconds and ``memory_mb`` MB."""
+    """``verify_pdf`` in a child within ``deadline_s`` seconds and ``memory_mb`` MB; files that
+    fail the byte and CMS checks are answered at once."""
+    refused = _quick_refusal(path, trust)
+    if refused is not None:
+        return refused
     preload()
     result = run_bounded(_child_verify, str(path), trust, deadline_s=deadline_s, memory_mb=memory_mb)
     status = result.pop("status", UNREADABLE)

@@ -198,3 +198,18 @@ def test_cli_answers_forgeries_with_one_line(genuine, signer, tmp_path):
                              capture_output=True, text=True, timeout=120, env=env)
         assert res.stdout == expected + "\n" and res.stderr == "", (name, res.stdout, res.stderr)
         assert res.returncode == (0 if expected == "valid" else 1)
+
+
+def test_altered_files_never_reach_the_pdf_parser(genuine, trust, tmp_path):
+    """A file whose bytes are not what a trusted terminal signed is refused before any PDF parsing."""
+    from kiosk import pki
+
+    forged = tmp_path / "forged.pdf"
+    forged.write_bytes(forgery_overlay_incremental(genuine))
+    pki.write_certs(tmp_path / "ca.pem", [trust.cas[0]])
+    script = ("import sys; from printers.documents.signing import Trust; from kiosk import pki; "
+              "from printers.documents.verify import verify_pdf_bounded; "
+              f"v = verify_pdf_bounded({str(forged)!r}, Trust(pki.load_certs({str(tmp_path / 'ca.pem')!r}))); "
+              "print(v.status, any(m.startswith(('pyhanko', 'pypdf', 'reportlab')) for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["tampered", "False"], out.stderr
