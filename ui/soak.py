@@ -26,13 +26,18 @@ def _ui_runner(soak, ui, backend) -> None:
             raise ServiceUnavailable(service, avail.reasons)
         before = backend.session
         backend.session_options = {"clock": clock, "journal": journal, "on_artifact": on_artifact}
-        ui.vm.run_on_gui(lambda: (ui.vm.touchStart(), ui.vm.openService(service)))
         deadline = time.monotonic() + OPEN_TIMEOUT_S
-        while backend.session is before or backend.session is None:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the screen did not open {service}")
-            time.sleep(0.02)
-        return backend.session
+        while time.monotonic() < deadline:
+            # The catalog the screen shows is refreshed in the background; a tap
+            # on a tile it still shows as unavailable (just after a fault) only
+            # gives a notice, so tap again once the list has caught up.
+            ui.vm.run_on_gui(lambda: (ui.vm.touchStart(), ui.vm.refresh_services(), ui.vm.openService(service)))
+            tap_until = time.monotonic() + 10.0
+            while time.monotonic() < tap_until:
+                if backend.session is not before and backend.session is not None:
+                    return backend.session
+                time.sleep(0.02)
+        raise RuntimeError(f"the screen did not open {service}")
 
     def sender(event: dict) -> None:
         """A tap through the view-model; returns once the engine has taken it

@@ -174,6 +174,9 @@ def encoder_main() -> None:
         out.write(_encode_chip(chip, jitters).astype("<f8").tobytes())
 
 
+RETRY_CHILD_S = 300.0
+
+
 class _ProcessEncoder:
     """The face encoder in a child process.
 
@@ -190,7 +193,7 @@ class _ProcessEncoder:
         self.timeout_s = timeout_s
         self._lock = threading.Lock()
         self._proc: subprocess.Popen | None = None
-        self._broken = False
+        self._broken_at: float | None = None  # monotonic time the child last failed
 
     def _start(self) -> None:
         root = str(Path(__file__).resolve().parents[2])
@@ -212,13 +215,19 @@ class _ProcessEncoder:
         ready, _, _ = select.select([proc.stdout], [], [], timeout)
         return bool(ready)
 
+    @property
+    def _broken(self) -> bool:
+        """A failed child is tried again after a while: a moment of overload
+        must not move encoding into the app process for the rest of its life."""
+        return self._broken_at is not None and time.monotonic() - self._broken_at < RETRY_CHILD_S
+
     def start(self) -> None:
         with self._lock:
             if self._proc is None and not self._broken:
                 try:
                     self._start()
                 except Exception:
-                    self._broken = True
+                    self._broken_at = time.monotonic()
 
     def encode(self, crop: np.ndarray, shape, jitters: int) -> np.ndarray:
         chip = _chip(crop, shape)
@@ -233,8 +242,10 @@ class _ProcessEncoder:
                         return np.frombuffer(_read_exact(self._proc.stdout, 128 * 8), dtype="<f8").astype(np.float64)
                 except (OSError, EOFError, ValueError):
                     pass
-                self._stop_locked()  # dead or hung: encode here from now on
-                self._broken = True
+                self._stop_locked()  # dead or hung: encode here for a while
+                self._broken_at = time.monotonic()
+                log.warning("face encoder process failed; encoding in the app for now",
+                            extra={"retry_in_s": RETRY_CHILD_S})
         return _encode_chip(chip, jitters)
 
     def _stop_locked(self) -> None:
