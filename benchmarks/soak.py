@@ -41,7 +41,7 @@ def _interrupted(*_: object) -> None:
 def run_core(args) -> int:
     from kiosk.app import KioskApp
     from kiosk.config import load_config
-    from flows.soak import Soak, report_lines
+    from flows.soak import Soak, SoakResult, report_lines
 
     data = Path(tempfile.mkdtemp(prefix="kiosk-soak-"))
     env = {k: v for k, v in os.environ.items() if k not in ("KIOSK_CONFIG", "KIOSK_CENTRAL_URL")}
@@ -53,8 +53,12 @@ def run_core(args) -> int:
     signal.signal(signal.SIGTERM, _interrupted)  # stop the simulators on the way out
     try:
         print(f"soak: {args.sessions} sessions through one core, seed {args.seed}, data in {data}", flush=True)
-        result = Soak(app, seed=args.seed, fault_share=args.fault_share,
-                      out=lambda line: print(line, flush=True)).run(args.sessions, every=args.every)
+        result = SoakResult()
+        try:
+            Soak(app, seed=args.seed, fault_share=args.fault_share,
+                 out=lambda line: print(line, flush=True)).run(args.sessions, every=args.every, result=result)
+        except KeyboardInterrupt:
+            print(f"interrupted after {result.sessions} sessions", flush=True)
         lines, ok = report_lines(result, started)
         print("\n".join(lines), flush=True)
         if args.json:

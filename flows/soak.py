@@ -301,10 +301,12 @@ class Soak:
         return Sample(sessions, fig["rss_mb"], fig["fds"], fig["threads"], fig["children"], fig["wal_kb"],
                       statistics.median(recent), p95)
 
-    def run(self, sessions: int, every: int = 100, warmup: int | None = None) -> SoakResult:
+    def run(self, sessions: int, every: int = 100, warmup: int | None = None,
+            result: SoakResult | None = None) -> SoakResult:
         """``warmup`` sessions (default: one round of every service, twice) run
-        before the first sample, so lazily built things are not counted as growth."""
-        result = SoakResult()
+        before the first sample, so lazily built things are not counted as growth.
+        Pass ``result`` to keep what was measured when the run is interrupted."""
+        result = result if result is not None else SoakResult()
         warmup = 2 * len(self.scripts) if warmup is None else warmup
         for i in range(warmup):
             self._session(self.scripts[i % len(self.scripts)], result, count=False)
@@ -326,6 +328,7 @@ class Soak:
             self._machine_ms.append(report.machine_ms)
         if expect_ok and not report.ok:
             result.failures.append(f"{report.service}: {report.error}")
+            self.out(f"FAILED session {result.sessions + 1}: {result.failures[-1]}")
         return report
 
     # -- faults --------------------------------------------------------------------
@@ -344,6 +347,8 @@ class Soak:
         record["recovery_s"] = round(time.monotonic() - t0, 2)
         if left:
             record.setdefault("problem", f"not recovered within two health intervals: {', '.join(left)}")
+        self.out(f"fault {fault.name} before session {at}: " + (f"PROBLEM {record['problem']}" if record.get("problem")
+                 else f"resident saw {record.get('seen')!r}, recovered in {record['recovery_s']} s"))
 
     def _resident_view(self, fault: Fault) -> str:
         """What the resident sees while the fault is on; raises when it is not clear."""

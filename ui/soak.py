@@ -53,7 +53,7 @@ def _ui_runner(soak, ui, backend) -> None:
 
 def start_ui_soak(app, ui, backend, sessions: int, seed: int, every: int) -> threading.Thread:
     """Run the soak on a thread; the app quits with 0 (goals met) or 1 when it is done."""
-    from flows.soak import Soak, child_pids, process_figures
+    from flows.soak import Soak, SoakResult, child_pids, process_figures
 
     def run() -> None:
         app.wait_ready()
@@ -64,8 +64,9 @@ def start_ui_soak(app, ui, backend, sessions: int, seed: int, every: int) -> thr
         _ui_runner(soak, ui, backend)
         started = time.monotonic()
         code = 1
+        result = SoakResult()
         try:
-            result = soak.run(sessions, every=every)
+            soak.run(sessions, every=every, result=result)
             code = 0 if _summary(result, started) else 1
         except Exception as exc:  # reported, and the process still ends
             log.exception("UI soak stopped")
