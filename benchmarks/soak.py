@@ -78,7 +78,13 @@ def run_ui(args) -> int:
     cmd = [sys.executable, "-m", "kiosk.cli", "run", "--windowed", "--soak", str(args.sessions),
            "--soak-seed", str(args.seed), "--soak-every", str(args.every)]
     print(f"soak through the UI: {' '.join(cmd[2:])}, data in {data}", flush=True)
-    return subprocess.call(cmd, env=env)
+    proc = subprocess.Popen(cmd, env=env)
+    signal.signal(signal.SIGTERM, _interrupted)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:  # the kiosk stops itself cleanly on SIGTERM
+        proc.terminate()
+        return proc.wait()
 
 
 def main() -> int:
