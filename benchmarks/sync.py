@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from offline_cache.central.app import DEFAULT_TOKEN  # noqa: E402
+from offline_cache.central.auth import TerminalAuth  # noqa: E402
 from offline_cache.client import CentralClient  # noqa: E402
 from offline_cache.simulate import make_case  # noqa: E402
 from offline_cache.store import CaseStore  # noqa: E402
@@ -98,11 +98,12 @@ def bench_drain(n: int, batch: int, workdir: Path) -> None:
         store.commit_case(**make_case(rng))
     made = time.perf_counter() - t
     port = free_port()
+    token = TerminalAuth(workdir).token_for("T-BENCH")  # the server reads the same per-install secret
     server = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "central", "serve", "--port", str(port),
                                "--db", f"sqlite:///{workdir / 'central.db'}"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                               env={**os.environ, "KIOSK_DATA_DIR": str(workdir / "serve")})
-    client = CentralClient(url=f"http://127.0.0.1:{port}", token=DEFAULT_TOKEN, terminal_id="T-BENCH")
+    client = CentralClient(url=f"http://127.0.0.1:{port}", token=token, terminal_id="T-BENCH")
     try:
         end = time.monotonic() + 30
         while True:

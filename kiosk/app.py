@@ -134,11 +134,11 @@ class KioskApp:
         url = self.config.get("central.url", "embedded://")
         try:
             if url.startswith("embedded:"):
-                from offline_cache.central.app import DEFAULT_TOKEN
                 from offline_cache.embedded import start_embedded
 
-                token = self.config.get("central.token") or DEFAULT_TOKEN
-                self.embedded = start_embedded(self.config.data_dir, token=token, auto_pay_s=self.auto_pay_s)
+                self.embedded = start_embedded(self.config.data_dir, auto_pay_s=self.auto_pay_s)
+                # demo: the sandbox's own per-install token for this terminal
+                token = self.config.get("central.token") or self.embedded.token_for(self.config.terminal_id)
                 self.central = CentralClient(self.config, url=self.embedded.url, token=token)
             else:
                 self.central = CentralClient(self.config)

@@ -130,9 +130,9 @@ class CentralClient:
                 raise ValueError("embedded:// needs a data directory")
             if config is not None and not config.demo:
                 raise ValueError("central.url embedded:// (the sandbox) is not allowed in production mode")
-            from .central.app import DEFAULT_TOKEN
-            self.token = self.token or DEFAULT_TOKEN
-            self.embedded = start_embedded(ddir, token=self.token)
+            self.embedded = start_embedded(ddir)
+            # demo: the sandbox's own per-install token for this terminal
+            self.token = self.token or self.embedded.token_for(self.terminal_id)
             base = self.embedded.url
         self.base_url = base.rstrip("/")
         self._session: requests.Session | None = None

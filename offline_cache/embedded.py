@@ -36,6 +36,14 @@ class EmbeddedCentral:
     def sandbox(self):
         return self.app.state.sandbox  # type: ignore[attr-defined]
 
+    def token_for(self, terminal_id: str) -> str:
+        """This sandbox's bearer token for one terminal (per-install secret)."""
+        return self.sandbox.auth.token_for(terminal_id)
+
+    @property
+    def operator_token(self) -> str:
+        return self.sandbox.auth.operator_token
+
     def stop(self, timeout: float = 5.0) -> None:
         if self._server is None:
             return
@@ -62,8 +70,12 @@ def serve_in_thread(app, host: str = "127.0.0.1", port: int = 0, name: str = "ce
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     port = sock.getsockname()[1]
+    from .central.auth import peer_cert_protocol
+
+    # with TLS, the protocol hands the client certificate's CN to the app
+    extra = {"http": peer_cert_protocol(), **ssl} if ssl else {}
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                            timeout_keep_alive=30, **(ssl or {}))
+                            timeout_keep_alive=30, **extra)
     server = uvicorn.Server(config)
     failure: list[BaseException] = []
 
@@ -88,14 +100,14 @@ def serve_in_thread(app, host: str = "127.0.0.1", port: int = 0, name: str = "ce
     return server, thread, port
 
 
-def start_embedded(data_dir: str | os.PathLike, *, token: str | None = None, host: str = "127.0.0.1",
+def start_embedded(data_dir: str | os.PathLike, *, host: str = "127.0.0.1",
                    port: int = 0, auto_pay_s: float = 3.0, faults=None) -> EmbeddedCentral:
     """Start the sandbox for this terminal; returns a handle with ``url`` and ``stop()``."""
-    from .central.app import DEFAULT_TOKEN, create_app
+    from .central.app import create_app
 
     db_path = Path(data_dir) / "central" / "central.db"
     try:
-        app = create_app(f"sqlite:///{db_path}", token=token or DEFAULT_TOKEN, auto_pay_s=auto_pay_s,
+        app = create_app(f"sqlite:///{db_path}", auto_pay_s=auto_pay_s,
                          faults=faults)
         server, thread, port = serve_in_thread(app, host, port)
     except EmbeddedError:

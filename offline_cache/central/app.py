@@ -46,13 +46,13 @@ from kiosk.masking import mask_id_number, mask_mapping
 from . import audit as central_audit
 from . import demo_data
 from . import report as availability_report
+from .auth import AuthError, Caller, TerminalAuth, peer_common_name
 from .db import Database, IntegrityError, Tx
 from .faults import Faults
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 500
-DEFAULT_TOKEN = "sandbox-terminal-token"
 UNFAULTED = ("/v1/sandbox", "/v1/health", "/v1/openapi.yaml", "/pay/")
 # What third parties (a bank given a proof) may read without a terminal's credentials.
 PUBLIC = ("/v1/health", "/v1/openapi.yaml", "/v1/verify/", "/v1/ca.pem")
@@ -200,14 +200,14 @@ async def _json_body(request: Request) -> Any:
 class Sandbox:
     """State of one sandbox server."""
 
-    def __init__(self, db_url: str, token: str | None = DEFAULT_TOKEN, faults: Faults | None = None,
+    def __init__(self, db_url: str, faults: Faults | None = None,
                  auto_pay_s: float = 3.0, clock: Callable[[], float] = time.time,
                  report_stale_s: float = availability_report.DEFAULT_STALE_S, deployment_ca: str | None = None):
         from pathlib import Path
 
         self.db = Database(db_url)
         self.deployment_ca_path = Path(deployment_ca) if deployment_ca else None
-        self.token = token
+        self.auth = TerminalAuth(self.db.state_dir)
         self.faults = faults or Faults.from_env()
         self.auto_pay_s = auto_pay_s
         self.clock = clock
@@ -240,6 +240,19 @@ class Sandbox:
             pub.write_bytes(pub_pem)
         return key
 
+    # -- identity: a terminal acts only as itself -----------------------------
+    def owner(self, tx: Tx, case_id: str) -> str | None:
+        row = tx.one("SELECT terminal_id FROM cases WHERE case_id = ?", (case_id,))
+        return row[0] if row else None
+
+    def refuse(self, caller: Caller | None, action: str, reason: str) -> JSONResponse:
+        """403 for a request outside the caller's own terminal; logged and counted."""
+        who = "operator" if caller is not None and caller.operator else (caller.terminal if caller else "?")
+        log.warning("cross-terminal request refused", extra={"caller": who, "action": action, "reason": reason})
+        with self.db.transaction() as tx:
+            tx.bump("cross_terminal_refused")
+        return err(403, "forbidden_terminal", f"{reason}: a terminal acts only as itself")
+
     # -- in-flight keys: concurrent duplicates get 409 ----------------------
     def claim(self, keys: list[str]) -> set[str]:
         with self._inflight_lock:
@@ -267,7 +280,7 @@ class Sandbox:
             tx.bump("duplicates_rejected")
             return int(row[1]), json.loads(row[2]), True
         status, response = work(tx)
-        if status < 500 and status != 409:
+        if status < 500 and status not in (403, 409):
             tx.run("INSERT INTO idempotency(key, terminal_id, endpoint, body_hash, status, response, created_at)"
                    " VALUES (?,?,?,?,?,?,?)", (key, terminal_id, endpoint, digest, status,
                                                json.dumps(response, ensure_ascii=False), self.clock()))
@@ -410,12 +423,19 @@ class Sandbox:
                     try:
                         if item.kind == "case":
                             case = _validate(CaseIn, item.body)
+                            if case.terminal_id != terminal_id:
+                                results.append(self._refused_item(tx, key, f"case of terminal {case.terminal_id}"))
+                                continue
                             work = lambda tx, case=case, key=key, body=item_raw["body"]: \
                                 self.store_case(tx, key, case, body)  # noqa: E731
                             endpoint = "cases"
                         else:
                             if not item.case_id:
                                 raise BadRequest("an evaluation item needs case_id")
+                            owner = self.owner(tx, item.case_id)
+                            if owner is not None and owner != terminal_id:
+                                results.append(self._refused_item(tx, key, "rating another terminal's case"))
+                                continue
                             _validate(EvaluationIn, item.body)
                             work = lambda tx, cid=item.case_id, key=key, body=item_raw["body"]: \
                                 self.store_evaluation(tx, key, cid, body)  # noqa: E731
@@ -434,6 +454,12 @@ class Sandbox:
         if stored_any and self.faults.fail_after_commit():
             return err(500, "injected_after_commit", "sandbox fault: stored, then failed")
         return JSONResponse({"results": results})
+
+    def _refused_item(self, tx: Tx, key: str, reason: str) -> dict:
+        log.warning("cross-terminal batch item refused", extra={"reason": reason})
+        tx.bump("cross_terminal_refused")
+        return {"idempotency_key": key, "status": 403, "replayed": False,
+                "response": error("forbidden_terminal", f"{reason}: a terminal acts only as itself")}
 
     def stats(self) -> dict:
         return read_stats(self.db)
@@ -510,7 +536,7 @@ class Sandbox:
 
 
 STAT_COUNTERS = ("cases", "duplicates_rejected", "key_conflicts", "in_progress_rejected", "evaluations",
-                 "heartbeats", "payments", "withdrawals", "queue_tickets")
+                 "heartbeats", "payments", "withdrawals", "queue_tickets", "cross_terminal_refused")
 
 
 def _store_backfill(tx, terminal_id: str, spans: list, *, now: float, previous: float | None) -> int:
@@ -554,12 +580,12 @@ def contract_text() -> str:
     return (resources.files("offline_cache.central") / "openapi.yaml").read_text("utf-8")
 
 
-def create_app(db_url: str, *, token: str | None = DEFAULT_TOKEN, faults: Faults | None = None,
+def create_app(db_url: str, *, faults: Faults | None = None,
                auto_pay_s: float = 3.0, clock: Callable[[], float] = time.time,
                report_stale_s: float = availability_report.DEFAULT_STALE_S, demo: bool = True,
                deployment_ca: str | None = None) -> FastAPI:
     """The sandbox app; ``demo=False`` leaves out the sandbox-only controls."""
-    sb = Sandbox(db_url, token=token, faults=faults, auto_pay_s=auto_pay_s, clock=clock,
+    sb = Sandbox(db_url, faults=faults, auto_pay_s=auto_pay_s, clock=clock,
                  report_stale_s=report_stale_s, deployment_ca=deployment_ca)
     app = FastAPI(title="Central platform sandbox", version=__version__, openapi_url=None, docs_url=None,
                   redoc_url=None)
@@ -587,10 +613,15 @@ def create_app(db_url: str, *, token: str | None = DEFAULT_TOKEN, faults: Faults
     @app.middleware("http")
     async def _guard(request: Request, call_next):
         path = request.url.path
-        if sb.token and path.startswith("/v1/") and not path.startswith(PUBLIC):
-            if request.headers.get("authorization", "") != f"Bearer {sb.token}":
-                return err(401, "unauthorized", "missing or wrong bearer token",
-                           headers={"WWW-Authenticate": "Bearer"})
+        if path.startswith("/v1/") and not path.startswith(PUBLIC):
+            try:
+                request.state.caller = sb.auth.identify(request.headers.get("authorization", ""),
+                                                        peer_common_name(request.scope))
+            except AuthError as exc:
+                if exc.status == 403:
+                    sb.refuse(None, f"{request.method} {path}", exc.message)
+                return err(exc.status, exc.code, exc.message,
+                           headers={"WWW-Authenticate": "Bearer"} if exc.status == 401 else None)
         if path.startswith("/v1/") and not path.startswith(UNFAULTED):
             if sb.faults.latency_ms > 0:
                 import asyncio
@@ -648,6 +679,9 @@ def create_app(db_url: str, *, token: str | None = DEFAULT_TOKEN, faults: Faults
         key = idem_key(request)
         raw = await _json_body(request)
         case = _validate(CaseIn, raw)
+        caller: Caller = request.state.caller
+        if not caller.may_act_as(case.terminal_id):
+            return await run_in_threadpool(sb.refuse, caller, "POST /v1/cases", f"case of terminal {case.terminal_id}")
         return await run_in_threadpool(sb.run_single, "cases", case.terminal_id, key, raw,
                                        lambda tx: sb.store_case(tx, key, case, raw))
 
@@ -658,16 +692,21 @@ def create_app(db_url: str, *, token: str | None = DEFAULT_TOKEN, faults: Faults
         terminal = request.headers.get("x-terminal-id", "")
         if len(terminal) > 64 or not visible_ascii(terminal):
             raise BadRequest("X-Terminal-Id must be at most 64 visible ASCII characters")
-        return await run_in_threadpool(sb.batch, terminal, batch, raw)
+        caller: Caller = request.state.caller
+        if not caller.may_act_as(terminal or caller.terminal):
+            return await run_in_threadpool(sb.refuse, caller, "POST /v1/cases/batch", f"batch as terminal {terminal}")
+        return await run_in_threadpool(sb.batch, caller.terminal, batch, raw)
 
     @app.get("/v1/cases/{case_id}")
-    def get_case(case_id: str):
+    def get_case(case_id: str, request: Request):
         with sb.db.transaction() as tx:
             row = tx.one("SELECT body, central_no, received_at FROM cases WHERE case_id = ?", (case_id,))
             ev = tx.one("SELECT body FROM evaluations WHERE case_id = ?", (case_id,))
         if row is None:
             return err(404, "not_found", "no such case")
         body = json.loads(row[0])
+        if not request.state.caller.may_read(body["terminal_id"]):
+            return sb.refuse(request.state.caller, "GET /v1/cases/{id}", "reading another terminal's case")
         return {"case_id": case_id, "ref": body["ref"], "terminal_id": body["terminal_id"], "seq": body["seq"],
                 "service": body["service"], "created_at": body["created_at"], "received_at": iso(row[2]),
                 "central_no": row[1], "document_hash": body.get("document_hash"),
@@ -679,7 +718,16 @@ def create_app(db_url: str, *, token: str | None = DEFAULT_TOKEN, faults: Faults
         key = idem_key(request)
         raw = await _json_body(request)
         _validate(EvaluationIn, raw)
-        return await run_in_threadpool(sb.run_single, f"evaluation:{case_id}", "", key, raw,
+        caller: Caller = request.state.caller
+
+        def owner() -> str | None:
+            with sb.db.transaction() as tx:
+                return sb.owner(tx, case_id)
+        found = await run_in_threadpool(owner)
+        if found is not None and not caller.may_act_as(found):
+            return await run_in_threadpool(sb.refuse, caller, "PUT /v1/cases/{id}/evaluation",
+                                           "rating another terminal's case")
+        return await run_in_threadpool(sb.run_single, f"evaluation:{case_id}", caller.terminal or "", key, raw,
                                        lambda tx: sb.store_evaluation(tx, key, case_id, raw))
 
     # -- terminals ---------------------------------------------------------------
@@ -687,6 +735,9 @@ def create_app(db_url: str, *, token: str | None = DEFAULT_TOKEN, faults: Faults
     async def heartbeat(terminal_id: str, request: Request):
         raw = await _json_body(request)
         _validate(HeartbeatIn, raw)
+        if not request.state.caller.may_act_as(terminal_id):
+            return await run_in_threadpool(sb.refuse, request.state.caller, "POST /v1/terminals/{id}/heartbeat",
+                                           f"heartbeat as terminal {terminal_id}")
 
         def work():
             now = sb.clock()
@@ -711,7 +762,9 @@ def create_app(db_url: str, *, token: str | None = DEFAULT_TOKEN, faults: Faults
     central_audit.register(app, sb, In=_In, json_body=_json_body, validate=_validate, err=err, iso=iso)
 
     @app.get("/v1/terminals/{terminal_id}")
-    def terminal(terminal_id: str):
+    def terminal(terminal_id: str, request: Request):
+        if not request.state.caller.may_read(terminal_id):
+            return sb.refuse(request.state.caller, "GET /v1/terminals/{id}", f"reading terminal {terminal_id}")
         with sb.db.transaction() as tx:
             row = tx.one("SELECT registered_at, offline_block, last_heartbeat_at, last_heartbeat FROM terminals"
                          " WHERE terminal_id = ?", (terminal_id,))
@@ -748,7 +801,10 @@ def create_app(db_url: str, *, token: str | None = DEFAULT_TOKEN, faults: Faults
         return HTMLResponse(render(data))
 
     @app.get("/v1/terminals/{terminal_id}/config")
-    def terminal_config(terminal_id: str):
+    def terminal_config(terminal_id: str, request: Request):
+        if not request.state.caller.may_act_as(terminal_id):
+            return sb.refuse(request.state.caller, "GET /v1/terminals/{id}/config",
+                             f"fetching the config of terminal {terminal_id}")
         return sb.terminal_config(terminal_id)
 
     # -- service back-ends ---------------------------------------------------------
@@ -853,6 +909,9 @@ def create_app(db_url: str, *, token: str | None = DEFAULT_TOKEN, faults: Faults
     @app.post("/v1/queue/tickets")
     async def queue_ticket(request: Request):
         t = _validate(TicketIn, await _json_body(request))
+        if t.terminal_id is not None and not request.state.caller.may_act_as(t.terminal_id):
+            return await run_in_threadpool(sb.refuse, request.state.caller, "POST /v1/queue/tickets",
+                                           f"ticket as terminal {t.terminal_id}")
 
         def work():
             by_code = {b["code"]: b for b in demo_data.BUSINESSES}
@@ -904,6 +963,10 @@ def _sandbox_routes(app: FastAPI, sb: Sandbox) -> None:
 
     @app.put("/v1/sandbox/terminals/{target}/config")
     async def sandbox_config(target: str, request: Request):
+        # a terminal may change only its own sandbox config; "*" and others need the operator
+        if not request.state.caller.may_read(target) or (target == "*" and not request.state.caller.operator):
+            return await run_in_threadpool(sb.refuse, request.state.caller, "PUT /v1/sandbox/terminals/{id}/config",
+                                           f"setting the config of {target}")
         data = await _json_body(request)
         if not isinstance(data, dict):
             raise BadRequest("config must be a JSON object")
@@ -954,5 +1017,4 @@ def app_from_env() -> FastAPI:
     """For ``uvicorn offline_cache.central.app:app_from_env --factory``."""
     import os
     return create_app(os.environ.get("KIOSK_CENTRAL_DB", "sqlite:///central.db"),
-                      demo=os.environ.get("KIOSK_MODE") == "demo",
-                      token=os.environ.get("KIOSK_CENTRAL_TOKEN", DEFAULT_TOKEN))
+                      demo=os.environ.get("KIOSK_MODE") == "demo")

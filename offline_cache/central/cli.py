@@ -22,8 +22,6 @@ def central() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--db", "db_url", default=None,
               help="sqlite:///PATH (default: <data dir>/central/central.db) or postgresql://...")
-@click.option("--token", default=None, help="Bearer token terminals must send (default: central.token).")
-@click.option("--no-auth", is_flag=True, help="Accept requests without a token (e.g. mutual TLS only).")
 @click.option("--auto-pay-s", type=float, default=3.0, show_default=True,
               help="Sandbox payments turn paid this long after creation (0: only when paid explicitly).")
 @click.option("--faults", default=None, help='Fault switches as JSON, e.g. \'{"fail_rate": 0.2}\'.')
@@ -34,12 +32,16 @@ def central() -> None:
 @click.option("--stale-s", type=click.FloatRange(1, 86400), default=None,
               help="Availability report: a heartbeat's state holds at most this long (default: 3 x sync.heartbeat_s).")
 @click.pass_obj
-def serve(obj, port, host, db_url, token, no_auth, auto_pay_s, faults, tls_cert, tls_key, client_ca,
+def serve(obj, port, host, db_url, auto_pay_s, faults, tls_cert, tls_key, client_ca,
           stale_s) -> None:
-    """Run the sandbox in the foreground."""
+    """Run the sandbox in the foreground.
+
+    Every request is bound to one terminal: its client certificate's CN (with
+    --client-ca) or its own token (``kiosk central token ID``)."""
     import uvicorn
 
-    from .app import DEFAULT_TOKEN, create_app
+    from .app import create_app
+    from .auth import peer_cert_protocol
     from .faults import Faults
     from .report import DEFAULT_HEARTBEAT_S, STALE_FACTOR
 
@@ -54,14 +56,13 @@ def serve(obj, port, host, db_url, token, no_auth, auto_pay_s, faults, tls_cert,
     if client_ca and not tls_cert:
         fail("--client-ca needs --tls-cert/--tls-key", code=2)
     try:
-        app = create_app(db_url, token=None if no_auth else (token or cfg.get("central.token") or DEFAULT_TOKEN),
-                         faults=fault_switches, auto_pay_s=auto_pay_s, demo=cfg.demo,
+        app = create_app(db_url, faults=fault_switches, auto_pay_s=auto_pay_s, demo=cfg.demo,
                          report_stale_s=stale_s or STALE_FACTOR * float(cfg.get("sync.heartbeat_s", DEFAULT_HEARTBEAT_S)))
     except (ValueError, RuntimeError, OSError) as exc:
         fail(f"cannot open {db_url}: {exc}")
     tls = {}
     if tls_cert:
-        tls = {"ssl_certfile": tls_cert, "ssl_keyfile": tls_key}
+        tls = {"ssl_certfile": tls_cert, "ssl_keyfile": tls_key, "http": peer_cert_protocol()}
         if client_ca:
             tls.update(ssl_ca_certs=client_ca, ssl_cert_reqs=ssl.CERT_REQUIRED)
     scheme = "https" if tls_cert else "http"
@@ -80,6 +81,30 @@ def serve(obj, port, host, db_url, token, no_auth, auto_pay_s, faults, tls_cert,
 
 def _interrupted(*_: object) -> None:
     raise KeyboardInterrupt
+
+
+@central.command("token")
+@click.argument("terminal_id", required=False)
+@click.option("--operator", is_flag=True, help="The operator's token (any case, any terminal's sandbox config).")
+@click.option("--db", "db_url", default=None, help="The sandbox database (default: <data dir>/central/central.db).")
+@click.pass_obj
+def token(obj, terminal_id: str | None, operator: bool, db_url: str | None) -> None:
+    """Print the sandbox's bearer token for one terminal (its per-install secret)."""
+    from kiosk.config import _SCHEMA
+
+    from .auth import TerminalAuth
+    from .db import Database
+
+    if bool(terminal_id) == operator:
+        fail("give a terminal id or --operator", code=2)
+    if terminal_id and not _SCHEMA["terminal.id"][1](terminal_id):
+        fail(f"terminal id: {_SCHEMA['terminal.id'][2]}", code=2)
+    db = Database(db_url or f"sqlite:///{obj.config.data_dir / 'central' / 'central.db'}")
+    try:
+        auth = TerminalAuth(db.state_dir)
+    finally:
+        db.close()
+    click.echo(auth.operator_token if operator else auth.token_for(terminal_id))
 
 
 @central.command("stats")

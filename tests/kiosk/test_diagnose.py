@@ -92,7 +92,6 @@ def test_last_sync_is_read_from_the_store_when_a_separate_service_syncs(tmp_path
     from types import SimpleNamespace
 
     from kiosk.health import outbox_summary
-    from offline_cache.central.app import DEFAULT_TOKEN
     from offline_cache.client import CentralClient
     from offline_cache.embedded import start_embedded
     from offline_cache.simulate import make_case
@@ -110,7 +109,7 @@ def test_last_sync_is_read_from_the_store_when_a_separate_service_syncs(tmp_path
         assert before["depth"] == 1 and before["last_sync"] is None
 
         sync_store = CaseStore(data, "T-TEST")  # the kiosk-sync process's own connection
-        with CentralClient(url=central.url, token=DEFAULT_TOKEN, terminal_id="T-TEST") as client:
+        with CentralClient(url=central.url, token=central.token_for("T-TEST"), terminal_id="T-TEST") as client:
             SyncWorker(sync_store, client, send_heartbeats=False).sync_once()
         sync_store.close()
 

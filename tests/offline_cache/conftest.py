@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import pytest
 
-from offline_cache.central.app import DEFAULT_TOKEN
 from offline_cache.client import CentralClient
 from offline_cache.embedded import start_embedded
 from offline_cache.store import CaseStore
 
-AUTH = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
+
+
+def auth(central, terminal: str = "T-TEST") -> dict:
+    """The Authorization header of ``terminal`` at this sandbox (its own token)."""
+    return {"Authorization": f"Bearer {central.token_for(terminal)}"}
 
 
 @pytest.fixture
@@ -28,7 +31,9 @@ def make_client(central):
     def make(url: str | None = None, **kw) -> CentralClient:
         kw.setdefault("connect_timeout_s", 1.0)
         kw.setdefault("read_timeout_s", 2.0)
-        c = CentralClient(url=url or central.url, token=DEFAULT_TOKEN, terminal_id="T-TEST", **kw)
+        kw.setdefault("terminal_id", "T-TEST")
+        kw.setdefault("token", central.token_for(kw["terminal_id"]))
+        c = CentralClient(url=url or central.url, **kw)
         made.append(c)
         return c
 

@@ -13,11 +13,13 @@ import pytest
 import requests
 
 from kiosk.remote_config import load_public_key, verify_document
-from offline_cache.central.app import DEFAULT_TOKEN
 from offline_cache.client import CentralAuthError, CentralClient, CentralRejected, CentralUnavailable
 from offline_cache.embedded import start_embedded
 
-AUTH = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
+
+
+def auth(handle, terminal: str = "T-TEST") -> dict:
+    return {"Authorization": f"Bearer {handle.token_for(terminal)}"}
 
 
 def case_body(**kw):
@@ -28,28 +30,29 @@ def case_body(**kw):
     return body
 
 
-def post_case(url, body, key):
-    return requests.post(f"{url}/v1/cases", json=body, headers={**AUTH, "Idempotency-Key": key}, timeout=5)
+def post_case(handle, body, key):
+    return requests.post(f"{handle.url}/v1/cases", json=body, headers={**auth(handle), "Idempotency-Key": key},
+                         timeout=5)
 
 
 def test_same_key_same_body_returns_the_original_response(central):
     body, key = case_body(), str(uuid.uuid4())
-    first = post_case(central.url, body, key)
-    again = post_case(central.url, body, key)
+    first = post_case(central, body, key)
+    again = post_case(central, body, key)
     assert first.status_code == 201 and again.status_code == 201
     assert again.json() == first.json()
     assert again.headers["Idempotent-Replayed"] == "true"
-    stats = requests.get(f"{central.url}/v1/stats", headers=AUTH, timeout=5).json()
+    stats = requests.get(f"{central.url}/v1/stats", headers=auth(central), timeout=5).json()
     assert stats["cases"] == 1 and stats["duplicates_rejected"] == 1
 
 
 def test_same_key_other_body_is_refused(central):
     key = str(uuid.uuid4())
     body = case_body()
-    assert post_case(central.url, body, key).status_code == 201
-    other = post_case(central.url, dict(body, result={"owns_property": True}), key)
+    assert post_case(central, body, key).status_code == 201
+    other = post_case(central, dict(body, result={"owns_property": True}), key)
     assert other.status_code == 422 and other.json()["error"] == "idempotency_key_reused"
-    reused_id = post_case(central.url, body, str(uuid.uuid4()))
+    reused_id = post_case(central, body, str(uuid.uuid4()))
     assert reused_id.status_code == 422 and reused_id.json()["error"] == "case_id_reused"
 
 
@@ -66,11 +69,11 @@ def test_a_key_still_in_progress_gets_409(central):
     faults.update({"hold_ms": 60_000})  # the first request keeps its key until the hold is switched off
     body, key = case_body(), str(uuid.uuid4())
     answers = []
-    first = threading.Thread(target=lambda: answers.append(post_case(central.url, body, key)))
+    first = threading.Thread(target=lambda: answers.append(post_case(central, body, key)))
     first.start()
     try:
         assert wait_until(lambda: faults.held == 1)
-        busy = post_case(central.url, body, key)
+        busy = post_case(central, body, key)
     finally:
         faults.update({"hold_ms": 0})
         first.join(30)
@@ -84,14 +87,14 @@ def test_dedupe_survives_a_server_restart(tmp_path):
     body, key = case_body(), str(uuid.uuid4())
     first = start_embedded(tmp_path)
     try:
-        original = post_case(first.url, body, key).json()
+        original = post_case(first, body, key).json()
     finally:
         first.stop()
     second = start_embedded(tmp_path)
     try:
-        again = post_case(second.url, body, key)
+        again = post_case(second, body, key)
         assert again.json() == original and again.headers["Idempotent-Replayed"] == "true"
-        assert requests.get(f"{second.url}/v1/stats", headers=AUTH, timeout=5).json()["cases"] == 1
+        assert requests.get(f"{second.url}/v1/stats", headers=auth(second), timeout=5).json()["cases"] == 1
     finally:
         second.stop()
 
@@ -99,7 +102,7 @@ def test_dedupe_survives_a_server_restart(tmp_path):
 def test_batch_items_follow_single_request_rules(central):
     a, b = case_body(), case_body(seq=2)
     ka, kb, kev = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
-    assert post_case(central.url, a, ka).status_code == 201
+    assert post_case(central, a, ka).status_code == 201
     items = [
         {"kind": "case", "idempotency_key": ka, "body": a},                      # replay
         {"kind": "case", "idempotency_key": kb, "body": b},                      # new
@@ -107,23 +110,23 @@ def test_batch_items_follow_single_request_rules(central):
         {"kind": "case", "idempotency_key": str(uuid.uuid4()), "body": {"case_id": "x"}},  # invalid
         {"kind": "evaluation", "idempotency_key": str(uuid.uuid4()), "case_id": "unknown", "body": {"level": 3}},
     ]
-    r = requests.post(f"{central.url}/v1/cases/batch", json={"items": items}, headers=AUTH, timeout=5)
+    r = requests.post(f"{central.url}/v1/cases/batch", json={"items": items}, headers=auth(central), timeout=5)
     assert r.status_code == 200
     res = r.json()["results"]
     assert [x["status"] for x in res] == [201, 201, 201, 400, 409]
     assert [x["replayed"] for x in res] == [True, False, False, False, False]
-    got = requests.get(f"{central.url}/v1/cases/{b['case_id']}", headers=AUTH, timeout=5).json()
+    got = requests.get(f"{central.url}/v1/cases/{b['case_id']}", headers=auth(central), timeout=5).json()
     assert got["evaluation"]["level"] == 5
     assert got["applicant"]["id_number"] == "1****************6"
 
 
 def test_one_rating_per_case_at_central(central):
     body = case_body()
-    post_case(central.url, body, str(uuid.uuid4()))
+    post_case(central, body, str(uuid.uuid4()))
     url = f"{central.url}/v1/cases/{body['case_id']}/evaluation"
-    first = requests.put(url, json={"level": 2, "reasons": ["slow"]}, headers={**AUTH, "Idempotency-Key": "e1"}, timeout=5)
-    same = requests.put(url, json={"level": 2, "reasons": ["slow"]}, headers={**AUTH, "Idempotency-Key": "e2"}, timeout=5)
-    other = requests.put(url, json={"level": 5}, headers={**AUTH, "Idempotency-Key": "e3"}, timeout=5)
+    first = requests.put(url, json={"level": 2, "reasons": ["slow"]}, headers={**auth(central), "Idempotency-Key": "e1"}, timeout=5)
+    same = requests.put(url, json={"level": 2, "reasons": ["slow"]}, headers={**auth(central), "Idempotency-Key": "e2"}, timeout=5)
+    other = requests.put(url, json={"level": 5}, headers={**auth(central), "Idempotency-Key": "e3"}, timeout=5)
     assert (first.status_code, same.status_code, other.status_code) == (201, 200, 422)
 
 
@@ -140,14 +143,14 @@ def test_heartbeat_is_recorded_and_config_is_signed(central, client):
     ack = client.heartbeat({"software_version": "9.9", "devices": {"idcard": {"device": "online"}},
                             "services": {"no_property": {"available": True}}})
     assert ack["terminal_id"] == "T-TEST" and ack["config_version"] >= 1
-    term = requests.get(f"{central.url}/v1/terminals/T-TEST", headers=AUTH, timeout=5).json()
+    term = requests.get(f"{central.url}/v1/terminals/T-TEST", headers=auth(central), timeout=5).json()
     assert term["last_heartbeat"]["devices"]["idcard"]["device"] == "online"
     doc = client.terminal_config()
     key = load_public_key((central.db_path.parent / "config-signing.pub").read_bytes())
     assert verify_document(doc, [key], "T-TEST") == {}
     assert doc["queue_offline"]["start"] >= 5000
     requests.put(f"{central.url}/v1/sandbox/terminals/T-TEST/config", json={"ui": {"idle_timeout_s": 120}},
-                 headers=AUTH, timeout=5)
+                 headers=auth(central), timeout=5)
     newer = client.terminal_config()
     assert newer["version"] > doc["version"] and newer["config"] == {"ui": {"idle_timeout_s": 120}}
     assert verify_document(newer, [key], "T-TEST")["ui"]["idle_timeout_s"] == 120
@@ -155,7 +158,7 @@ def test_heartbeat_is_recorded_and_config_is_signed(central, client):
 
 def test_offline_queue_ranges_differ_per_terminal(central, make_client):
     a = make_client().terminal_config()["queue_offline"]
-    other = CentralClient(url=central.url, token=DEFAULT_TOKEN, terminal_id="T-OTHER")
+    other = CentralClient(url=central.url, token=central.token_for("T-OTHER"), terminal_id="T-OTHER")
     b = other.terminal_config()["queue_offline"]
     other.close()
     assert a["end"] < b["start"] or b["end"] < a["start"]
@@ -211,7 +214,7 @@ def test_payment_auto_paid_after_a_delay(tmp_path):
     h = start_embedded(tmp_path, auto_pay_s=30)
     now = [time.time()]
     h.sandbox.clock = lambda: now[0]  # the sandbox's own clock, moved by the test
-    c = CentralClient(url=h.url, token=DEFAULT_TOKEN, terminal_id="T-TEST")
+    c = CentralClient(url=h.url, token=h.token_for("T-TEST"), terminal_id="T-TEST")
     try:
         order = c.create_payment("REF-3", "50")
         now[0] += 29

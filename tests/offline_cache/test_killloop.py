@@ -26,7 +26,6 @@ import time
 
 import pytest
 
-from offline_cache.central.app import DEFAULT_TOKEN
 from offline_cache.client import CentralClient
 from offline_cache.store import CaseStore
 from offline_cache.sync import SyncWorker
@@ -87,7 +86,7 @@ def test_kill9_at_random_points_loses_and_duplicates_nothing(tmp_path, central, 
     script.write_text(ZYGOTE)
     errors = open(tmp_path / "zygote.err", "w+")
     central.sandbox.faults.update({"fail_rate": 0.05, "commit_then_fail_rate": 0.05, "seed": 1})
-    zygote = subprocess.Popen([sys.executable, str(script), str(data_dir), central.url, DEFAULT_TOKEN, str(ack)],
+    zygote = subprocess.Popen([sys.executable, str(script), str(data_dir), central.url, central.token_for("T-KILL"), str(ack)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, text=True, bufsize=1)
     rng = random.Random(2024)
     runs, exited_early = 0, 0
@@ -123,7 +122,7 @@ def test_kill9_at_random_points_loses_and_duplicates_nothing(tmp_path, central, 
     store = CaseStore(data_dir, "T-KILL", full_check=True)
     assert store.integrity == "ok" and store.accepting
     central.sandbox.faults.update({"fail_rate": 0.0, "commit_then_fail_rate": 0.0})
-    client = CentralClient(url=central.url, token=DEFAULT_TOKEN, terminal_id="T-KILL")
+    client = CentralClient(url=central.url, token=central.token_for("T-KILL"), terminal_id="T-KILL")
     worker = SyncWorker(store, client, batch_size=200, send_heartbeats=False)
     for _ in range(20):
         if not worker.sync_once().failed and store.stats()["outbox"] == 0:

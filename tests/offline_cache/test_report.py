@@ -15,12 +15,16 @@ import uuid
 import pytest
 import requests
 
-from offline_cache.central.app import DEFAULT_TOKEN, create_app
+from offline_cache.central.app import create_app
 from offline_cache.central.report import (Beat, evaluation_summary, read_report, terminal_report,
                                           window_availability)
 from offline_cache.embedded import serve_in_thread
 
-AUTH = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
+_SANDBOXES: dict = {}  # url -> Sandbox, for each terminal's own token
+
+
+def auth(url: str, terminal: str) -> dict:
+    return {"Authorization": f"Bearer {_SANDBOXES[url].auth.token_for(terminal)}"}
 NOW = 1_800_000_000.0          # 2027-01-15T08:00:00Z
 DAY = 86400.0
 UP = {"available": True, "reasons": []}
@@ -146,6 +150,7 @@ def sandbox(tmp_path):
     app = create_app(f"sqlite:///{tmp_path / 'central' / 'central.db'}", clock=clock, auto_pay_s=0,
                      report_stale_s=3 * 3600)
     server, thread, port = serve_in_thread(app)
+    _SANDBOXES[f"http://127.0.0.1:{port}"] = app.state.sandbox
     yield f"http://127.0.0.1:{port}", clock, app.state.sandbox
     server.should_exit = True
     thread.join(5)
@@ -155,7 +160,7 @@ def sandbox(tmp_path):
 def heartbeat(url, terminal, services, **extra):
     body = {"software_version": "1.2.3", "devices": {"a4_printer": {"device": "online", "detail": {"paper": "full"}}},
             "services": services, "outbox": {"pending": 2, "dead": 0}, **extra}
-    r = requests.post(f"{url}/v1/terminals/{terminal}/heartbeat", json=body, headers=AUTH, timeout=5)
+    r = requests.post(f"{url}/v1/terminals/{terminal}/heartbeat", json=body, headers=auth(url, terminal), timeout=5)
     assert r.status_code == 200, r.text
 
 
@@ -165,7 +170,7 @@ def case(url, terminal, service, level=None, seq=1):
             "applicant": {"name": "欧阳明", "id_number": "110101198503120316"}, "result": {}}
     if level is not None:
         body["evaluation"] = {"level": level, "reasons": [] if level > 2 else ["slow"]}
-    r = requests.post(f"{url}/v1/cases", json=body, headers={**AUTH, "Idempotency-Key": str(uuid.uuid4())}, timeout=5)
+    r = requests.post(f"{url}/v1/cases", json=body, headers={**auth(url, terminal), "Idempotency-Key": str(uuid.uuid4())}, timeout=5)
     assert r.status_code == 201, r.text
 
 
@@ -213,7 +218,7 @@ def test_read_report_from_the_sandbox_database(history):
 
 def test_v1_report_json_shape(history):
     url, _ = history
-    r = requests.get(f"{url}/v1/report", params={"window": "24h"}, headers=AUTH, timeout=5)
+    r = requests.get(f"{url}/v1/report", params={"window": "24h"}, headers=auth(url, "T-A0001"), timeout=5)
     assert r.status_code == 200
     data = r.json()
     assert set(data) == {"generated_at", "stale_after_s", "windows", "terminals"}
@@ -225,10 +230,10 @@ def test_v1_report_json_shape(history):
     svc = term["services"]["no_property_proof"]
     assert svc["title"]["zh"] and svc["now"] == "available"
     assert set(svc["windows"]["24h"]) >= {"availability", "sessions", "evaluations"}
-    only = requests.get(f"{url}/v1/report", params={"terminal": "T-B0002"}, headers=AUTH, timeout=5).json()
+    only = requests.get(f"{url}/v1/report", params={"terminal": "T-B0002"}, headers=auth(url, "T-A0001"), timeout=5).json()
     assert [t["terminal_id"] for t in only["terminals"]] == ["T-B0002"]
-    assert requests.get(f"{url}/v1/report", params={"terminal": "T-NONE"}, headers=AUTH, timeout=5).status_code == 404
-    assert requests.get(f"{url}/v1/report", params={"window": "1y"}, headers=AUTH, timeout=5).status_code == 400
+    assert requests.get(f"{url}/v1/report", params={"terminal": "T-NONE"}, headers=auth(url, "T-A0001"), timeout=5).status_code == 404
+    assert requests.get(f"{url}/v1/report", params={"window": "1y"}, headers=auth(url, "T-A0001"), timeout=5).status_code == 400
     assert requests.get(f"{url}/v1/report", timeout=5).status_code == 401
 
 
@@ -351,8 +356,8 @@ def test_hours_served_offline_count_once_central_hears_of_them(sandbox, tmp_path
     mono = [0.0]
     states = {"queue_ticket": UP, "no_property_proof": UP}
     store = CaseStore(tmp_path / "terminal", "T-C0003")
-    live = CentralClient(url=url, token=DEFAULT_TOKEN, terminal_id="T-C0003")
-    dead = CentralClient(url=dead_url, token=DEFAULT_TOKEN, terminal_id="T-C0003", connect_timeout_s=0.5)
+    live = CentralClient(url=url, token=_SANDBOXES[url].auth.token_for("T-C0003"), terminal_id="T-C0003")
+    dead = CentralClient(url=dead_url, token=_SANDBOXES[url].auth.token_for("T-C0003"), terminal_id="T-C0003", connect_timeout_s=0.5)
     worker = SyncWorker(store, live, heartbeat_s=600, send_cases=False, clock=clock, monotonic=lambda: mono[0],
                         status_provider=lambda: {"services": dict(states)})
 
@@ -376,7 +381,7 @@ def test_hours_served_offline_count_once_central_hears_of_them(sandbox, tmp_path
         assert worker.heartbeat_once()["backfilled"] == 0
 
         # a heartbeat sent again after a lost acknowledgement adds nothing
-        r = requests.post(f"{url}/v1/terminals/T-C0003/heartbeat", headers=AUTH, timeout=5, json={
+        r = requests.post(f"{url}/v1/terminals/T-C0003/heartbeat", headers=auth(url, "T-C0003"), timeout=5, json={
             "software_version": "1.2.3", "services": states,
             "backfill": [{"ago_s": 5 * 3600, "seconds": 3 * 3600, "services": {"queue_ticket": UP}}]})
         assert r.status_code == 200 and r.json()["backfilled"] == 0
@@ -400,7 +405,7 @@ def test_malformed_backfill_is_refused_with_the_field_named(sandbox):
                        ([{"ago_s": 60, "seconds": 0}], "backfill.0.seconds"),
                        ([{"ago_s": "1h", "seconds": 60}], "backfill.0.ago_s"),
                        ([{"ago_s": 60, "seconds": 60}] * 501, "backfill")):
-        r = requests.post(f"{url}/v1/terminals/T-D0004/heartbeat", headers=AUTH, timeout=5,
+        r = requests.post(f"{url}/v1/terminals/T-D0004/heartbeat", headers=auth(url, "T-D0004"), timeout=5,
                           json={"software_version": "1.2.3", "backfill": bad})
         assert r.status_code == 400 and r.json()["details"][0]["loc"] == field, r.text
 
@@ -420,8 +425,8 @@ def test_a_restart_during_the_outage_keeps_what_came_before_it(sandbox, tmp_path
         dead_url = f"http://127.0.0.1:{s.getsockname()[1]}"
     states = {"queue_ticket": UP}
     store = CaseStore(tmp_path / "terminal", "T-E0005")
-    live = CentralClient(url=url, token=DEFAULT_TOKEN, terminal_id="T-E0005")
-    dead = CentralClient(url=dead_url, token=DEFAULT_TOKEN, terminal_id="T-E0005", connect_timeout_s=0.5)
+    live = CentralClient(url=url, token=_SANDBOXES[url].auth.token_for("T-E0005"), terminal_id="T-E0005")
+    dead = CentralClient(url=dead_url, token=_SANDBOXES[url].auth.token_for("T-E0005"), terminal_id="T-E0005", connect_timeout_s=0.5)
 
     def worker(mono):
         return SyncWorker(store, dead, heartbeat_s=600, send_cases=False, clock=clock, monotonic=lambda: mono[0],
@@ -475,7 +480,7 @@ def test_a_damaged_offline_file_is_ignored(sandbox, tmp_path):
     run.mkdir(parents=True)
     (run / OFFLINE_FILE).write_text('{"spans": [{"start_wall": "yesterday"}, 7]', "utf-8")
     store = CaseStore(tmp_path / "terminal", "T-F0006")
-    with CentralClient(url=url, token=DEFAULT_TOKEN, terminal_id="T-F0006") as client:
+    with CentralClient(url=url, token=_SANDBOXES[url].auth.token_for("T-F0006"), terminal_id="T-F0006") as client:
         worker = SyncWorker(store, client, send_cases=False, clock=clock,
                             status_provider=lambda: {"services": {"queue_ticket": UP}})
         assert worker.heartbeat_once()["backfilled"] == 0

@@ -181,9 +181,8 @@ def test_heartbeat_carries_device_status_outbox_and_version(store, client, centr
     ack = worker.heartbeat_once()
     assert ack is not None and worker.status()["clock_offset_s"] is not None
     import requests
-    from offline_cache.central.app import DEFAULT_TOKEN
     hb = requests.get(f"{central.url}/v1/terminals/T-TEST", timeout=5,
-                      headers={"Authorization": f"Bearer {DEFAULT_TOKEN}"}).json()["last_heartbeat"]
+                      headers={"Authorization": f"Bearer {central.token_for('T-TEST')}"}).json()["last_heartbeat"]
     assert hb["software_version"] == "1.2.3"
     assert hb["devices"]["ticket_printer"]["detail"]["paper"] == "out"
     assert hb["services"]["queue_ticket"]["available"] is False

@@ -57,7 +57,7 @@ def pki(tmp_path):
 
 
 def test_mutual_tls_without_token(tmp_path, pki):
-    app = create_app(f"sqlite:///{tmp_path / 'c.db'}", token=None)
+    app = create_app(f"sqlite:///{tmp_path / 'c.db'}")
     tls = {"ssl_certfile": pki["srv_cert"], "ssl_keyfile": pki["srv_key"], "ssl_ca_certs": pki["ca"],
            "ssl_cert_reqs": ssl.CERT_REQUIRED}
     server, thread, port = serve_in_thread(app, ssl=tls)
@@ -78,6 +78,40 @@ def test_mutual_tls_without_token(tmp_path, pki):
             default_trust.queue_businesses()
         assert "SSL" in exc.value.detail or "certificate" in exc.value.detail
         default_trust.close()
+    finally:
+        server.should_exit = True
+        thread.join(5)
+        app.state.sandbox.db.close()
+
+
+def test_a_certificate_acts_only_as_its_own_terminal(tmp_path, pki):
+    """The client certificate's CN is the terminal: T-TLS's certificate cannot
+    heartbeat, fetch config or submit as another terminal, and a token of
+    another terminal next to it is refused."""
+    from offline_cache.client import CentralAuthError
+
+    app = create_app(f"sqlite:///{tmp_path / 'c.db'}")
+    tls = {"ssl_certfile": pki["srv_cert"], "ssl_keyfile": pki["srv_key"], "ssl_ca_certs": pki["ca"],
+           "ssl_cert_reqs": ssl.CERT_REQUIRED}
+    server, thread, port = serve_in_thread(app, ssl=tls)
+    url = f"https://127.0.0.1:{port}"
+    cert = {"client_cert": pki["cli_cert"], "client_key": pki["cli_key"], "ca_bundle": pki["ca"]}
+    try:
+        with CentralClient(url=url, token="", terminal_id="T-TLS", **cert) as own:
+            assert own.heartbeat({"software_version": "1"})["terminal_id"] == "T-TLS"
+            assert own.terminal_config()["terminal"] == "T-TLS"
+        with CentralClient(url=url, token="", terminal_id="T-OTHER", **cert) as posing:
+            with pytest.raises(CentralAuthError) as exc:
+                posing.heartbeat({"software_version": "1"})
+            assert exc.value.status == 403 and exc.value.code == "forbidden_terminal"
+            with pytest.raises(CentralAuthError):
+                posing.terminal_config()
+        other_token = app.state.sandbox.auth.token_for("T-OTHER")
+        with CentralClient(url=url, token=other_token, terminal_id="T-OTHER", **cert) as mixed:
+            with pytest.raises(CentralAuthError) as exc:
+                mixed.heartbeat({"software_version": "1"})
+            assert exc.value.code == "identity_mismatch"
+        assert app.state.sandbox.stats()["cross_terminal_refused"] >= 3
     finally:
         server.should_exit = True
         thread.join(5)

@@ -1,0 +1,135 @@
+"""Who is calling: every request to central is bound to one terminal.
+
+A terminal proves its identity with a TLS client certificate whose subject
+CN is its terminal id (issued by the deployment CA at install) and/or a
+bearer token of its own. The sandbox derives each terminal's token from a
+per-install secret (``<state dir>/terminal-secret``, 0600), so nothing is
+shared across a fleet and nothing ships:
+
+    sandbox-<terminal id>.<HMAC-SHA256(secret, terminal id), hex>
+
+An operator token (``sandbox-operator.<…>``) reads any case and sets any
+terminal's config in the sandbox; terminals act only as themselves. Every
+comparison is constant-time (``hmac.compare_digest``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+PREFIX = "sandbox-"  # kiosk.production refuses such a token in production mode
+OPERATOR = "\0operator"  # never a terminal id (those are letters, digits, - and _)
+
+
+@dataclass(frozen=True)
+class Caller:
+    terminal: str | None  # None for the operator
+    via: str              # "token", "certificate" or "certificate+token"
+
+    @property
+    def operator(self) -> bool:
+        return self.terminal is None
+
+    def may_act_as(self, terminal_id: str | None) -> bool:
+        return self.terminal is not None and terminal_id is not None and \
+            hmac.compare_digest(self.terminal.encode(), str(terminal_id).encode())
+
+    def may_read(self, terminal_id: str | None) -> bool:
+        return self.operator or self.may_act_as(terminal_id)
+
+
+class AuthError(Exception):
+    def __init__(self, status: int, code: str, message: str):
+        self.status, self.code, self.message = status, code, message
+        super().__init__(message)
+
+
+def _load_secret(path: Path) -> bytes:
+    try:
+        data = path.read_bytes()
+        if len(data) >= 32:
+            return data
+    except OSError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    data = secrets.token_bytes(32)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
+    return data
+
+
+class TerminalAuth:
+    def __init__(self, state_dir: Path):
+        self._secret = _load_secret(Path(state_dir) / "terminal-secret")
+
+    def _mac(self, name: str) -> str:
+        return hmac.new(self._secret, name.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def token_for(self, terminal_id: str) -> str:
+        """The sandbox's token for one terminal (``kiosk central token ID``)."""
+        return f"{PREFIX}{terminal_id}.{self._mac(terminal_id)}"
+
+    @property
+    def operator_token(self) -> str:
+        return f"{PREFIX}operator.{self._mac(OPERATOR)}"
+
+    def _from_token(self, token: str) -> Caller | None:
+        if hmac.compare_digest(token.encode(), self.operator_token.encode()):
+            return Caller(None, "token")
+        name, dot, _ = token[len(PREFIX):].rpartition(".") if token.startswith(PREFIX) else ("", "", "")
+        if dot and name and hmac.compare_digest(token.encode(), self.token_for(name).encode()):
+            return Caller(name, "token")
+        return None
+
+    def identify(self, authorization: str, peer_cn: str | None) -> Caller:
+        """The caller, or AuthError (401 no or wrong credential, 403 certificate
+        and token naming different terminals)."""
+        scheme, _, token = (authorization or "").partition(" ")
+        by_token = self._from_token(token.strip()) if scheme.lower() == "bearer" and token else None
+        if authorization and by_token is None:
+            raise AuthError(401, "unauthorized", "wrong bearer token")
+        if peer_cn:
+            if by_token is not None and not by_token.may_act_as(peer_cn):
+                raise AuthError(403, "identity_mismatch", "the token is not the client certificate's terminal")
+            return Caller(peer_cn, "certificate+token" if by_token else "certificate")
+        if by_token is None:
+            raise AuthError(401, "unauthorized", "missing credential: a client certificate or a bearer token")
+        return by_token
+
+
+def peer_common_name(scope: dict) -> str | None:
+    """The TLS client certificate's subject CN, put in the request state by
+    ``PeerCertProtocol`` (None without TLS or without a client certificate)."""
+    state = scope.get("state") or {}
+    return state.get("tls_peer_cn")
+
+
+def peer_cert_protocol():
+    """uvicorn's h11 protocol that records the verified client certificate's
+    CN per connection (uvicorn does not pass the peer certificate to the app)."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class PeerCertProtocol(H11Protocol):
+        def connection_made(self, transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            cn = None
+            ssl_object = transport.get_extra_info("ssl_object")
+            cert = ssl_object.getpeercert() if ssl_object is not None else None
+            for rdn in (cert or {}).get("subject", ()):
+                for key, value in rdn:
+                    if key == "commonName":
+                        cn = value
+            self.app_state = {**self.app_state, "tls_peer_cn": cn}
+
+    return PeerCertProtocol
