@@ -536,8 +536,14 @@ class KioskApp:
             return None, text("flows.staff.locked", seconds=res.locked_for_s)
         return None, text("flows.staff.wrong_pin")
 
-    def send_sms(self, phone: str, message: Text) -> bool:
-        return self.sms.send(phone, message)
+    def phone_on_record(self, id_number: str) -> dict:
+        """Central's masked number on record and a handle to send a code to."""
+        if self.central is None:
+            raise RuntimeError("central platform unavailable")
+        return self.central.phone_on_record(id_number)
+
+    def send_sms(self, handle: str, message: Text, masked: str = "") -> bool:
+        return self.sms.send(handle, message, masked=masked)
 
     # ------------------------------------------------------------------ status for heartbeat / health
     def heartbeat_status(self) -> dict:

@@ -3,7 +3,7 @@
 Order (later wins): built-in ``default.toml`` < file from ``--config`` or
 ``KIOSK_CONFIG`` < the signed remote layer from the central platform (only
 the keys it may set, see ``remote_config``) < environment (``KIOSK_DATA_DIR``,
-``KIOSK_CENTRAL_URL``, ``KIOSK_MODE``).
+``KIOSK_CENTRAL_URL``, ``KIOSK_CENTRAL_TOKEN``, ``KIOSK_MODE``).
 Mode: the built-in default alone is ``demo`` (a laptop, ``make run``, the
 tests); a site file that does not say ``mode`` is ``production``, which is
 what an installed terminal has (``deploy/install.sh`` also writes it).
@@ -25,6 +25,7 @@ ENV_CONFIG = "KIOSK_CONFIG"
 ENV_DATA_DIR = "KIOSK_DATA_DIR"
 ENV_CENTRAL_URL = "KIOSK_CENTRAL_URL"
 ENV_MODE = "KIOSK_MODE"
+ENV_CENTRAL_TOKEN = "KIOSK_CENTRAL_TOKEN"
 MODES = ("demo", "production")
 
 DEVICE_FAMILIES = ("idcard", "smartcard", "camera", "escpos", "a4", "scanner")
@@ -298,6 +299,8 @@ def _apply_env(data: dict, env) -> None:
         data["data"]["dir"] = env[ENV_DATA_DIR]
     if env.get(ENV_CENTRAL_URL):
         data["central"]["url"] = env[ENV_CENTRAL_URL]
+    if env.get(ENV_CENTRAL_TOKEN):
+        data["central"]["token"] = env[ENV_CENTRAL_TOKEN]
     if env.get(ENV_MODE):
         data["mode"] = env[ENV_MODE]
 

@@ -256,6 +256,11 @@ class CentralClient:
         """The signed configuration document (verify with kiosk.remote_config)."""
         return self.call("GET", f"/v1/terminals/{self.terminal_id}/config")
 
+    def phone_on_record(self, id_number: str) -> dict:
+        """``{on_record: false}`` or ``{on_record: true, phone_masked: "138****1234",
+        handle, expires_in_s}``: one-time codes go to the handle, never to a typed number."""
+        return self.call("POST", "/v1/identity/phone", json_body={"id_number": id_number})
+
     # -- service back-ends used by flows ---------------------------------------------
     def property_query(self, id_number: str, name: str | None = None) -> dict:
         """``{query_id, owns_property, properties: [{address, area_m2, certificate_no,

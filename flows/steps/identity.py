@@ -3,6 +3,7 @@ non-face alternatives (staff-assisted, SMS one-time code)."""
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -12,6 +13,7 @@ from kiosk.i18n import text
 from ..engine import Choice, Field, Job, Session, Step
 
 ROLES = ("applicant", "agent")
+log = logging.getLogger(__name__)
 
 
 def _role(step: Step) -> str:
@@ -320,10 +322,32 @@ class OtherWayStep(Step):
     }
 
     def enter(self, s: Session) -> None:
-        if s.data.get(f"{_role(self)}_face_exhausted"):
+        role = _role(self)
+        if s.data.get(f"{role}_face_exhausted"):
             s.set_message("flows.face.exhausted")
+        # SMS only to the phone on record: ask central which (masked) number
+        # that is; without one the SMS way is not offered
+        s.data.pop(f"{role}_sms", None)
+        id_number = getattr(s.data.get(role), "id_number", None)
+        if id_number:
+            s.start_job("phone_lookup", lambda job: s.services.phone_on_record(id_number))
+
+    def on_done(self, s: Session, job: Job, result: Any) -> None:
+        if isinstance(result, dict) and result.get("on_record") and result.get("handle"):
+            s.data[f"{_role(self)}_sms"] = {"handle": result["handle"], "masked": str(result.get("phone_masked", ""))}
+
+    def on_failed(self, s: Session, job: Job, error: BaseException) -> None:
+        log.warning("phone on record unavailable: SMS way not offered", extra={"reason": type(error).__name__})
+
+    def get_choices(self, s: Session) -> list:
+        choices = super().get_choices(s)
+        if not s.data.get(f"{_role(self)}_sms"):
+            choices = [c for c in choices if c.id != "sms"]
+        return choices
 
     def tap(self, s: Session, action: str) -> bool:
+        if action == "sms" and not s.data.get(f"{_role(self)}_sms"):
+            return False
         target = {"staff": self.options["staff_step"], "sms": self.options["sms_step"]}.get(action)
         if target is None:
             return False
@@ -363,19 +387,37 @@ class StaffStep(Step):
 
 
 class SmsPhoneStep(Step):
-    view = "form"
+    """The code goes to the phone on record only: shown masked (138****1234),
+    the resident confirms; nobody can type another number."""
+
+    view = "choose"
+    MAX_SENDS = 3  # codes per session; central also limits per identity and terminal
 
     defaults = {
         "title": "flows.sms.title",
-        "prompt": "flows.sms.phone_prompt",
-        "fields": [Field("phone", "phone", personal=True, replay_value="13800138000")],
+        "prompt": "flows.sms.send_prompt",
+        "choices": [Choice("send", "flows.sms.send")],
     }
 
-    def accept(self, s: Session) -> None:
+    def enter(self, s: Session) -> None:
+        to = s.data.get(f"{_role(self)}_sms")
+        if to:
+            s.local["prompt"] = text("flows.sms.send_prompt", phone=to["masked"])
+
+    def tap(self, s: Session, action: str) -> bool:
         from devices.face.alternatives import OneTimeCode
 
+        to = s.data.get(f"{_role(self)}_sms")
+        if action != "send" or not to:
+            return False
+        if s.data.get("sms_sends", 0) >= self.MAX_SENDS:
+            s.set_message("flows.sms.too_many_sends")
+            return True
+        s.data["sms_sends"] = s.data.get("sms_sends", 0) + 1
         code, s.data["otp"] = OneTimeCode.issue(clock=s.clock)  # only a salted digest is kept
-        s.start_job("send_code", lambda job: s.services.send_sms(s.data["phone"], text("flows.sms.message", code=code)))
+        s.start_job("send_code", lambda job: s.services.send_sms(to["handle"], text("flows.sms.message", code=code),
+                                                                 masked=to["masked"]))
+        return True
 
     def on_done(self, s: Session, job: Job, result: Any) -> None:
         s.go(self.next_step(s), cause="code_sent")

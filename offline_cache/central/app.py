@@ -48,6 +48,7 @@ from . import demo_data
 from . import report as availability_report
 from .auth import AuthError, Caller, TerminalAuth, peer_common_name
 from .db import Database, IntegrityError, Tx
+from .phones import PhoneBook, RateLimited
 from .faults import Faults
 
 log = logging.getLogger(__name__)
@@ -208,6 +209,7 @@ class Sandbox:
         self.db = Database(db_url)
         self.deployment_ca_path = Path(deployment_ca) if deployment_ca else None
         self.auth = TerminalAuth(self.db.state_dir)
+        self.phones = PhoneBook()
         self.faults = faults or Faults.from_env()
         self.auto_pay_s = auto_pay_s
         self.clock = clock
@@ -815,6 +817,18 @@ def create_app(db_url: str, *, faults: Faults | None = None,
     async def property_query(request: Request):
         q = _validate(PersonQuery, await _json_body(request))
         return demo_data.property_query(q.id_number, q.name or "", today())
+
+    @app.post("/v1/identity/phone")
+    async def phone_on_record(request: Request):
+        q = _validate(PersonQuery, await _json_body(request))
+        caller: Caller = request.state.caller
+        if caller.operator:
+            return await run_in_threadpool(sb.refuse, caller, "POST /v1/identity/phone", "the operator is no terminal")
+        try:
+            return sb.phones.lookup(q.id_number, caller.terminal)
+        except RateLimited as exc:
+            log.warning("phone lookups rate-limited", extra={"scope": exc.scope, "terminal": caller.terminal})
+            return err(429, "too_many_requests", str(exc), headers={"Retry-After": str(int(exc.retry_after) + 1)})
 
     @app.post("/v1/services/social-security/records")
     async def social_security(request: Request):

@@ -23,6 +23,10 @@ def kiosk_app(tmp_path_factory):
     env["KIOSK_DATA_DIR"] = str(data)
     config = load_config(env=env, overrides={"ui": {"idle_timeout_s": 60, "idle_warning_s": 10}})
     app = KioskApp(config).start()
+    # the flow tests share one resident card: lift the sandbox's per-identity
+    # limit on phone lookups (tests/offline_cache checks the limits themselves)
+    app.embedded.sandbox.phones.per_identity = (10_000, 3600.0)
+    app.embedded.sandbox.phones.per_terminal = (10_000, 3600.0)
     yield app
     app.stop()
 

@@ -173,9 +173,11 @@ def _declined(rest):
 
 def test_wrong_sms_codes_lock_the_code_and_nothing_is_recorded(runner, kiosk_app):
     before = len(kiosk_app.store.list_cases(limit=1000))
-    flow = _declined([{"tap": "sms"}, {"expect": "sms_phone"}, {"input": {"phone": "1381234567"}}, {"submit": True},
-                      {"assert": {"errors.phone.key": "flows.phone.format"}},
-                      {"input": {"phone": "13812345678"}}, {"submit": True}, {"expect": "sms_code"},
+    flow = _declined([{"tap": "sms"}, {"expect": "sms_phone"},
+                      # only the number on record, masked; there is no field to type another
+                      {"assert": {"prompt.en": "The code will be sent to the phone number on record: 138****1234"}},
+                      {"assert": {"fields": []}},
+                      {"tap": "send"}, {"expect": "sms_code"},
                       {"input": {"code": "12x"}}, {"submit": True},
                       {"assert": {"errors.code.key": "flows.code.format"}},
                       {"sms_code": "wrong"}, {"submit": True},
@@ -191,7 +193,7 @@ def test_wrong_sms_codes_lock_the_code_and_nothing_is_recorded(runner, kiosk_app
     assert report.ok, report.error
     assert_wiped(runner)
     assert len(kiosk_app.store.list_cases(limit=1000)) == before
-    assert "13812345678" not in "\n".join(runner.session.journal.lines())
+    assert "13812341234" not in "\n".join(runner.session.journal.lines())
 
 
 STAFF_ID, STAFF_PIN = "S017", "59260417"  # enrolled by these tests; nothing ships a staff PIN
@@ -250,13 +252,13 @@ def test_wrong_staff_pins_reach_the_staff_lockout_and_the_right_pin_waits(runner
 def test_sms_gateway_down_says_so_and_retry_sends_the_code(runner, kiosk_app):
     before = len(kiosk_app.store.list_cases(limit=1000))
     flow = _declined([{"sms_gateway": "down"},
-                      {"tap": "sms"}, {"expect": "sms_phone"}, {"input": {"phone": "13812345678"}}, {"submit": True},
+                      {"tap": "sms"}, {"expect": "sms_phone"}, {"tap": "send"},
                       {"expect": {"step": "sms_phone", "view": "error"}},
                       {"assert": {"message.key": "flows.sms.send_failed", "actions.0.id": "retry"}},
                       {"assert": {"actions.1.id": "counter"}},
                       {"sms_gateway": "up"},
-                      {"tap": "retry"},                 # back to the number, still filled in
-                      {"expect": {"step": "sms_phone", "view": "form"}}, {"submit": True},
+                      {"tap": "retry"},                 # back to the number on record
+                      {"expect": {"step": "sms_phone", "view": "choose"}}, {"tap": "send"},
                       {"expect": "sms_code"}, {"sms_code": True}, {"submit": True},
                       {"expect": "result"},
                       {"cancel": True}])

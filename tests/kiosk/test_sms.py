@@ -59,13 +59,15 @@ def code_message(code="482913"):
 def test_code_is_posted_to_the_gateway_and_not_kept(gateway, caplog):
     sms = SmsGateway(gateway.url, token="s3cret", terminal_id="T-0007")
     with caplog.at_level("INFO"):
-        assert sms.send("13812345678", code_message()) is True
+        assert sms.send("ph_x1", code_message(), masked="138****5678") is True
     body, auth = gateway.received[0]
-    assert body["phone"] == "13812345678" and body["terminal"] == "T-0007"
+    # the handle and the masked number only: the gateway resolves the number on record with central
+    assert body["handle"] == "ph_x1" and body["phone_masked"] == "138****5678" and body["terminal"] == "T-0007"
+    assert "phone" not in body
     assert "482913" in body["text"] and "482913" in body["text_en"]
     assert auth == "Bearer s3cret"
     assert sms.last_code() is None  # a real gateway: nothing kept on the terminal
-    assert "482913" not in caplog.text and "13812345678" not in caplog.text
+    assert "482913" not in caplog.text and "ph_x1" not in caplog.text
 
 
 def test_gateway_refusal_and_silence_are_one_clear_line(gateway):

@@ -31,7 +31,7 @@ def free_port() -> int:
 
 
 def test_simulate_list_sync_and_stats_against_a_remote_central(tmp_path, central):
-    env = {"KIOSK_CENTRAL_URL": central.url}
+    env = {"KIOSK_CENTRAL_URL": central.url, "KIOSK_CENTRAL_TOKEN": central.token_for("T-0001")}
     r = kiosk("cases", "simulate", "--count", "6", "--seed", "4", data_dir=tmp_path, env_extra=env)
     assert r.returncode == 0, r.stderr
     stats = json.loads(kiosk("cases", "stats", "--json", data_dir=tmp_path).stdout)
@@ -75,7 +75,8 @@ def test_dead_letters_are_listed_with_their_reason(tmp_path, central):
     s = CaseStore(tmp_path, "T-0001")
     s.commit_case("x" * 80, {"name": "张三", "id_number": "110101198503120316"}, {})
     s.close()
-    kiosk("cases", "sync", "--once", data_dir=tmp_path, env_extra={"KIOSK_CENTRAL_URL": central.url})
+    kiosk("cases", "sync", "--once", data_dir=tmp_path,
+          env_extra={"KIOSK_CENTRAL_URL": central.url, "KIOSK_CENTRAL_TOKEN": central.token_for("T-0001")})
     r = kiosk("cases", "list", "--dead", data_dir=tmp_path)
     assert "HTTP 400 invalid_request" in r.stdout
     dead = json.loads(kiosk("cases", "list", "--dead", "--json", data_dir=tmp_path).stdout)
@@ -94,7 +95,7 @@ def test_corrupt_store_is_one_line_exit_1(tmp_path):
 def test_central_serve_runs_the_sandbox(tmp_path):
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "central", "serve", "--port", str(port),
-                             "--db", f"sqlite:///{tmp_path / 'c.db'}", "--token", "t0k"],
+                             "--db", f"sqlite:///{tmp_path / 'c.db'}"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         end = time.monotonic() + 60
@@ -107,7 +108,10 @@ def test_central_serve_runs_the_sandbox(tmp_path):
                 time.sleep(0.1)
         assert r.json()["status"] == "ok"
         assert requests.get(f"http://127.0.0.1:{port}/v1/stats", timeout=10).status_code == 401
-        stats = requests.get(f"http://127.0.0.1:{port}/v1/stats", headers={"Authorization": "Bearer t0k"},
+        # each terminal's own token, from the sandbox's per-install secret
+        token = kiosk("central", "token", "T-0001", "--db", f"sqlite:///{tmp_path / 'c.db'}").stdout.strip()
+        assert token.startswith("sandbox-T-0001.")
+        stats = requests.get(f"http://127.0.0.1:{port}/v1/stats", headers={"Authorization": f"Bearer {token}"},
                              timeout=10).json()
         assert stats["cases"] == 0
         assert "openapi: 3.0.3" in requests.get(f"http://127.0.0.1:{port}/v1/openapi.yaml", timeout=10).text
