@@ -107,11 +107,8 @@ def _central_up(soak: "Soak") -> None:
 
     app = soak.app
     port = int(app.central.base_url.rsplit(":", 1)[1])
-    token = app.config.get("central.token") or ""
-    from offline_cache.central.app import DEFAULT_TOKEN
-
-    app.embedded = start_embedded(app.config.data_dir, token=token or DEFAULT_TOKEN, port=port,
-                                  auto_pay_s=app.auto_pay_s)
+    # the same data dir: the sandbox keeps its per-install secret, so the app's token still holds
+    app.embedded = start_embedded(app.config.data_dir, port=port, auto_pay_s=app.auto_pay_s)
     app._backend_cache.clear()
 
 

@@ -72,6 +72,9 @@ def register(app: FastAPI, sb, *, In, json_body, validate, err, iso) -> None:
 
     @app.post("/v1/terminals/{terminal_id}/audit")
     async def post_audit(terminal_id: str, request: Request):
+        if not request.state.caller.may_act_as(terminal_id):  # a terminal sends only its own trail
+            return await run_in_threadpool(sb.refuse, request.state.caller, "POST /v1/terminals/{id}/audit",
+                                           f"audit records as terminal {terminal_id}")
         batch = validate(AuditBatchIn, await json_body(request))
         records = sorted(batch.records, key=lambda r: r.seq)
 
@@ -87,7 +90,9 @@ def register(app: FastAPI, sb, *, In, json_body, validate, err, iso) -> None:
         return await run_in_threadpool(work)
 
     @app.get("/v1/terminals/{terminal_id}/audit")
-    def get_audit(terminal_id: str, after: int = 0, limit: int = 200):
+    def get_audit(terminal_id: str, request: Request, after: int = 0, limit: int = 200):
+        if not request.state.caller.may_read(terminal_id):
+            return sb.refuse(request.state.caller, "GET /v1/terminals/{id}/audit", f"reading terminal {terminal_id}")
         limit = max(1, min(int(limit), 1000))
         with sb.db.transaction() as tx:
             rows = tx.all("SELECT body, received_at FROM audit_records WHERE terminal_id = ? AND seq > ?"

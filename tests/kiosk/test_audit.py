@@ -126,14 +126,13 @@ def test_concurrent_writers_keep_one_chain(trail):
 
 
 def test_synced_to_central_exactly_once_and_a_rewritten_chain_is_refused(tmp_path, trail):
-    from offline_cache.central.app import DEFAULT_TOKEN
     from offline_cache.client import CentralClient
     from offline_cache.embedded import start_embedded
     from offline_cache.store import CaseStore
     from offline_cache.sync import SyncWorker
 
     central = start_embedded(tmp_path / "central", auto_pay_s=0)
-    client = CentralClient(url=central.url, token=DEFAULT_TOKEN, terminal_id="T-AUDIT")
+    client = CentralClient(url=central.url, token=central.token_for("T-AUDIT"), terminal_id="T-AUDIT")
     store = CaseStore(tmp_path / "data", "T-AUDIT")
     try:
         worker = SyncWorker(store, client, send_heartbeats=False).attach_audit(trail)

@@ -234,7 +234,6 @@ def test_central_api_answers_masked(central, person, identifier, phone, note):
     import uuid
 
     import requests
-    from offline_cache.central.app import DEFAULT_TOKEN
 
     name, address = person
     number, text = identifier[1], note[0]
@@ -243,7 +242,7 @@ def test_central_api_answers_masked(central, person, identifier, phone, note):
             "applicant": {"name": name, "id_number": number, "address": address, "phone": phone[0],
                           "birth": "1985-03-12", "authority": "北京市公安局", "note": text},
             "result": {"owns_property": False}}
-    auth = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
+    auth = {"Authorization": f"Bearer {central.token_for('T-TEST')}"}
     r = requests.post(f"{central.url}/v1/cases", json=body, headers={**auth, "Idempotency-Key": str(uuid.uuid4())},
                       timeout=10)
     assert r.status_code == 201, r.text

@@ -7,17 +7,16 @@ import uuid
 
 import requests
 
-from offline_cache.central.app import DEFAULT_TOKEN
-
-AUTH = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
 
 
-def submit(url: str, ref: str, certificate: dict | None = None, name: str = "欧阳明") -> None:
+
+def submit(central, ref: str, certificate: dict | None = None, name: str = "欧阳明") -> None:
     body = {"case_id": str(uuid.uuid4()), "ref": ref, "terminal_id": "T-TEST", "seq": 1,
             "service": "no_property_proof", "created_at": "2026-11-23T10:00:00+00:00",
             "applicant": {"name": name, "id_number": "110101198503120316"},
             "result": {"status": "issued", "certificate": certificate}}
-    res = requests.post(f"{url}/v1/cases", json=body, headers={**AUTH, "Idempotency-Key": str(uuid.uuid4())},
+    auth = {"Authorization": f"Bearer {central.token_for('T-TEST')}"}
+    res = requests.post(f"{central.url}/v1/cases", json=body, headers={**auth, "Idempotency-Key": str(uuid.uuid4())},
                         timeout=5)
     assert res.status_code == 201, res.text
 
@@ -28,8 +27,8 @@ def certificate(serial: str, until: str) -> dict:
 
 
 def test_receipt_and_certificate_verify_without_credentials(central):
-    submit(central.url, "T-TEST-261123-000001", certificate("BDC202611231000001234", "2999-12-23T23:59:59"))
-    submit(central.url, "T-TEST-190301-000002", certificate("BDC201903010900005678", "2019-03-31T23:59:59"))
+    submit(central, "T-TEST-261123-000001", certificate("BDC202611231000001234", "2999-12-23T23:59:59"))
+    submit(central, "T-TEST-190301-000002", certificate("BDC201903010900005678", "2019-03-31T23:59:59"))
     receipt = requests.get(f"{central.url}/v1/verify/T-TEST-261123-000001", timeout=5)
     assert receipt.status_code == 200 and receipt.json()["status"] == "recorded"
     valid = requests.get(f"{central.url}/v1/verify/BDC202611231000001234", timeout=5).json()
@@ -44,7 +43,7 @@ def test_receipt_and_certificate_verify_without_credentials(central):
 
 
 def test_verify_page_for_a_phone_escapes_what_it_shows(central):
-    submit(central.url, "T-TEST-261123-000003", certificate("<script>alert(1)", "2999-01-01T00:00:00"),
+    submit(central, "T-TEST-261123-000003", certificate("<script>alert(1)", "2999-01-01T00:00:00"),
            name="<b>x</b>")
     page = requests.get(f"{central.url}/v1/verify/%3Cscript%3Ealert(1)",
                         headers={"Accept": "text/html"}, timeout=5)
