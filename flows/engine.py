@@ -307,7 +307,9 @@ class Step:
 
     # --- description --------------------------------------------------------
     def interactive(self) -> bool:
-        return self.progress and self.history
+        """Counted in "step n of m": a screen the resident acts on (steps that
+        are machine work, asides, the rating and the goodbye set progress off)."""
+        return bool(self.progress)
 
 
 @dataclass
@@ -358,6 +360,16 @@ class Availability:
         return {"available": self.ok, "reasons": [r.as_dict() for r in self.reasons]}
 
 
+def resident_reason(status: Any) -> Text:
+    """Why a device cannot serve, in a resident's words: "out of paper" says
+    what anyone can see; anything else is "under maintenance" (the
+    technician's detail stays in diagnostics and the log)."""
+    detail = getattr(status, "detail", None) or {}
+    if detail.get("paper") == "out":
+        return text("flows.reason.paper_out")
+    return text("flows.reason.maintenance")
+
+
 def check_availability(flow: Flow, services: Any) -> Availability:
     """Every device family and back-end the flow needs must be usable now.
 
@@ -375,9 +387,9 @@ def check_availability(flow: Flow, services: Any) -> Availability:
                 reasons.append(text("flows.unavailable.no_device", device=text(f"flows.device.{fam}").zh,
                                     device_en=text(f"flows.device.{fam}").en))
             else:
+                why = resident_reason(st)
                 reasons.append(text("flows.unavailable.device", device=text(f"flows.device.{fam}").zh,
-                                    device_en=text(f"flows.device.{fam}").en,
-                                    reason=st.message_zh, reason_en=st.message_en))
+                                    device_en=text(f"flows.device.{fam}").en, reason=why.zh, reason_en=why.en))
     for backend in flow.backends:
         ok, why = services.backend_status(backend)
         if not ok:
@@ -949,10 +961,9 @@ class Session:
             statuses = [self.services.device_status(fam) for fam in need.split("|")]
             if not any(st is not None and st.usable for st in statuses):
                 fam = need.split("|")[0]
-                st = statuses[0]
+                why = resident_reason(statuses[0])
                 return text("flows.error.device_unusable", device=text(f"flows.device.{fam}").zh,
-                            device_en=text(f"flows.device.{fam}").en,
-                            reason=st.message_zh if st else "", reason_en=st.message_en if st else "")
+                            device_en=text(f"flows.device.{fam}").en, reason=why.zh, reason_en=why.en)
         return None
 
     def _changed(self) -> None:

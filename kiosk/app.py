@@ -381,6 +381,10 @@ class KioskApp:
                     "expires_at": p.get("expires_at")}
         if op == "payment_status":
             return c.payment_status(kw["payment_id"])
+        if op == "provident_fund_withdraw":
+            return c.submit_withdrawal(kw["id_number"], kw["amount"], kw["bank_card"], kw["case_ref"],
+                                       purpose=kw.get("purpose", "rent"), name=kw.get("name"),
+                                       idempotency_key=kw.get("idempotency_key"))
         if op == "sandbox_pay":
             return c.call("POST", f"/v1/sandbox/payments/{kw['payment_id']}/pay")
         raise KeyError(f"unknown back-end operation {op}")
@@ -407,7 +411,7 @@ class KioskApp:
                 raise
             log.warning("queue service unreachable, issuing an offline number", extra={"reason": str(exc)})
             number = self._offline_numbers.take(business["code"], business["prefix"])
-            return {"number": number, "waiting": 0, "offline": True}
+            return {"number": number, "waiting": None, "offline": True}  # the queue length is unknown here
 
     def commit_case(self, *, service: str, applicant: Any, result: dict, document_hash: str | None = None,
                     agent: Any = None, extra: dict | None = None, evaluation: dict | None = None):

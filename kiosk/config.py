@@ -117,6 +117,7 @@ _SCHEMA: dict[str, tuple] = {
     "ui.fullscreen": (bool, None, None),
     "ui.voice": (bool, None, None),
     "ui.volume": (_NUM, lambda v: 0 <= v <= 1, "must be 0.0-1.0"),
+    "ui.voice_pack": (str, None, None),
     "technician.max_failures": (int, lambda v: 1 <= v <= 20, "must be 1-20"),
     "technician.lockout_s": (int, lambda v: 0 <= v <= 86400, "must be 0-86400 seconds"),
     "technician.backoff_s": (_NUM, lambda v: 0 < v <= 600, "must be 0-600 seconds"),

@@ -92,6 +92,11 @@ def _detail_text(detail: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(detail.items()) if v not in (None, "", [], {}))
 
 
+
+def _both(key: str, **kw) -> dict:
+    """A catalog text in both languages (the technician screen picks one)."""
+    return {"zh": t(key, "zh", **kw), "en": t(key, "en", **kw)}
+
 class Diagnostics:
     def __init__(self, config, source: Any = None):
         self.config = config
@@ -265,9 +270,9 @@ class Diagnostics:
             verifier.encode_chip(chip)
             runs.append((time.perf_counter() - started) * 1000)
         encode_ms = round(min(runs), 1)
-        engine = f"{face['active']} encoder {encode_ms} ms"
+        engines = {lang: t("ui.diag.face_engine", lang, engine=face["active"], ms=encode_ms) for lang in ("zh", "en")}
         if face.get("problem"):
-            engine += f" (numpy refused: {face['problem']})"
+            engines = {lang: e + t("ui.diag.numpy_refused", lang, problem=face["problem"]) for lang, e in engines.items()}
         out = {"ok": True, **face, "encode_ms": encode_ms}
         cam = self.manager.by_family("camera") if self.manager is not None else []
         got = cam[0].latest() if cam else None
@@ -278,7 +283,7 @@ class Diagnostics:
             seen = analysis.quality[0] if analysis.quality else "ui.tech.face_ready"
         else:
             seen = "ui.tech.no_frame"
-        out["summary"] = {"zh": f"{engine}；摄像头：{t(seen, 'zh')}", "en": f"{engine}; camera: {t(seen, 'en')}"}
+        out["summary"] = {"zh": f"{engines['zh']}；摄像头：{t(seen, 'zh')}", "en": f"{engines['en']}; camera: {t(seen, 'en')}"}
         return out
 
     def action_print_ticket(self) -> dict:
@@ -286,15 +291,16 @@ class Diagnostics:
         result = dev.print_ticket({"number": "TEST", "service": {"zh": "打印测试", "en": "Print test"},
                                    "hall": self.config.get("terminal.hall", ""), "waiting": 0,
                                    "job_id": f"diag-{int(time.time())}"})
-        return {"ok": bool(getattr(result, "confirmed", True)), "state": getattr(result, "state", ""),
-                "summary": f"{getattr(result, 'state', 'printed')}"}
+        state = getattr(result, "state", "printed")
+        return {"ok": bool(getattr(result, "confirmed", True)), "state": state,
+                "summary": _both("ui.diag.ticket_" + (state if state in ("printed", "duplicate", "written") else "printed"))}
 
     def action_print_a4(self) -> dict:
         dev = self._need("a4")
         pdf = _test_page_pdf(self.config)
         result = dev.print_pdf(pdf, "kiosk test page")
         return {"ok": bool(result.ok), "state": result.state, "reasons": list(result.reasons),
-                "summary": f"{result.state} ({result.seconds:.1f} s)"}
+                "summary": _both("ui.diag.a4_done", seconds=f"{result.seconds:.1f}")}
 
     def action_printer_status(self) -> dict:
         manager = self.manager
@@ -302,10 +308,12 @@ class Diagnostics:
         for family in ("escpos", "a4"):
             for dev in (manager.by_family(family) if manager is not None else []):
                 st = dev.refresh_status()
-                out.append({"id": dev.name, "device": st.device.value, "detail": dict(st.detail)})
+                out.append({"id": dev.name, "device": st.device.value, "detail": dict(st.detail),
+                            "message": {"zh": st.message_zh, "en": st.message_en}, "family": family})
         ok = bool(out) and all(p["device"] in ("online", "deviceBusy") for p in out)
-        summary = "; ".join(f"{p['id']}: {p['device']} {_detail_text(p['detail'])}".strip() for p in out)
-        return {"ok": ok, "printers": out, "summary": summary or "no printer configured"}
+        summary = {lang: "；".join(f"{t('ui.tech.family.' + p['family'], lang)}：{p['message'][lang]}" for p in out)
+                   for lang in ("zh", "en")}
+        return {"ok": ok, "printers": out, "summary": summary if out else _both("ui.diag.no_printer")}
 
     def action_network(self) -> dict:
         app = self.app
@@ -319,11 +327,11 @@ class Diagnostics:
         except Exception as exc:
             return {"ok": False, "url": url, "error": f"central platform unreachable: {_error_text(exc)}"}
         ms = round((time.perf_counter() - started) * 1000, 1)
-        return {"ok": True, "latency_ms": ms, "url": url, "summary": f"central platform reachable in {ms} ms"}
+        return {"ok": True, "latency_ms": ms, "url": url, "summary": _both("ui.diag.network_ok", ms=ms)}
 
     def action_logs(self) -> dict:
         lines = list(log_tail().lines)[-80:]
-        return {"ok": True, "lines": lines, "summary": f"{len(lines)} lines"}
+        return {"ok": True, "lines": lines, "summary": _both("ui.diag.log_lines", count=len(lines))}
 
     def _need(self, family: str):
         dev = self._device(family)

@@ -13,6 +13,7 @@ import logging
 import threading
 from typing import Any, Callable
 
+from flows.engine import resident_reason
 from kiosk.i18n import text
 
 log = logging.getLogger(__name__)
@@ -77,11 +78,15 @@ class EngineBackend:
         statuses = self.device_statuses()
         for family in CORE_FAMILIES:
             found = [st for fam, st in statuses if fam == family]
+            device = text(f"flows.device.{family}")
             if found and not any(st.usable for st in found):
-                st = found[0]
-                return {"zh": st.message_zh, "en": st.message_en}
+                # the resident gets the device and a plain reason; the
+                # technician's detail is in diagnostics and the log
+                why = resident_reason(found[0])
+                return text("flows.unavailable.device", device=device.zh, device_en=device.en,
+                            reason=why.zh, reason_en=why.en).as_dict()
             if not found:
-                return text("ui.oos.no_core", family=family).as_dict()
+                return text("flows.unavailable.no_device", device=device.zh, device_en=device.en).as_dict()
         return None
 
     def device_statuses(self) -> list[tuple[str, Any]]:

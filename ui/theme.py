@@ -76,9 +76,10 @@ def palette(elderly: bool = False, primary: str = "#B71C1C", accent: str = "#0D4
 
 def metrics(elderly: bool = False) -> dict[str, int]:
     if elderly:
-        return {"body": 40, "small": 32, "title": 56, "huge": 88, "button": 104, "minTarget": 96,
+        # every resident text is >= 40 px (30 pt) here, secondary lines too
+        return {"body": 40, "small": 40, "title": 56, "huge": 88, "button": 104, "minTarget": 96,
                 "spacing": 24, "radius": 14, "perPage": 4, "keyboardKey": 96}
-    return {"body": 26, "small": 20, "title": 40, "huge": 72, "button": 80, "minTarget": 64,
+    return {"body": 26, "small": 24, "title": 40, "huge": 72, "button": 80, "minTarget": 64,
             "spacing": 18, "radius": 12, "perPage": 9, "keyboardKey": 76}
 
 

@@ -23,8 +23,9 @@ from PySide6.QtCore import Property, QObject, Qt, QTimer, Signal, Slot
 from kiosk import i18n
 from kiosk.masking import mask_mapping
 
+from . import pinyin
 from .theme import Theme
-from .voice import Voice
+from .voice import Voice, step_speech
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,8 @@ class KioskViewModel(QObject):
         self.backend = backend
         self.config = config
         self.theme = theme or Theme(config.get("branding.primary", "#B71C1C"), config.get("branding.accent", "#0D47A1"))
-        self.voice = voice or Voice(bool(config.get("ui.voice", True)), float(config.get("ui.volume", 0.8)))
+        self.voice = voice or Voice(bool(config.get("ui.voice", True)), float(config.get("ui.volume", 0.8)),
+                                    pack=str(config.get("ui.voice_pack", "") or "") or None)
         self.worker = Worker()
         self._lang = config.get("terminal.language", "zh")
         self._default_lang = self._lang
@@ -99,6 +101,7 @@ class KioskViewModel(QObject):
         self._category = "all"
         self._search = ""
         self._catalog_page = 0
+        self._fit = 0
         self._notice = ""
         self.notices: list[str] = []
         self._oos_reason = ""
@@ -225,7 +228,7 @@ class KioskViewModel(QObject):
         if self._lang == "zh":
             week = "一二三四五六日"[now.tm_wday]
             return f"{now.tm_year}年{now.tm_mon}月{now.tm_mday}日 星期{week}"
-        return time.strftime("%A %d %B %Y", now)
+        return time.strftime("%a %d %b %Y", now)
 
     @Property(int, notify=idleChanged)
     def idleLeft(self) -> int:
@@ -283,23 +286,38 @@ class KioskViewModel(QObject):
             if self._category != "all" and svc.get("category") != self._category:
                 continue
             if q:
-                hay = " ".join(str(v) for v in (svc.get("title") or {}).values()) + " " + " ".join(svc.get("keywords", []))
-                hay += " " + str(svc.get("id", ""))
-                if q not in hay.lower():
+                titles = [str(v) for v in (svc.get("title") or {}).values()]
+                keywords = [str(k) for k in svc.get("keywords", [])]
+                hay = " ".join(titles + keywords) + " " + str(svc.get("id", ""))
+                # typed letters also find Chinese names by pinyin (wfzm -> 无房证明)
+                if q not in hay.lower() and not pinyin.matches(q, *titles, *keywords):
                     continue
             out.append(svc)
         return out
 
+    def _per_page(self) -> int:
+        per = int(self.theme.property("perPage"))
+        return max(1, min(per, self._fit)) if self._fit else per
+
+    @Slot(int)
+    def fitTiles(self, count: int) -> None:
+        """The catalog grid says how many tiles fit the screen (short screens
+        page sooner instead of squeezing text)."""
+        if count > 0 and count != self._fit:
+            self._fit = count
+            self._catalog_page = 0
+            self.catalogChanged.emit()
+
     @Property("QVariantList", notify=catalogChanged)
     def services(self) -> list:
         items = self._filtered()
-        per = self.theme.property("perPage")
+        per = self._per_page()
         start = self._catalog_page * per
         return localize(items[start:start + per], self._lang)
 
     @Property(int, notify=catalogChanged)
     def catalogPages(self) -> int:
-        per = self.theme.property("perPage")
+        per = self._per_page()
         return max(1, -(-len(self._filtered()) // per))
 
     @Property(int, notify=catalogChanged)
@@ -524,21 +542,28 @@ class KioskViewModel(QObject):
         # elderly mode speaks more slowly (Voice.elderly).
         self.voice.say(str(message), self._lang)
 
-    def _speak_step(self) -> None:
+    def _speak_step(self, again: bool = False) -> None:
         raw = self._raw
-        key = (raw.get("step"), raw.get("view"), str(raw.get("errors")), self._lang)
-        if not raw or key == self._spoken_key:
+        key = (raw.get("step"), raw.get("view"), str(raw.get("errors")), str(raw.get("message")), self._lang)
+        if not raw or (key == self._spoken_key and not again):
             return
         self._spoken_key = key
-        texts = raw.get("texts") or {}
-        message = texts.get("voice") or texts.get("title") or ""
-        if isinstance(message, dict):
-            message = localize(message, self._lang)
-        errors = raw.get("errors") or {}
-        if errors:
-            message = " ".join(str(localize(v, self._lang)) for v in errors.values()) or message
-        if message:
-            self._say(str(message))
+        parts = step_speech(raw, self._lang)
+        if parts:
+            self.voice.say_parts(parts, self._lang)
+
+    @Slot()
+    def repeatVoice(self) -> None:
+        """再听一遍: the step's guidance once more (the voice comes on if the
+        volume was off)."""
+        self.touched()
+        if self.voice.volume <= 0:
+            self.voice.set_volume(0.8)
+            self.changed.emit()
+        if self._page == "step":
+            self._speak_step(again=True)
+        elif self._page == "catalog":
+            self._say(i18n.text("ui.catalog.voice"))
 
     # --- idle -------------------------------------------------------------
     @Slot()

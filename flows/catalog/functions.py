@@ -65,6 +65,9 @@ def receipt_for(s: Session, result: str, **more: Any) -> dict:
     if person is not None:
         job["applicant"] = mask_name(person.name)
         job["id_number"] = person.id_number
+    agent = s.data.get("agent")
+    if agent is not None and agent is not person and getattr(agent, "name", None):
+        job["agent"] = mask_name(agent.name)   # family agency: who acted for the applicant
     job.update(more)
     return job
 
@@ -74,7 +77,9 @@ def receipt_for(s: Session, result: str, **more: Any) -> dict:
 @fn
 def property_query(job: Job, s: Session) -> dict:
     person = applicant(s)
-    return s.services.backend("property_query", id_number=person.id_number, name=person.name)
+    result = s.services.backend("property_query", id_number=person.id_number, name=person.name)
+    # when the registry was asked (its as_of is only a date): printed as 查询时间
+    return {**result, "queried_at": _now()}
 
 
 @fn
@@ -123,7 +128,7 @@ def document(s: Session) -> bytes:
 @fn
 def property_render(job: Job, s: Session) -> bytes:
     r = s.data["property"]
-    return _render(s, "no_property", {"applicant": _person(s), "records": [], "query_time": r.get("as_of")})
+    return _render(s, "no_property", {"applicant": _person(s), "records": [], "query_time": r.get("queried_at")})
 
 
 @fn
@@ -165,7 +170,8 @@ def ss_render(job: Job, s: Session) -> bytes:
     months = [{"month": r["month"], "base": int(r.get("base_cents", 0)) / 100,
                "employer": int(r.get("pension_employer_cents", 0)) / 100,
                "personal": int(r.get("pension_personal_cents", 0)) / 100,
-               "status": "已缴" if r.get("status") == "paid" else "欠缴"} for r in reversed(recs)]
+               "status": "已缴" if r.get("status") == "paid" else "欠缴", "paid": r.get("status") == "paid"}
+              for r in reversed(recs)]
     return _render(s, "social_security", {"applicant": _person(s), "insured_no": applicant(s).id_number,
                                            "employer": recs[0].get("employer", ""), "months": months})
 
@@ -259,8 +265,22 @@ def pf_case(s: Session) -> dict:
 
 
 @fn
+def pf_withdraw(job: Job, s: Session) -> dict:
+    """The withdrawal itself, after the case is committed (its reference goes
+    with it); keyed by the case, so a retry never pays twice."""
+    person = applicant(s)
+    return s.services.backend("provident_fund_withdraw", id_number=person.id_number, name=person.name,
+                              amount=s.data["amount"], bank_card=s.data["bank_card"].get("pan", ""),
+                              case_ref=s.data.get("case_ref", ""), purpose=s.data.get("purpose", "rent"),
+                              idempotency_key=f"withdrawal-{s.data.get('case_ref', '')}")
+
+
+@fn
 def pf_receipt(s: Session) -> dict:
-    return receipt_for(s, "accepted", amount=f"{s.data['amount']:.2f}")
+    w = s.data.get("withdrawal") or {}
+    return receipt_for(s, "accepted", amount=f"{s.data['amount']:.2f}",
+                       bank_card=mask_card_number(s.data["bank_card"].get("pan", "")),
+                       arrival=str(w.get("expected_arrival") or ""))
 
 
 # --------------------------------------------------------------- queue ticket
@@ -286,7 +306,10 @@ def queue_take(job: Job, s: Session) -> dict:
 @fn
 def queue_show(s: Session) -> None:
     t = s.data["ticket"]
-    s.set_result(ticket=t["number"], waiting=t.get("waiting"), offline=bool(t.get("offline")))
+    b = next(b for b in s.data["businesses"] if b["code"] == s.data["business"])
+    offline = bool(t.get("offline"))
+    s.set_result(ticket=t["number"], waiting=None if offline else t.get("waiting"), offline=offline,
+                 counters=str(b.get("counters") or ""))
 
 
 @fn
@@ -300,7 +323,8 @@ def queue_case(s: Session) -> dict:
 def queue_ticket(s: Session) -> dict:
     t = s.data["ticket"]
     b = next(b for b in s.data["businesses"] if b["code"] == s.data["business"])
-    return {"number": t["number"], "waiting": int(t.get("waiting") or 0), "service": b["name_zh"],
+    waiting = None if t.get("offline") or t.get("waiting") is None else int(t["waiting"])
+    return {"number": t["number"], "waiting": waiting, "counters": str(b.get("counters") or ""), "service": b["name_zh"],
             "service_en": b.get("name_en", ""), "hall": s.services.config_get("terminal.hall", ""),
             "hall_en": s.services.config_get("terminal.hall_en", ""), "time": _now(),
             "follow_url": t.get("follow_url", "")}
@@ -409,7 +433,8 @@ def rp_case(s: Session) -> dict:
 
 @fn
 def rp_receipt(s: Session) -> dict:
-    return receipt_for(s, "accepted", plate=s.data["plate"],
+    area = text(f"flows.pass.area.{s.data['area']}")
+    return receipt_for(s, "accepted", plate=s.data["plate"], area=area.zh, area_en=area.en,
                        period=f"{s.data['start_date']} ~ {s.data['end_date']}")
 
 

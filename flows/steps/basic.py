@@ -134,11 +134,14 @@ class TakePaperStep(Step):
         "actions": [Choice("ok", "flows.action.took_paper")],
         "auto_s": 12.0,
         "can_back": False,
-        "progress": False,
+        "can_cancel": False,   # the service is given: nothing left to cancel
     }
 
     def enter(self, s: Session) -> None:
         s.delivered = True
+        # "take your cards back" only when a card was read in this session
+        if self.prompt == "flows.take_paper.prompt" and not any(k.endswith("_card") for k in s.data):
+            s.local["prompt"] = "flows.take_paper.prompt_no_card"
 
 
 class ThanksStep(Step):
@@ -152,6 +155,7 @@ class ThanksStep(Step):
         "actions": [Choice("finish", "flows.action.finish")],
         "auto_s": 6.0,
         "can_back": False,
+        "can_cancel": False,
         "final": True,
         "progress": False,
         "next": END,

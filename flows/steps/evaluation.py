@@ -27,6 +27,8 @@ class EvaluationStep(Step):
         "title": "flows.evaluation.title",
         "prompt": "flows.evaluation.prompt",
         "can_back": False,
+        "can_cancel": False,   # after the service; "skip" leaves it
+        "progress": False,     # not a step of the service itself
         "timeout_s": 45.0,
         "actions": [Choice("skip", "flows.evaluation.skip")],
         "fields": [Field("comment", "text", required=False, max_length=200, personal=True,

@@ -129,11 +129,13 @@ def finish(sheet: Sheet, issue: Issue, signer: Signer, content: dict, notes: lis
     sheet.text(MARGIN + 2 * mm + qr_size / 2, qr_y - 5 * mm, sheet.t("doc.common.verify_hint"), 8.5, align="center")
 
     right = PAGE_W - MARGIN - 14 * mm
+    seal_cx = right - max(sheet.width(issue.authority, 12.5), 40 * mm) / 2
+    # the seal first, so the authority and the issue date print over it and
+    # stay readable (the star would hide a character of the date)
+    sheet.seal(seal_cx, qr_y + 17 * mm, issue.authority, sheet.t("doc.common.seal_text"))
     sheet.text(right, qr_y + 20 * mm, issue.authority, 12.5, align="right")
     sheet.text(right, qr_y + 12 * mm, sheet.t("doc.common.issued_on", date=date_text(issue.issued, issue.lang)), 11,
                align="right")
-    seal_cx = right - max(sheet.width(issue.authority, 12.5), 40 * mm) / 2
-    sheet.seal(seal_cx, qr_y + 17 * mm, issue.authority, sheet.t("doc.common.seal_text"))
 
     sheet.rule(27 * mm, width=0.4)
     sheet.text(PAGE_W / 2, 21.5 * mm, sheet.t("doc.common.valid_note", date=date_text(issue.valid_until, issue.lang)),

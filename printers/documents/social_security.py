@@ -27,6 +27,15 @@ def _amount(value, what: str) -> Decimal:
         raise ValueError(f"{what} is not an amount: {value!r}") from None
 
 
+UNPAID = ("欠缴", "unpaid")
+
+
+def _paid(month: dict) -> bool:
+    """``paid`` when given, else read from the status text."""
+    paid = month.get("paid")
+    return bool(paid) if paid is not None else str(month.get("status", "")).strip() not in UNPAID
+
+
 def render_social_security_proof(data: dict, signer: Signer, lang: str = "zh") -> bytes:
     """Render a social insurance payment proof with one table row per month.
 
@@ -36,7 +45,8 @@ def render_social_security_proof(data: dict, signer: Signer, lang: str = "zh") -
       employer       paying employer (text)
       insurance      insurance type (default: catalog doc.social.insurance_default)
       months         list (1-60) of {"month": "2025-01", "base": 8000, "employer": 1280,
-                     "personal": 640, "status": "已缴"}; amounts are numbers or numeric text.
+                     "personal": 640, "status": "已缴", "paid": true}; amounts are numbers or numeric text;
+                     unpaid months ("paid": false, or status 欠缴) are listed but not totalled.
                      More than about a dozen continue on further pages (numbered).
       serial, issued_at, valid_days, authority, terminal_id  as for ``render_no_property``
     """
@@ -49,8 +59,9 @@ def render_social_security_proof(data: dict, signer: Signer, lang: str = "zh") -
         base = _amount(m.get("base", 0), "base")
         employer = _amount(m.get("employer", 0), "employer")
         personal = _amount(m.get("personal", 0), "personal")
-        totals[1] += employer
-        totals[2] += personal
+        if _paid(m):  # an unpaid (欠缴) month is owed, not paid: it is not in the total
+            totals[1] += employer
+            totals[2] += personal
         table.append([str(m.get("month", "")), money(base), money(employer), money(personal), str(m.get("status", ""))])
     period = f"{table[0][0]} — {table[-1][0]}" + "  " + t("doc.social.months_count", lang, count=len(table))
     rows = [

@@ -250,6 +250,9 @@ def ticket_fields(ticket: dict) -> dict:
         if not ticket.get(key):
             raise LayoutError(f"ticket needs {key!r}")
     waiting = ticket.get("waiting", 0)
+    if waiting is None:  # an offline number: the terminal cannot know the queue
+        return {**ticket, "number": str(ticket["number"]).strip(), "waiting": "unknown",
+                "time": format_time(ticket.get("time"))}
     try:
         waiting = int(waiting)
     except (TypeError, ValueError):

@@ -42,4 +42,25 @@ def runner(kiosk_app, tmp_path):
     a4 = kiosk_app.devices.simulators.get("a4_printer")
     if a4 is not None and hasattr(a4, "set_fault"):
         a4.set_fault(None)
-    return Runner(kiosk_app, tmp_path / "out", expect_timeout_s=30)
+    runner = Runner(kiosk_app, tmp_path / "out", expect_timeout_s=30)
+    # What the voice guidance says on each screen of the session (ui.voice builds
+    # it from the engine's state, the same way the touch screen does).
+    from ui.voice import step_speech
+
+    runner.spoken = []
+    make = kiosk_app.new_session
+
+    def new_session(*args, **kw):
+        session = make(*args, **kw)
+        lang = kw.get("lang", "zh")
+
+        def changed(s):
+            state = s.state()
+            if state.get("step") and not state.get("busy") and \
+                    (not runner.spoken or runner.spoken[-1][0] != state["step"]):
+                runner.spoken.append((state["step"], step_speech(state, lang)))
+        session.on_change(changed)
+        return session
+    kiosk_app.new_session = new_session
+    yield runner
+    del kiosk_app.new_session

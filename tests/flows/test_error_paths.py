@@ -159,6 +159,10 @@ def test_central_unreachable_means_unavailable_and_offline_tickets(runner, kiosk
     assert report.ok, report.error
     number = report.result["ticket"]
     assert report.result["offline"] and number[0] == "D" and 5000 <= int(number[1:]) < 10000
+    # the terminal cannot know how many wait: neither screen nor paper says "nobody ahead"
+    assert report.result["waiting"] is None
+    page = kiosk_app.devices.simulators["ticket_printer"].page_texts()[-1]
+    assert number in page and "前面无人等候" not in page and "请留意叫号" in page
     # faults are reset after the run: everything is offered again
     kiosk_app._backend_cache.clear()
     state = {s["id"]: s for s in kiosk_app.catalog_state()}

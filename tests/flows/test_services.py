@@ -3,8 +3,12 @@ engine, real drivers on the simulators and the embedded sandbox platform."""
 
 from __future__ import annotations
 
+import array
 import json
+import re
+import shutil
 import subprocess
+import wave
 from pathlib import Path
 
 
@@ -26,7 +30,34 @@ def run_shipped(runner, service):
     report = runner.run(load_script(shipped_script(service)))
     assert report.ok, report.error
     assert report.outcome == "completed"
+    check_spoken(runner.spoken, tmp=Path(runner.out))
     return report
+
+
+def loudness(path: Path) -> float:
+    with wave.open(str(path)) as w:
+        samples = array.array("h", w.readframes(w.getnframes()))
+    return (sum(x * x for x in samples) / max(1, len(samples))) ** 0.5
+
+
+def check_spoken(spoken, tmp: Path) -> None:
+    """Every screen of the run was spoken in Chinese: its title and
+    instruction and what to do next, audible when synthesised."""
+    from ui.voice import espeak_command
+
+    assert len(spoken) >= 2, spoken
+    for i, (step, parts) in enumerate(spoken):
+        said = " ".join(t for _, t in parts)
+        assert said.strip() and "{" not in said, (step, parts)
+        assert not re.search(r"[A-Za-z]{3,}", said), (step, said)   # no English on a Chinese session
+        if shutil.which("espeak-ng"):
+            wav = tmp / f"voice-{i}.wav"
+            cmd = espeak_command(said, "zh", 0.8)
+            subprocess.run(cmd[:-2] + ["-w", str(wav), "--", said], check=True, timeout=60)
+            assert loudness(wav) > 100, f"{step}: the spoken guidance is silent"
+    keys = [k for _, parts in spoken for k, _ in parts]
+    assert any(k and k.startswith("ui.voice.") for k in keys) or any(
+        "点击" in t for _, parts in spoken for _, t in parts), spoken
 
 
 def assert_wiped(runner):
@@ -50,6 +81,9 @@ def test_proof_of_no_property(runner, kiosk_app):
     assert len(pdfs) == 1 and len(pngs) == 1
     text = pdf_text(pdfs[0])
     assert "无房证明" in text and "未查询到" in text and "1****************6" in text
+    assert " 00:00" not in text   # 查询时间 is when the registry was asked, not midnight
+    receipt = kiosk_app.devices.simulators["ticket_printer"].page_texts()[-1]
+    assert "已出具证明" in receipt and "申请人" in receipt   # in words, not the raw "issued"
     from printers.documents import Trust, verify_pdf
 
     assert verify_pdf(Path(pdfs[0]).read_bytes(), Trust([kiosk_app.signer.ca_cert])).ok
@@ -85,7 +119,9 @@ def test_social_security_proof_with_the_social_security_card(runner, kiosk_app):
 
 
 def test_provident_fund_withdrawal(runner, kiosk_app):
+    withdrawals = kiosk_app.central.stats()["withdrawals"]
     report = run_shipped(runner, "provident_fund_withdrawal")
+    assert kiosk_app.central.stats()["withdrawals"] == withdrawals + 1   # the withdrawal itself was made
     assert_wiped(runner)
     case = cases_of(kiosk_app, "provident_fund_withdrawal")[0]
     assert case["result"] == {"status": "accepted", "amount_cents": 150000, "purpose": "rent"}
@@ -93,6 +129,9 @@ def test_provident_fund_withdrawal(runner, kiosk_app):
     assert case["evaluation"]["level"] == 2 and case["evaluation"]["reasons"] == ["slow"]
     receipt = kiosk_app.devices.simulators["ticket_printer"].page_texts()[-1]
     assert case["ref"] in receipt
+    # in words: what was asked for, where it goes and when it arrives
+    assert "已受理" in receipt and "accepted" not in receipt.split("Accepted")[0]
+    assert "¥1500.00" in receipt and "预计到账日期" in receipt and "到账银行卡" in receipt
 
 
 def test_queue_ticket(runner, kiosk_app):
@@ -101,7 +140,7 @@ def test_queue_ticket(runner, kiosk_app):
     number = report.result["ticket"]
     assert number.startswith("D") and not report.result["offline"]
     page = kiosk_app.devices.simulators["ticket_printer"].page_texts()[-1]
-    assert number in page
+    assert number in page and "办理窗口" in page
     case = cases_of(kiosk_app, "queue_ticket")[0]
     assert case["result"]["ticket"] == number and case["evaluation"] is None  # the resident skipped the rating
 

@@ -101,11 +101,51 @@ class Driver:
         self.pump(0.15)
         return self.ui.vm._raw
 
+    def unnamed(self) -> list[str]:
+        """Items a screen reader would meet without a name on the current
+        screen: every visible touch area (a MouseArea: its own or its
+        parent's accessible name) and every visible non-empty text."""
+        from PySide6.QtGui import QAccessible
+
+        QAccessible.setActive(True)
+        missing: list[str] = []
+
+        def named(item) -> bool:
+            iface = QAccessible.queryAccessibleInterface(item)
+            return iface is not None and bool(iface.text(QAccessible.Name).strip())
+
+        def label(item) -> str:
+            parent = item.parentItem()
+            return item.objectName() or (parent.objectName() if parent is not None else "") or \
+                str(item.property("text") or type(item).__name__)[:40]
+
+        def walk(item) -> None:
+            if not item.isVisible() or item.opacity() == 0:
+                return
+            kind = item.metaObject().className()
+            if item.objectName() == "techCorner":  # a technician's entry, hidden from residents on purpose
+                return
+            parent = item.parentItem()
+            if kind.startswith("QQuickMouseArea") and item.isEnabled():
+                if not (named(item) or (parent is not None and named(parent))):
+                    missing.append(f"touch area in {label(item)}")
+            elif kind.startswith("QQuickText") and str(item.property("text") or "").strip():
+                if not (named(item) or (parent is not None and named(parent))):
+                    missing.append(f"text {label(item)!r}")
+            for child in item.childItems():
+                walk(child)
+
+        walk(self.ui.view.rootObject())
+        return missing
+
     def shot(self, name: str, docs: bool = True) -> Path:
         """<shots>/<name>_<standard|elderly>_<zh|en>.png; ``docs=False`` for
         screens over a fake backend, which must not stand in the docs for the
-        real catalog."""
+        real catalog.  Every screen shot is also one a screen reader can read:
+        no touch area or text without an accessible name."""
         self.pump(0.2)
+        missing = self.unnamed()
+        assert not missing, f"{name}: no accessible name for " + "; ".join(missing[:12])
         mode = "elderly" if self.ui.vm.elderly else "standard"
         folder = SHOTS if docs else SCRATCH
         return self.ui.grab(folder / f"{name}_{mode}_{self.ui.vm.lang}.png")

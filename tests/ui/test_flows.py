@@ -170,7 +170,7 @@ def test_diagnostics_screen_runs_device_tests(kiosk):
     kiosk.qtbot.waitUntil(lambda: kiosk.ui.feed.property("fps") > 5, timeout=15000)
     kiosk.tap("test_face")
     kiosk.qtbot.waitUntil(lambda: kiosk.ui.tech.results.get("face", "").startswith("正常"), timeout=30000)
-    assert "numpy encoder" in kiosk.text("result_face") and "摄像头：" in kiosk.text("result_face")
+    assert "人脸编码器 numpy" in kiosk.text("result_face") and "摄像头：" in kiosk.text("result_face")
     assert re.search(r"上次同步 (从未|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", kiosk.text("outboxText")), kiosk.text("outboxText")
     kiosk.tap("test_logs")
     kiosk.shot("diagnostics")

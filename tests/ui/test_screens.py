@@ -40,14 +40,14 @@ class ToyApp:
         from flows.engine import END, Choice, Field, Flow, Session, Step
 
         steps = {
-            "plate": Step("plate", view="form", title="ui.catalog.title",
-                          fields=[Field("plate", kind="plate", label="ui.keyboard.province")]),
-            "pick": Step("pick", view="choose", title="ui.catalog.title",
+            "plate": Step("plate", view="form", title="flows.traffic.plate_title", prompt="flows.traffic.plate_prompt",
+                          fields=[Field("plate", kind="plate", placeholder="flows.traffic.plate_example")]),
+            "pick": Step("pick", view="choose", title="flows.traffic.list_title",
                          choices=[Choice("a", "ui.catalog.approval"), Choice("b", "ui.catalog.public")]),
             "done": Step("done", view="message", title="ui.common.done",
                          actions=[Choice("ok", "ui.common.confirm")], next=END),
         }
-        flow = Flow("toy_plate", "convenience", "ui.catalog.title", steps, "plate")
+        flow = Flow("toy_plate", "convenience", "flows.svc.traffic_violations.title", steps, "plate")
         return Session(flow, None, lang=lang, idle_timeout_s=30, idle_warning_s=10)
 
     def call_staff(self, reason="", service=None):
@@ -110,6 +110,13 @@ def test_search_with_on_screen_keyboard(kiosk):
     kiosk.shot("catalog_search", docs=False)
     kiosk.tap("keyClear")
     assert not kiosk.absent("service_toy_plate")
+    # pinyin: initials and full spelling of the Chinese name
+    kiosk.type_keys("PDQH")          # 排队取号
+    assert not kiosk.absent("service_queue_ticket") and kiosk.absent("service_toy_plate")
+    kiosk.tap("keyClear")
+    kiosk.type_keys("CHEPAI")        # 车牌登记
+    assert not kiosk.absent("service_toy_plate") and kiosk.absent("service_queue_ticket")
+    kiosk.tap("keyClear")
 
 
 def test_elderly_mode_one_tap_bigger_text_fewer_tiles_and_voice(kiosk):
@@ -164,6 +171,27 @@ def test_plate_keyboard_province_then_letters_and_engine_validation(kiosk):
     kiosk.wait_view("choose")
     kiosk.tap("btnBack")
     kiosk.wait_view("form")
+    kiosk.tap("btnCancel")
+    kiosk.wait_page("attract")
+
+
+def test_each_step_is_spoken_and_again_on_listen_again(kiosk):
+    kiosk.tap("touchToStart")
+    kiosk.wait_page("catalog")
+    kiosk.tap("service_toy_plate")
+    kiosk.wait_view("form")
+    said = ["请输入车牌号", "使用屏幕键盘输入，新能源车牌为8位", "完成后请点击下一步。"]
+    kiosk.qtbot.waitUntil(lambda: kiosk.voice.texts()[-3:] == said, timeout=5000)
+    before = len(kiosk.voice.commands)
+    kiosk.tap("btnRepeat")            # 再听一遍
+    kiosk.qtbot.waitUntil(lambda: kiosk.voice.texts()[before:] == said, timeout=5000)
+    speed = kiosk.voice.commands[-1][kiosk.voice.commands[-1].index("-s") + 1]
+    kiosk.tap("btnElderly")           # slower in elderly mode, and spoken again at once
+    kiosk.qtbot.waitUntil(lambda: kiosk.voice.commands[-1][kiosk.voice.commands[-1].index("-s") + 1] < speed,
+                          timeout=5000)
+    kiosk.tap("btnLang")              # the chosen language
+    kiosk.qtbot.waitUntil(lambda: "Enter the plate number" in kiosk.voice.texts(), timeout=5000)
+    assert kiosk.voice.commands[-1][2] == "en-gb"
     kiosk.tap("btnCancel")
     kiosk.wait_page("attract")
 

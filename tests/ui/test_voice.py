@@ -69,3 +69,44 @@ def test_volume_zero_or_disabled_is_silent():
     off.say("y")
     # nothing was queued, so no speaking thread was ever started
     assert voice._thread is None and off._thread is None and spoken == []
+
+
+def test_fixed_texts_play_the_voice_pack_and_dynamic_texts_are_synthesised(tmp_path):
+    import array
+    import wave
+
+    from ui.voice import VoicePack
+
+    (tmp_path / "zh").mkdir()
+    recording = tmp_path / "zh" / "flows.take_paper.title.wav"
+    with wave.open(str(recording), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000)
+        w.writeframes(array.array("h", [3000, -3000] * 800).tobytes())
+    voice = Voice(enabled=True, volume=0.5, runner=lambda cmd: None, pack=VoicePack(tmp_path))
+    voice.elderly = True
+    parts = [("flows.take_paper.title", "请取走您的材料"),          # fixed text: the recording
+             ("flows.queue.counters", "1-3号窗口"),                 # values filled in: synthesised
+             ("flows.take_paper.prompt", "别忘了取回身份证和卡片")]  # no recording: synthesised
+    cmds = voice.commands(parts, "zh")
+    assert cmds[0][0].endswith("play") and str(recording) in cmds[0] and "0.50" in cmds[0]
+    assert "tempo" in cmds[0]                                       # slower in elderly mode
+    assert cmds[1][0].endswith("espeak-ng") and cmds[1][-1] == "1-3号窗口"
+    assert cmds[2][-1] == "别忘了取回身份证和卡片" and cmds[2][cmds[2].index("-s") + 1] == "125"
+    assert VoicePack(tmp_path).keys("zh") == {"flows.take_paper.title"}
+    assert VoicePack(tmp_path).find("../etc", "zh") is None
+
+
+def test_step_speech_reads_the_engine_state_keys():
+    from flows.engine import END, Field, Flow, Session, Step
+    from ui.voice import step_speech
+
+    steps = {"plate": Step("plate", view="form", title="flows.traffic.plate_title", prompt="flows.traffic.plate_prompt",
+                           fields=[Field("plate", kind="plate")], next=END)}
+    session = Session(Flow("toy", "convenience", "flows.svc.traffic_violations.title", steps, "plate"), None).start()
+    said = step_speech(session.state(), "zh")
+    assert [k for k, _ in said] == ["flows.traffic.plate_title", "flows.traffic.plate_prompt", "ui.voice.then_next"]
+    assert said[0][1] == "请输入车牌号"
+    assert [t for _, t in step_speech(session.state(), "en")][0] == "Enter the plate number"
+    session.dispatch({"type": "submit"})    # empty: the field's error is spoken too
+    assert any(k and k.startswith("flows.") and "plate" not in k for k, _ in step_speech(session.state(), "zh"))
+    session.close()

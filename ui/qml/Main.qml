@@ -22,7 +22,7 @@ Rectangle {
     Loader {
         id: page
         objectName: "pageLoader"
-        anchors { left: parent.left; right: parent.right; top: topBar.bottom; bottom: parent.bottom }
+        anchors { left: parent.left; right: parent.right; top: notice.visible ? notice.bottom : topBar.bottom; bottom: parent.bottom }
         source: {
             switch (vm.page) {
             case "attract": return "screens/AttractScreen.qml"
@@ -39,6 +39,7 @@ Rectangle {
     // Hidden technician entry: hold the top-left corner for 3 s.
     MouseArea {
         objectName: "techCorner"
+        Accessible.ignored: true   // a technician's entry, not for residents
         anchors { left: parent.left; top: parent.top }
         width: 120; height: 120
         z: 10
@@ -46,23 +47,23 @@ Rectangle {
         onPressAndHold: tech.enter()
     }
 
-    // Notices (staff called, service unavailable...)
+    // Notices (staff called, service unavailable...): a band under the
+    // header that moves the page down, so it never covers a card or button.
     Rectangle {
+        id: notice
         objectName: "notice"
         visible: vm.notice !== ""
-        z: 5
-        anchors.horizontalCenter: parent.horizontalCenter
-        anchors.bottom: parent.bottom
-        anchors.bottomMargin: theme.spacing * 3
-        width: Math.min(parent.width - theme.spacing * 4, noticeText.implicitWidth + theme.spacing * 4)
-        height: noticeText.implicitHeight + theme.spacing * 2
-        radius: theme.radius
+        z: 1
+        anchors { left: parent.left; right: parent.right; top: topBar.bottom }
+        height: visible ? noticeText.implicitHeight + theme.spacing * 2 : 0
         color: theme.accent
+        Accessible.role: Accessible.AlertMessage
+        Accessible.name: vm.notice
         KText {
             id: noticeText
             objectName: "noticeText"
             anchors.centerIn: parent
-            width: Math.min(implicitWidth, root.width - theme.spacing * 8)
+            width: parent.width - theme.spacing * 4
             text: vm.notice
             color: theme.onAccent
             horizontalAlignment: Text.AlignHCenter

@@ -44,7 +44,7 @@ DOCS = {
                     ["不动产登记信息查询结果", "无房证明", "欧阳娜娜", "未查询到该权利人名下的房屋等不动产登记信息",
                      "查询范围", "查询时间", "2026年11月23日 10:32", "市不动产登记中心"]),
     "social_security": (render_social_security_proof, demo.social_security,
-                        ["社会保险参保缴费证明", "费款所属期", "缴费基数", "2026-10", "1,280.00", "15,360.00", "欠缴"]),
+                        ["社会保险参保缴费证明", "费款所属期", "缴费基数", "2026-10", "1,280.00", "14,080.00", "欠缴"]),  # the 欠缴 month is not in the total
     "provident_fund": (render_provident_fund_receipt, demo.provident_fund,
                        ["住房公积金提取回执", "购买自住住房", "52,000.00", "人民币伍万贰仟元整", "中国建设银行"]),
 }
@@ -134,6 +134,7 @@ def test_long_social_security_proof_continues_on_numbered_pages(signer, trust):
     assert len(PdfReader(io.BytesIO(pdf)).pages) == 2
     text = pdftotext(pdf)
     assert "第1页/共2页" in text.replace(" ", "") and "第2页/共2页" in text.replace(" ", "")
-    assert "2023-01" in text and "2025-12" in text and "46,080.00" in text  # every month and the total
+    # every month, and the total of the 33 paid ones (each year's last month is 欠缴)
+    assert "2023-01" in text and "2025-12" in text and "42,240.00" in text
     assert text.count("仅供办理政务服务事项时使用") == 1  # the closing block once, on the last page
     assert verify_pdf(pdf, trust, now=NOW).ok

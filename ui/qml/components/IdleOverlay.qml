@@ -3,6 +3,9 @@ import QtQuick
 // Idle warning with a visible countdown; any tap continues the session.
 Rectangle {
     color: theme.overlay
+    Accessible.role: Accessible.AlertMessage
+    Accessible.name: vm.idleText
+    Accessible.description: vm.t["ui.idle.continue"]
     MouseArea { anchors.fill: parent; onClicked: vm.touched() }
     Panel {
         anchors.centerIn: parent
@@ -15,6 +18,8 @@ Rectangle {
             spacing: theme.spacing * 1.5
             Text {
                 objectName: "idleCountdown"
+                Accessible.role: Accessible.StaticText
+                Accessible.name: vm.idleText
                 anchors.horizontalCenter: parent.horizontalCenter
                 text: vm.idleLeft
                 font.family: theme.font

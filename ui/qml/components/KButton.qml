@@ -9,6 +9,11 @@ Rectangle {
     property int fontSize: theme.body
     signal clicked()
 
+    Accessible.role: Accessible.Button
+    Accessible.name: label.text
+    Accessible.description: enabledLook ? "" : vm.t["ui.a11y.unavailable"]
+    Accessible.onPressAction: if (root.enabledLook) root.clicked()
+
     implicitHeight: Math.max(theme.button, theme.minTarget)
     implicitWidth: Math.max(label.implicitWidth + theme.spacing * 3, theme.minTarget * 2)
     radius: theme.radius
@@ -22,6 +27,8 @@ Rectangle {
     opacity: area.pressed ? 0.8 : 1.0
 
     Text {
+        Accessible.role: Accessible.StaticText
+        Accessible.name: text
         id: label
         objectName: root.objectName ? root.objectName + "Label" : ""
         anchors.centerIn: parent

@@ -5,4 +5,6 @@ Text {
     font.pixelSize: theme.body
     color: theme.text
     wrapMode: Text.WordWrap
+    Accessible.role: Accessible.StaticText
+    Accessible.name: text
 }

@@ -76,11 +76,17 @@ Rectangle {
                         delegate: Rectangle {
                             objectName: "key_" + modelData
                             width: kb.keyW; height: kb.keyH
+                            Accessible.role: Accessible.Button
+                            Accessible.name: modelData
+                            Accessible.description: vm.t["ui.a11y.key"]
+                            Accessible.onPressAction: { vm.touched(); kb.key(modelData); if (kb.mode === "plate") kb.platePage = "" }
                             radius: theme.radius / 2
                             color: area.pressed ? theme.disabled : theme.keyFill
                             border.color: theme.border
                             border.width: 2
                             Text {
+                                Accessible.role: Accessible.StaticText
+                                Accessible.name: text
                                 anchors.centerIn: parent
                                 text: modelData
                                 font.family: theme.font

@@ -1,6 +1,7 @@
 import QtQuick
 
-// A queue number, big, with the people waiting before it.
+// A queue number, big, with the people waiting before it (when the central
+// queue said so) and the counters that serve it.
 Column {
     readonly property var r: vm.session.result || ({})
     spacing: theme.spacing / 2
@@ -11,12 +12,19 @@ Column {
         font.pixelSize: theme.huge * 1.4
         font.bold: true
         color: theme.primary
+        Accessible.role: Accessible.StaticText
+        Accessible.name: vm.t["ui.ticket.number"] + " " + text
     }
     KText {
         objectName: "ticketWaiting"
-        visible: r.waiting !== undefined && r.waiting !== null
-        text: vm.lang === "zh" ? ("前面还有 " + r.waiting + " 人等候" + (r.offline ? "（离线号段）" : ""))
-                               : (r.waiting + " people before you" + (r.offline ? " (offline range)" : ""))
+        text: r.waiting !== undefined && r.waiting !== null
+              ? vm.t["ui.ticket.waiting"].replace("{waiting}", r.waiting) : vm.t["ui.ticket.offline"]
         color: theme.muted
+    }
+    KText {
+        objectName: "ticketCounters"
+        visible: !!r.counters
+        text: vm.t["ui.ticket.counters"].replace("{counters}", r.counters || "")
+        font.bold: true
     }
 }

@@ -8,10 +8,10 @@ import QtQuick
 Rectangle {
     id: bar
     property bool compact: false
-    readonly property int brandH: theme.elderly ? 112 : 88
+    readonly property int brandH: theme.elderly ? 128 : 88
     readonly property bool showHome: vm.page === "catalog" || vm.page === "step"
     readonly property int count: (showHome ? 1 : 0) + (vm.voiceOn ? 1 : 0) + 3
-    readonly property int wideH: theme.elderly ? 132 : 104
+    readonly property int wideH: theme.elderly ? 144 : 104
     readonly property int actionH: compact ? Math.max(theme.minTarget, theme.elderly ? 104 : 80) : wideH - 24
     // compact: every button gets an equal share of the row
     readonly property real shareW: (width - theme.spacing * 2 - actions.spacing * (count - 1)) / count
@@ -53,6 +53,8 @@ Rectangle {
             color: theme.onHeader
             anchors.verticalCenter: parent.verticalCenter
             Text {
+                Accessible.role: Accessible.Graphic
+                Accessible.name: vm.brandName
                 anchors.centerIn: parent
                 text: "政"
                 font.family: theme.font
@@ -64,21 +66,27 @@ Rectangle {
         Column {
             anchors.verticalCenter: parent.verticalCenter
             Text {
+                Accessible.role: Accessible.StaticText
+                Accessible.name: text
                 objectName: "brandName"
                 text: vm.brandName
                 font.family: theme.font
-                font.pixelSize: theme.elderly ? theme.small : theme.body
+                font.pixelSize: theme.body
                 font.bold: true
                 color: theme.onHeader
                 width: Math.min(implicitWidth, bar.compact ? bar.width - emblem.width * 4 : bar.width - actions.width - 240)
                 elide: Text.ElideRight
             }
             Text {
+                Accessible.role: Accessible.StaticText
+                Accessible.name: text
                 objectName: "clock"
                 text: vm.clock + "  " + vm.date
                 font.family: theme.font
-                font.pixelSize: theme.elderly ? 26 : 20
+                font.pixelSize: theme.small
                 color: theme.onHeader
+                width: Math.min(implicitWidth, bar.compact ? bar.width - emblem.width * 2 : bar.width - actions.width - emblem.width - theme.spacing * 4)
+                elide: Text.ElideRight
             }
         }
     }
@@ -90,9 +98,16 @@ Rectangle {
         anchors.rightMargin: theme.spacing
         y: bar.compact ? bar.brandH : (bar.height - bar.actionH) / 2
         spacing: theme.spacing / 2
-        // wide layout: natural widths; compact: equal shares of the row
-        function w(natural) { return bar.compact ? bar.shareW : natural }
+        // wide layout: natural widths; compact: the row shared in proportion
+        // to the labels, so "呼叫工作人员" or "Volume 80%" stay on one line
+        readonly property real naturalSum: (bar.showHome ? btnHome.implicitWidth : 0) + btnElderly.implicitWidth
+                                           + btnLang.implicitWidth + (vm.voiceOn ? btnVolume.implicitWidth : 0)
+                                           + btnCallStaff.implicitWidth
+        function w(natural) {
+            return bar.compact ? natural * (bar.shareW * bar.count) / Math.max(1, naturalSum) : natural
+        }
         KButton {
+            id: btnHome
             objectName: "btnHome"
             visible: bar.showHome
             kind: "secondary"; height: bar.actionH; fontSize: theme.small
@@ -101,6 +116,7 @@ Rectangle {
             onClicked: vm.home()
         }
         KButton {
+            id: btnElderly
             objectName: "btnElderly"
             kind: "secondary"; height: bar.actionH; fontSize: theme.small
             width: actions.w(implicitWidth)
@@ -108,6 +124,7 @@ Rectangle {
             onClicked: vm.toggleElderly()
         }
         KButton {
+            id: btnLang
             objectName: "btnLang"
             kind: "secondary"; height: bar.actionH; fontSize: theme.small
             width: actions.w(implicitWidth)
@@ -115,15 +132,17 @@ Rectangle {
             onClicked: vm.toggleLang()
         }
         KButton {
+            id: btnVolume
             objectName: "btnVolume"
             visible: vm.voiceOn
             kind: "secondary"; height: bar.actionH; fontSize: theme.small
-            width: actions.w(Math.max(implicitWidth, bar.actionH * 1.6))
+            width: actions.w(implicitWidth)
             // three steps: off, medium, loud
             text: vm.t["ui.top.volume"] + " " + Math.round(vm.volume * 100) + "%"
             onClicked: vm.setVolume(vm.volume <= 0 ? 0.5 : (vm.volume < 0.7 ? 1.0 : 0.0))
         }
         KButton {
+            id: btnCallStaff
             objectName: "btnCallStaff"
             kind: "accent"; height: bar.actionH; fontSize: theme.small
             width: actions.w(implicitWidth)

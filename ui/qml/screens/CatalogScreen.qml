@@ -53,6 +53,10 @@ Item {
                     color: vm.search !== "" ? theme.text : theme.muted
                     font.pixelSize: theme.small
                 }
+                Accessible.role: Accessible.EditableText
+                Accessible.name: vm.t["ui.catalog.search"]
+                Accessible.description: vm.search
+                Accessible.onPressAction: { screen.typing = !screen.typing; vm.touched() }
                 MouseArea { anchors.fill: parent; onClicked: { screen.typing = !screen.typing; vm.touched() } }
             }
         }
@@ -79,20 +83,32 @@ Item {
         anchors.bottom: keyboard.visible ? keyboard.top : pager.top
         columns: screen.columns
         spacing: theme.spacing
-        readonly property int rows: Math.max(1, Math.ceil(theme.perPage / columns))
+        // as many rows as fit with room for a title and two lines of description
+        readonly property real tileMin: theme.elderly ? theme.title * 1.35 + theme.small * 1.35 + theme.spacing * 2.5
+                                                      : theme.body * 1.55 + theme.small * 2.7 + theme.spacing * 3
+        readonly property int rows: Math.max(1, Math.min(Math.ceil(theme.perPage / columns),
+                                                       Math.floor((height + spacing) / (tileMin + spacing))))
+        onRowsChanged: vm.fitTiles(rows * columns)
+        onColumnsChanged: vm.fitTiles(rows * columns)
+        Component.onCompleted: vm.fitTiles(rows * columns)
         Repeater {
             model: vm.services
             delegate: Rectangle {
                 objectName: "service_" + modelData.id
                 width: (grid.width - grid.spacing * (grid.columns - 1)) / grid.columns
-                height: Math.max(theme.minTarget * 1.6, Math.min(
+                height: Math.max(theme.minTarget, Math.min(
                     (grid.height - grid.spacing * (grid.rows - 1)) / grid.rows, theme.elderly ? 360 : 260))
+                Accessible.role: Accessible.Button
+                Accessible.name: modelData.title
+                Accessible.description: modelData.available ? (modelData.summary || "") : (modelData.reason || "")
+                Accessible.onPressAction: vm.openService(modelData.id)
                 radius: theme.radius
                 color: modelData.available ? theme.surface : theme.disabled
                 border.color: modelData.available ? theme.primary : theme.border
                 border.width: 2
                 Column {
-                    anchors.verticalCenter: parent.verticalCenter
+                    // top-aligned, so titles line up whatever the description's length
+                    y: Math.max(theme.spacing, (parent.height - grid.tileMin) / 2 + theme.spacing / 2)
                     x: theme.spacing; width: parent.width - theme.spacing * 2
                     spacing: theme.spacing / 2
                     KText {

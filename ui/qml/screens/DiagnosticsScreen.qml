@@ -49,7 +49,8 @@ Item {
                             id: devText
                             x: 10; y: 8; width: parent.width - 20
                             font.pixelSize: theme.small
-                            text: modelData.id + " (" + modelData.family + ") · " + modelData.device + " · " + modelData.message
+                            // the device in the screen's language, its state in words, then the detail
+                            text: (vm.t["ui.tech.family." + modelData.family] || modelData.family) + " (" + modelData.id + ") · " + modelData.message
                                   + (modelData.detail_text ? " · " + modelData.detail_text : "")
                                   + (modelData.last_error ? "\n" + modelData.last_error : "")
                         }
@@ -62,6 +63,8 @@ Item {
                     color: "#202020"
                     CameraView { anchors.fill: parent; feed: camToggle.on ? cameraFeed : null; Component.onDestruction: feed = null }
                     Text {
+                        Accessible.role: Accessible.StaticText
+                        Accessible.name: text
                         objectName: "cameraFps"
                         anchors { left: parent.left; top: parent.top; margins: 8 }
                         text: cameraFeed.fps.toFixed(1) + " fps"
@@ -76,12 +79,13 @@ Item {
         Panel {
             width: main.cellW; height: main.cellH
             Flickable {
+                id: flick
                 anchors.fill: parent; anchors.margins: theme.spacing
                 contentHeight: right.implicitHeight
                 clip: true
                 Column {
                     id: right
-                    width: parent.width
+                    width: flick.width
                     spacing: 8
                     Repeater {
                         model: screen.actions
@@ -91,7 +95,7 @@ Item {
                             KButton {
                                 objectName: "test_" + modelData
                                 kind: "secondary"; fontSize: theme.small
-                                width: Math.min(360, right.width * 0.42)
+                                width: Math.min(360, right.width * 0.42)   // one width for every test button
                                 text: vm.t[screen.labels[modelData]]
                                 onClicked: {
                                     if (modelData === "camera") camToggle.on = !camToggle.on
@@ -103,7 +107,8 @@ Item {
                                 width: right.width * 0.55
                                 anchors.verticalCenter: parent.verticalCenter
                                 font.pixelSize: theme.small
-                                text: tech.results[modelData] || ""
+                                color: tech.results[modelData] ? theme.text : theme.muted
+                                text: tech.results[modelData] || (modelData === "logs" ? "" : vm.t["ui.tech.not_run"])
                             }
                         }
                     }

@@ -11,7 +11,7 @@ Item {
             anchors.horizontalCenter: parent.horizontalCenter
             width: theme.huge * 2; height: width; radius: width / 2
             color: theme.warning
-            Text { anchors.centerIn: parent; text: "⚠"; font.pixelSize: parent.height * 0.55; color: "#FFFFFF" }
+            Text { Accessible.role: Accessible.Graphic; Accessible.name: vm.t["ui.oos.title"]; anchors.centerIn: parent; text: "⚠"; font.pixelSize: parent.height * 0.55; color: "#FFFFFF" }
         }
         KText {
             objectName: "oosTitle"

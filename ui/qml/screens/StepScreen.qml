@@ -135,7 +135,8 @@ Item {
             model: s.actions || []
             delegate: KButton {
                 objectName: "action_" + modelData.id
-                kind: index === 0 ? "primary" : "secondary"
+                // leaving without doing (skip) is never the red primary button
+                kind: index === 0 && modelData.id !== "skip" ? "primary" : "secondary"
                 width: Math.max(implicitWidth, theme.elderly ? 360 : 280)
                 text: modelData.label
                 onClicked: vm.send("tap", {"action": modelData.id})
@@ -156,6 +157,15 @@ Item {
             width: Math.max(implicitWidth, 200)
             text: "‹ " + vm.t["ui.top.back"]
             onClicked: vm.send("back")
+        }
+        KButton {
+            objectName: "btnRepeat"
+            kind: "quiet"
+            visible: vm.voiceOn
+            width: Math.max(implicitWidth, 200)
+            text: vm.t["ui.voice.repeat"]
+            Accessible.description: vm.t["ui.voice.repeat"]
+            onClicked: vm.repeatVoice()
         }
         KText {
             objectName: "secondsLeft"

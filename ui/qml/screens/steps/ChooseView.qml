@@ -11,7 +11,8 @@ Item {
     property int page: 0
     readonly property int pages: Math.max(1, Math.ceil(all.length / per))
     readonly property var shown: all.slice(page * per, page * per + per)
-    readonly property int columns: (width < 1200 || theme.elderly) ? 1 : 2
+    // elderly pages hold four choices: two columns of two keep them tall
+    readonly property int columns: width < 1200 ? 1 : 2
     onAllChanged: if (page >= pages) page = 0
 
     Grid {
@@ -24,16 +25,23 @@ Item {
             model: view.shown
             delegate: Rectangle {
                 objectName: "choice_" + modelData.id
+                Accessible.role: view.s.multi ? Accessible.CheckBox : Accessible.Button
+                Accessible.name: modelData.label || modelData.id
+                Accessible.description: modelData.enabled ? (modelData.detail || "") : (modelData.reason || vm.t["ui.a11y.unavailable"])
+                Accessible.checkable: !!view.s.multi
+                Accessible.checked: !!modelData.selected
+                Accessible.onPressAction: vm.send("tap", {"action": modelData.id})
                 width: (grid.width - grid.spacing * (grid.columns - 1)) / grid.columns
                 // fill the page evenly, never below a finger-sized target
                 readonly property int rowsPerPage: Math.ceil(view.per / grid.columns)
-                height: Math.max(theme.minTarget, Math.min(theme.button * 1.8,
-                        (grid.height - grid.spacing * (rowsPerPage - 1)) / rowsPerPage))
+                height: Math.max(theme.minTarget, texts.implicitHeight + theme.spacing * 1.5,
+                                 Math.min(theme.button * 1.8, (grid.height - grid.spacing * (rowsPerPage - 1)) / rowsPerPage))
                 radius: theme.radius
                 color: modelData.selected ? theme.primary : (modelData.enabled ? theme.surface : theme.disabled)
                 border.color: modelData.enabled ? theme.primary : theme.border
                 border.width: 2
                 Column {
+                    id: texts
                     anchors.verticalCenter: parent.verticalCenter
                     x: theme.spacing; width: parent.width - theme.spacing * 2
                     KText {

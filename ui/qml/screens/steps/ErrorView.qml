@@ -13,7 +13,7 @@ Item {
             anchors.horizontalCenter: parent.horizontalCenter
             width: theme.huge * 1.6; height: width; radius: width / 2
             color: theme.danger
-            Text { anchors.centerIn: parent; text: "!"; font.pixelSize: parent.height * 0.7; font.bold: true; color: theme.onDanger }
+            Text { Accessible.role: Accessible.Graphic; Accessible.name: vm.t["ui.error.title"]; anchors.centerIn: parent; text: "!"; font.pixelSize: parent.height * 0.7; font.bold: true; color: theme.onDanger }
         }
         KText {
             objectName: "errorNext"

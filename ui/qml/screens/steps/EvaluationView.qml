@@ -17,6 +17,10 @@ Item {
             model: view.levels
             delegate: Rectangle {
                 objectName: "rate_" + modelData.id
+                Accessible.role: Accessible.Button
+                Accessible.name: modelData.label || modelData.id
+                Accessible.description: vm.t["ui.a11y.rating"]
+                Accessible.onPressAction: vm.send("tap", {"action": modelData.id})
                 width: view.stacked ? Math.min(view.width, 900) : (view.width - theme.spacing * 4) / Math.max(5, view.levels.length)
                 height: view.stacked ? Math.max(theme.minTarget, Math.min(theme.button * 2, (view.height - theme.spacing * 4) / Math.max(5, view.levels.length)))
                                      : Math.min(view.height * 0.8, theme.elderly ? 380 : 320)
@@ -31,10 +35,12 @@ Item {
                     spacing: theme.spacing / 2
                     horizontalItemAlignment: Grid.AlignHCenter
                     verticalItemAlignment: Grid.AlignVCenter
-                    Text {
-                        text: ["☺", "☺", "–", "☹", "☹"][index % 5]
-                        font.pixelSize: view.stacked ? theme.title * 1.3 : theme.huge
-                        color: modelData.selected ? "#FFFFFF" : view.tints[index % 5]
+                    Smiley {
+                        objectName: "face_" + modelData.id
+                        width: view.stacked ? theme.title * 1.3 : theme.huge * 1.2
+                        height: width
+                        mood: [2, 1, 0, -1, -2][index % 5]
+                        ink: modelData.selected ? "#FFFFFF" : view.tints[index % 5]
                     }
                     KText {
                         width: Math.min(implicitWidth, view.stacked ? view.width * 0.8 : (view.width - theme.spacing * 4) / 5 - theme.spacing)

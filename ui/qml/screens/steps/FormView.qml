@@ -48,6 +48,17 @@ Item {
                     Rectangle {
                         objectName: "field_" + modelData.name
                         width: parent.width
+                        Accessible.role: modelData.kind === "checkbox" ? Accessible.CheckBox : Accessible.EditableText
+                        Accessible.name: modelData.label || modelData.name
+                        Accessible.description: modelData.error || (form.shown(modelData) !== "" ? form.shown(modelData) : (modelData.placeholder || ""))
+                        Accessible.checkable: modelData.kind === "checkbox"
+                        Accessible.checked: form.shown(modelData) === "true"
+                        Accessible.onPressAction: {
+                            form.current = index
+                            if (modelData.kind === "checkbox")
+                                form.setValue(modelData.name, form.shown(modelData) === "true" ? "" : "true")
+                            vm.touched()
+                        }
                         height: Math.max(theme.button, theme.minTarget)
                         radius: theme.radius
                         color: theme.surface
@@ -74,8 +85,8 @@ Item {
                                 width: theme.minTarget * 0.7; height: width; radius: 6
                                 border.width: 3; border.color: theme.text
                                 color: form.shown(modelData) === "true" ? theme.primary : theme.surface
-                                Text { anchors.centerIn: parent; text: "✓"; color: theme.onPrimary; font.pixelSize: parent.height * 0.7
-                                       visible: form.shown(modelData) === "true" }
+                                CheckMark { anchors.fill: parent; ink: theme.onPrimary
+                                            visible: form.shown(modelData) === "true" }
                             }
                         }
                         MouseArea {

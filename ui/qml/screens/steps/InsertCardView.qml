@@ -15,6 +15,8 @@ Item {
         radius: theme.radius
         color: theme.text
         Text {
+            Accessible.role: Accessible.StaticText
+            Accessible.name: text
             anchors.centerIn: parent
             text: vm.lang === "zh" ? "身份证感应区" : "ID card reader"
             font.family: theme.font; font.pixelSize: theme.small

@@ -14,7 +14,7 @@ Item {
             anchors.horizontalCenter: parent.horizontalCenter
             width: theme.huge * 2; height: width; radius: width / 2
             color: theme.success
-            Text { anchors.centerIn: parent; text: "✓"; font.pixelSize: parent.height * 0.6; font.bold: true; color: theme.onSuccess }
+            CheckMark { objectName: "doneMark"; anchors.fill: parent; ink: theme.onSuccess }
         }
         KText {
             width: parent.width

@@ -23,6 +23,8 @@ Item {
         }
     }
     Text {
+        Accessible.role: Accessible.Graphic
+        Accessible.name: vm.session.title || ""
         anchors.horizontalCenter: parent.horizontalCenter
         anchors.bottom: slot.top
         anchors.bottomMargin: paper.height * 1.4
