@@ -311,8 +311,9 @@ class Diagnostics:
                 out.append({"id": dev.name, "device": st.device.value, "detail": dict(st.detail),
                             "message": {"zh": st.message_zh, "en": st.message_en}, "family": family})
         ok = bool(out) and all(p["device"] in ("online", "deviceBusy") for p in out)
-        summary = {lang: "；".join(f"{t('ui.tech.family.' + p['family'], lang)}：{p['message'][lang]}" for p in out)
-                   for lang in ("zh", "en")}
+        sep = {"zh": ("：", "；"), "en": (": ", "; ")}
+        summary = {lang: sep[lang][1].join(f"{t('ui.tech.family.' + p['family'], lang)}{sep[lang][0]}{p['message'][lang]}"
+                                           for p in out) for lang in ("zh", "en")}
         return {"ok": ok, "printers": out, "summary": summary if out else _both("ui.diag.no_printer")}
 
     def action_network(self) -> dict:

@@ -74,7 +74,9 @@ def test_print_ticket_and_printer_status_actions(manager):
     assert printed["ok"], printed
     assert mgr.simulators["ticket_printer"].pages()  # a ticket came out of the simulator
     status = diag.run_action("printer_status")
-    assert status["ok"] and "ticket_printer: online" in status["summary"]
+    # the technician screen's language: device name and state in words
+    assert status["ok"] and "凭条打印机：工作正常" in status["summary"]["zh"]
+    assert "Ticket printer: Working normally" in status["summary"]["en"]
 
 
 def test_unknown_action_and_missing_device_are_one_clear_line(manager):
