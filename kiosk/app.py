@@ -209,6 +209,7 @@ class KioskApp:
             log.info("face warm-up still running at stop; its models go with the process")
         for closer in (lambda: self.sync and self.sync.stop(), lambda: self.central and self.central.close(),
                        lambda: self.embedded and self.embedded.stop(), lambda: self.store and self.store.close(),
+                       lambda: self.audit and self.audit.close(),
                        lambda: self._face and not warming and self._face.close(),
                        lambda: self.devices and self.devices.stop()):
             try:

@@ -336,14 +336,24 @@ def record_attempt(config, who: str, result, counted: bool, **fields: Any) -> No
             record(config, failed_kind, remaining_tries=result.remaining_tries, **fields)
 
 
-def record(config, kind: str, **fields: Any) -> dict | None:
-    """``audit.record(config, kind, **fields)``: append to the config's audit log, never raising."""
+def record_at(data_dir: str | os.PathLike, terminal_id: str, kind: str, **fields: Any) -> dict | None:
+    """Append to a data directory's audit log, never raising. The connection is
+    closed again: these events are rare, and a process must not keep one open
+    per data directory it ever touched (it reopens on the next use)."""
     try:
-        trail = audit_for(config)
-    except Exception as exc:  # config without a usable data dir
+        trail = audit_at(data_dir, terminal_id)
+    except Exception as exc:  # no usable data dir
         log.error("audit record not written", extra={"kind": kind, "reason": str(exc)})
         return None
-    return trail.record(kind, **fields)
+    try:
+        return trail.record(kind, **fields)
+    finally:
+        trail.close()
+
+
+def record(config, kind: str, **fields: Any) -> dict | None:
+    """``audit.record(config, kind, **fields)``: append to the config's audit log, never raising."""
+    return record_at(config.data_dir, config.terminal_id, kind, **fields)
 
 
 # --- CLI ---------------------------------------------------------------------

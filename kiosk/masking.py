@@ -151,6 +151,11 @@ PERSONAL_FIELDS = {
     "previous_number_link": hide,
 }
 
+# Identifiers the system itself made (certificate serials, hashes, case
+# references): long digit runs in them are not card numbers.
+PLAIN_FIELDS = {"serial", "sha256", "hash", "prev", "document_hash", "case_id", "ref", "case_ref",
+                "idempotency_key"}
+
 # Values that must never be shown even masked (binary photos, encodings).
 DROP_FIELDS = {"photo", "photo_bmp", "photo_wlt", "face_encoding", "fingerprint", "image", "frame"}
 
@@ -244,6 +249,8 @@ def mask_mapping(data, _depth: int = 0):
                 out[key] = f"<{len(value)} bytes>" if isinstance(value, (bytes, bytearray)) else "<omitted>"
             elif k in PERSONAL_FIELDS and isinstance(value, str):
                 out[key] = PERSONAL_FIELDS[k](value)
+            elif k in PLAIN_FIELDS and isinstance(value, str):
+                out[key] = value
             else:
                 out[key] = mask_mapping(value, _depth + 1)
         return out

@@ -290,10 +290,10 @@ class RemoteConfigStore:
             return ApplyResult(True, doc["version"])
 
     def _audit(self, kind: str, doc: Any, **fields: Any) -> None:
-        from .audit import audit_at
+        from .audit import record_at
 
         version = doc.get("version") if isinstance(doc, dict) else None
-        audit_at(self.dir.parent, self.terminal_id).record(kind, version=version, **fields)
+        record_at(self.dir.parent, self.terminal_id, kind, version=version, **fields)
 
     def _write_atomic(self, name: str, doc: dict) -> None:
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)

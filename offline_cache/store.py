@@ -706,10 +706,10 @@ class CaseStore:
                 if kid != new and not used.get(kid):
                     self.keys.retire(kid)
                     retired.append(kid)
-        from kiosk.audit import audit_at
+        from kiosk.audit import record_at
 
-        audit_at(self.data_dir, self.terminal_id).record("key_rotated", key="case", current=new,
-                                                         reencrypted=reencrypted, retired=retired)
+        record_at(self.data_dir, self.terminal_id, "key_rotated", key="case", current=new,
+                  reencrypted=reencrypted, retired=retired)
         return {"current": new, "reencrypted": reencrypted, "retired": retired, "keys": self.keys.key_ids()}
 
 

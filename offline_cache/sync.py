@@ -123,7 +123,8 @@ class SyncWorker:
 
     def attach_audit(self, audit) -> "SyncWorker":
         self.audit = audit
-        audit.listeners.append(self.wake)
+        if self.wake not in audit.listeners:
+            audit.listeners.append(self.wake)
         return self
 
     @classmethod
@@ -146,6 +147,8 @@ class SyncWorker:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self.audit is not None and self.wake in self.audit.listeners:
+            self.audit.listeners.remove(self.wake)  # the audit log outlives this worker
         self.state = "stopped"
 
     def wake(self) -> None:

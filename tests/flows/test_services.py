@@ -94,6 +94,9 @@ def test_proof_of_no_property(runner, kiosk_app):
     assert case["applicant"]["id_number"] == "1****************6"
     assert case["extra"]["verified_by"] == "face"
     assert case["evaluation"]["level"] == 5
+    issued = kiosk_app.audit.records(kind="certificate_issued")[-1]["fields"]  # serial and hash only
+    assert issued["document"] == "no_property" and issued["serial"] in text.replace(" ", "")
+    assert set(issued) == {"document", "serial", "sha256"}
     assert case["document_hash"]
     assert report.budget_ms == 1500
     # the receipt's and the certificate's QR codes open central's verify page (demo: central itself)

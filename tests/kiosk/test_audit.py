@@ -157,6 +157,8 @@ def test_synced_to_central_exactly_once_and_a_rewritten_chain_is_refused(tmp_pat
         worker.attach_audit(forged)
         assert "audit_conflict" in worker.sync_audit()["error"]
         assert len(client.call("GET", "/v1/terminals/T-AUDIT/audit")["records"]) == 6
+        worker.stop()
+        assert forged.listeners == []  # a stopped worker is not kept alive by the log
     finally:
         store.close()
         client.close()

@@ -251,3 +251,10 @@ def test_central_api_answers_masked(central, person, identifier, phone, note):
     assert got["address"] == mask_address(address) and got["phone"] == mask_phone(phone[1])
     assert got["birth"] == got["authority"] == "***"
     assert_masked(got["note"], note[1], note[2])
+
+
+def test_identifiers_the_system_made_stay_readable():
+    shown = mask_mapping({"serial": "BDC202611280523469643", "ref": "T-0001-261128-000012",
+                          "note": "BDC202611280523469643"})
+    assert shown["serial"] == "BDC202611280523469643" and shown["ref"] == "T-0001-261128-000012"
+    assert "202611280523469643" not in shown["note"]  # in free text a long digit run is still masked
