@@ -112,6 +112,7 @@ class CentralClient:
                  read_timeout_s: float | None = None, terminal_id: str | None = None, data_dir=None):
         get = (lambda k, d=None: config.get(k, d)) if config is not None else (lambda k, d=None: d)
         self.terminal_id = terminal_id or (config.terminal_id if config is not None else "T-0001")
+        self._config = config  # for the audit trail
         self.token = token if token is not None else get("central.token", "")
         cert = client_cert if client_cert is not None else get("central.client_cert", "")
         key = client_key if client_key is not None else get("central.client_key", "")
@@ -214,6 +215,10 @@ class CentralClient:
                     break
                 continue
             if kind == "auth":
+                if code in ("forbidden_terminal", "identity_mismatch") and self._config is not None:
+                    # central refused this terminal's credential for another terminal's resource
+                    from kiosk import audit
+                    audit.record(self._config, "cross_terminal_refused", request=f"{method} {path}", code=code)
                 raise CentralAuthError(detail, status=resp.status_code, code=code)
             raise CentralRejected(detail, reason=(body.get("message") if isinstance(body, dict) else "") or detail,
                                   status=resp.status_code, code=code, body=body if isinstance(body, dict) else None)

@@ -90,3 +90,19 @@ def test_operator_reads_any_case_but_acts_as_no_terminal(central):
     assert requests.post(f"{central.url}/v1/terminals/T-A/heartbeat", json={"software_version": "1"},
                          headers=hdr(op), timeout=5).status_code == 403
     assert requests.get(f"{central.url}/v1/stats", timeout=5).status_code == 401
+
+
+def test_a_refused_cross_terminal_request_lands_in_the_terminal_audit_trail(central, tmp_path):
+    import pytest
+
+    from kiosk.audit import audit_for
+    from kiosk.config import load_config
+    from offline_cache.client import CentralAuthError, CentralClient
+
+    cfg = load_config(env={"KIOSK_DATA_DIR": str(tmp_path / "data")})
+    # this terminal's config names T-0001, but the credential it was given is T-B's
+    with CentralClient(cfg, url=central.url, token=central.token_for("T-B")) as client:
+        with pytest.raises(CentralAuthError):
+            client.terminal_config()
+    kinds = [r["kind"] for r in audit_for(cfg).records()]
+    assert "cross_terminal_refused" in kinds
