@@ -268,7 +268,7 @@ class Runner:
         for dev in self.app.devices.by_family("escpos"):
             handle = self.app.devices.simulators.get(dev.name)
             if handle is not None:
-                out[dev.name] = len(handle.pages())
+                out[dev.name] = handle.pages_printed
         return out
 
     def _collect(self, report: RunReport, before: dict[str, int]) -> None:
@@ -281,7 +281,7 @@ class Runner:
                 deadline = time.monotonic() + 3.0
                 while dev.pending() and time.monotonic() < deadline:
                     time.sleep(0.1)
-            pages = handle.pages()[before.get(dev.name, 0):]
+            pages = handle.pages_since(before.get(dev.name, 0))
             if self.out is not None:
                 for i, png in enumerate(pages, 1):
                     path = self.out / f"{report.service}-{dev.name}-{i:02d}.png"

@@ -14,6 +14,7 @@ reads state changes on stdin: ``paper out``, ``paper ok``, ``cover open``,
 
 from __future__ import annotations
 
+import collections
 import logging
 import socket
 import socketserver
@@ -52,6 +53,10 @@ class _Handler(socketserver.BaseRequestHandler):
                     return
 
 
+KEEP_PAGES = 32
+KEEP_BYTES = 1 << 20
+
+
 class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
     allow_reuse_address = True
     daemon_threads = True
@@ -68,11 +73,13 @@ class EscPosSimulator:
         self._lock = threading.RLock()
         self._paper = PAPER_STATES[paper]
         self._cover_open = cover_open
-        self._pages: list[Page] = []
-        self._pngs: list[bytes] = []
+        # A simulator in a kiosk that runs for months keeps only recent output.
+        self._pages: collections.deque[Page] = collections.deque(maxlen=KEEP_PAGES)
+        self._pngs: collections.deque[bytes] = collections.deque(maxlen=KEEP_PAGES)
+        self.pages_printed = 0  # every page since start, also those no longer kept
         # continue numbering in a folder that already holds pages from earlier runs
         self._first_page = len(list(self.out_dir.glob("page-*.png"))) if self.out_dir and self.out_dir.is_dir() else 0
-        self.received = bytearray()
+        self.received = bytearray()  # the last KEEP_BYTES received
         self.status_queries = 0
         self.it = Interpreter(paper_mm, status=self._status_byte, on_page=self._page_done)
         self.it.on_paper_out = self._ran_out
@@ -131,11 +138,18 @@ class EscPosSimulator:
     def state(self) -> dict:
         with self._lock:
             return {"paper": self._paper, "cover": "open" if self._cover_open else "closed",
-                    "pages": len(self._pages)}
+                    "pages": self.pages_printed}
 
     def pages(self) -> list[bytes]:
+        """PNG images of the last pages printed (at most KEEP_PAGES)."""
         with self._lock:
             return list(self._pngs)
+
+    def pages_since(self, printed: int) -> list[bytes]:
+        """The pages printed after ``pages_printed`` was ``printed`` (those still kept)."""
+        with self._lock:
+            new = self.pages_printed - printed
+            return list(self._pngs)[-new:] if new > 0 else []
 
     def page_texts(self) -> list[str]:
         with self._lock:
@@ -171,16 +185,19 @@ class EscPosSimulator:
     def _receive(self, data: bytes) -> bytes:
         with self._lock:
             self.received += data
+            if len(self.received) > 2 * KEEP_BYTES:
+                del self.received[:-KEEP_BYTES]
             return self.it.feed(data)
 
     def _page_done(self, page: Page) -> None:
         png = page_png(page, self.paper_mm)
         self._pages.append(page)
         self._pngs.append(png)
+        self.pages_printed += 1
         if self.out_dir is not None:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             suffix = "" if page.complete else "-torn"
-            (self.out_dir / f"page-{self._first_page + len(self._pngs):04d}{suffix}.png").write_bytes(png)
+            (self.out_dir / f"page-{self._first_page + self.pages_printed:04d}{suffix}.png").write_bytes(png)
 
 
 def start_for_device(name: str, options: dict, workdir: Path) -> EscPosSimulator:
