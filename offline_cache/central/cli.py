@@ -165,7 +165,7 @@ def _when(value: str | None) -> float:
 
 def report_table(data: dict) -> str:
     """Terminal lines, then one row per terminal and service."""
-    from .report_page import duration, percent
+    from .report_page import duration, local_time, percent
 
     windows = list(data["windows"])
     lines = []
@@ -173,9 +173,13 @@ def report_table(data: dict) -> str:
         outbox = term.get("outbox") or {}
         age = f" ({duration(term['last_heartbeat_age_s'])} ago)" if term["last_heartbeat_age_s"] is not None else ""
         coverage = "  ".join(f"{w} {percent(term['windows'][w]['reporting'])}" for w in windows)
-        lines.append(f"{term['terminal_id']}: {term['state']}, last heartbeat {term['last_heartbeat_at'] or 'never'}"
+        last = local_time(term["last_heartbeat_at"]) if term["last_heartbeat_at"] else "never"   # the operator's clock
+        lines.append(f"{term['terminal_id']}: {term['state']}, last heartbeat {last}"
                      f"{age}, version {term.get('software_version') or '-'}, outbox {outbox.get('pending', '-')}"
                      f" pending / {outbox.get('dead', '-')} dead, heartbeat coverage {coverage}")
+        devices = term.get("devices") or {}
+        if devices:  # every device the terminal reported, the smart-card reader included
+            lines.append("  devices: " + ", ".join(f"{name} {st.get('device', '?')}" for name, st in devices.items()))
     if not lines:
         return "no terminals"
     head = ["TERMINAL", "SERVICE", "NOW"]

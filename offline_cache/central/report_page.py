@@ -5,7 +5,6 @@ availability, a table on a desktop and stacked cards on a phone."""
 from __future__ import annotations
 
 import datetime as dt
-import math
 from html import escape
 
 from kiosk.i18n import t
@@ -76,8 +75,16 @@ def level_class(value: float | None) -> str:
 
 
 def percent(value: float | None) -> str:
-    # Rounded down: 99.96 % of the time is not "100 %".
-    return "—" if value is None else f"{math.floor(value * 1000) / 10:.1f} %"
+    """Rounded to 0.1 % (7/9 is 77.8 %), except that a share short of all (or
+    above none) never reads as 100.0 % (or 0.0 %)."""
+    if value is None:
+        return "—"
+    shown = round(value * 100, 1)
+    if shown >= 100 and value < 1:
+        shown = 99.9
+    elif shown <= 0 and value > 0:
+        shown = 0.1
+    return f"{shown:.1f} %"
 
 
 def duration(seconds: float | None, lang: str = "en") -> str:

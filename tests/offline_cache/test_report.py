@@ -45,6 +45,14 @@ def avail(figures: dict, sid: str = "no_property_proof") -> float | None:
 
 # -- pure arithmetic ---------------------------------------------------------------
 
+def test_percentages_are_rounded_but_never_claim_all_or_none():
+    from offline_cache.central.report_page import percent
+
+    assert (percent(7 / 9), percent(8 / 9), percent(0.75)) == ("77.8 %", "88.9 %", "75.0 %")
+    assert percent(0.99996) == "99.9 %" and percent(0.00001) == "0.1 %" and percent(1.0) == "100.0 %"
+    assert percent(None) == "—"
+
+
 def test_a_service_down_for_six_of_twenty_four_hours_is_75_percent():
     down_from, down_to = NOW - 12 * 3600, NOW - 6 * 3600
     rows = beats(NOW - 2 * DAY, NOW, 60, lambda t: {"no_property_proof": DOWN if down_from <= t < down_to else UP,
@@ -270,6 +278,8 @@ def test_cli_report_json_from_the_embedded_database_and_a_db_url(history, tmp_pa
     row = next(line for line in table.stdout.splitlines() if line.startswith("T-A0001") and "no_property_proof" in line)
     assert "75.0 %" in row and "3.50 (4)" in row
     assert "T-B0002: stale" in table.stdout
+    # the last heartbeat in the operator's local time, not the UTC stamp
+    assert "+00:00" not in table.stdout.split("T-A0001:")[1].splitlines()[0]
     missing = kiosk("--terminal", "T-NONE", data_dir=tmp_path)
     assert missing.returncode == 1 and missing.stderr.startswith("error: no terminal")
     none = kiosk(data_dir=tmp_path / "empty")
