@@ -229,6 +229,10 @@ def test_technician_long_press_pin_and_diagnostics(kiosk):
     kiosk.type_keys(TECH_PIN)
     kiosk.tap("keyDone")
     kiosk.wait_page("diagnostics")
+    # every test button has the same width, and every result line says something
+    widths = {round(kiosk.rect(f"test_{a}")[2]) for a in ("read_id", "face", "printer_status", "network")}
+    assert len(widths) == 1, widths
+    assert kiosk.text("result_print_a4")
     kiosk.tap("btnLeaveTech")
     kiosk.wait_page("attract")
 

@@ -81,21 +81,21 @@ Item {
             Flickable {
                 id: flick
                 anchors.fill: parent; anchors.margins: theme.spacing
-                contentHeight: right.implicitHeight
+                contentHeight: actionsCol.implicitHeight
                 clip: true
                 Column {
-                    id: right
+                    id: actionsCol
                     width: flick.width
                     spacing: 8
                     Repeater {
                         model: screen.actions
                         delegate: Row {
                             spacing: theme.spacing
-                            width: right.width
+                            width: actionsCol.width
                             KButton {
                                 objectName: "test_" + modelData
                                 kind: "secondary"; fontSize: theme.small
-                                width: Math.min(360, right.width * 0.42)   // one width for every test button
+                                width: Math.min(360, actionsCol.width * 0.42)   // one width for every test button
                                 text: vm.t[screen.labels[modelData]]
                                 onClicked: {
                                     if (modelData === "camera") camToggle.on = !camToggle.on
@@ -104,7 +104,7 @@ Item {
                             }
                             KText {
                                 objectName: "result_" + modelData
-                                width: right.width * 0.55
+                                width: actionsCol.width * 0.55
                                 anchors.verticalCenter: parent.verticalCenter
                                 font.pixelSize: theme.small
                                 color: tech.results[modelData] ? theme.text : theme.muted
