@@ -230,6 +230,12 @@ class KioskViewModel(QObject):
             return f"{now.tm_year}年{now.tm_mon}月{now.tm_mday}日 星期{week}"
         return time.strftime("%a %d %b %Y", now)
 
+    @Property(str, notify=clockChanged)
+    def shortDate(self) -> str:
+        """The date without the weekday: the elderly header's 40 px text keeps it whole."""
+        now = time.localtime()
+        return f"{now.tm_year}年{now.tm_mon}月{now.tm_mday}日" if self._lang == "zh" else time.strftime("%d %b %Y", now)
+
     @Property(int, notify=idleChanged)
     def idleLeft(self) -> int:
         if self._page == "step":

@@ -81,7 +81,7 @@ Rectangle {
                 Accessible.role: Accessible.StaticText
                 Accessible.name: text
                 objectName: "clock"
-                text: vm.clock + "  " + vm.date
+                text: vm.clock + "  " + (theme.elderly ? vm.shortDate : vm.date)
                 font.family: theme.font
                 font.pixelSize: theme.small
                 color: theme.onHeader
