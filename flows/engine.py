@@ -321,7 +321,7 @@ class Flow:
     first: str
     description: str | None = None
     devices: list[str] = field(default_factory=list)    # families; "idcard|smartcard" = either
-    backends: list[str] = field(default_factory=list)   # central, store
+    backends: list[str] = field(default_factory=list)   # central, store, signer
     agency: bool = False           # may be done on a principal's behalf
     offered: bool = True           # shown in the catalog (evaluation is not a service of its own)
     icon: str = ""

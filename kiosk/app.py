@@ -340,6 +340,10 @@ class KioskApp:
                 return False, text("flows.unavailable.store")
             health = self.store.health() if not self.store.accepting else {"ok": True}
             return (True, None) if health.get("ok") else (False, text("flows.unavailable.store"))
+        if name == "signer":
+            # Production without an installed signing certificate: the services
+            # that issue certificates are unavailable, not offered and then failing.
+            return (True, None) if self.signer is not None else (False, text("flows.unavailable.signer"))
         if name == "central":
             cached = self._backend_cache.get(name)
             if cached and time.monotonic() - cached[0] < BACKEND_TTL_S:

@@ -68,3 +68,20 @@ def test_remote_config_from_central_is_verified_and_applied_live(kiosk_app):
         for name in ("config.json", "highest.json"):
             (original.data_dir / "remote" / name).unlink(missing_ok=True)
         kiosk_app.config = original
+
+
+def test_without_a_signing_certificate_certificate_services_say_so_up_front(kiosk_app):
+    """A terminal whose signing certificate is missing does not start a proof it
+    cannot issue: the service is shown unavailable with a counter hint."""
+    signer, kiosk_app.signer = kiosk_app.signer, None
+    try:
+        state = {s["id"]: s for s in kiosk_app.catalog_state(refresh=True)}
+        with pytest.raises(ServiceUnavailable):
+            kiosk_app.new_session("no_property_proof")
+    finally:
+        kiosk_app.signer = signer
+    for sid in ("no_property_proof", "social_security_proof"):
+        assert not state[sid]["available"]
+        assert any("窗口" in r["zh"] for r in state[sid]["reasons"]), state[sid]["reasons"]
+    assert state["queue_ticket"]["available"]
+    assert {s["id"] for s in kiosk_app.catalog_state(refresh=True) if s["available"]} >= {"no_property_proof"}
