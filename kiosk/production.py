@@ -38,6 +38,8 @@ def problems(cfg: Config) -> list[tuple[str, str]]:
         out.append(("central.token", "a sandbox token"))
     if scheme == "https" and not (cfg.get("central.token") or cfg.get("central.client_cert")):
         out.append(("central.client_cert", "the terminal has no credential for the central platform"))
+    if not str(cfg.get("central.public_url", "") or "").strip():
+        out.append(("central.public_url", "not set: receipts and certificates would carry no verification link"))
     for name, dev in sorted(cfg.devices.items()):
         if urlsplit(str(dev.get("url", ""))).scheme == "sim":
             out.append((f"devices.{name}.url", "sim:// is a simulator"))

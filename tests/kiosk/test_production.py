@@ -18,6 +18,7 @@ mode = "production"
 [central]
 url = "https://central.example.gov.cn/"
 token = "t-1c6f0e7a9b2d4c58"
+public_url = "https://verify.example.gov.cn/"
 [sms]
 url = "https://sms.example.gov.cn/send"
 [devices.idcard]
@@ -71,6 +72,13 @@ def test_each_demo_part_is_refused_in_production(tmp_path, change, key):
         check_can_start(cfg)
     # the same config marked demo starts
     check_can_start(cfg.with_overrides({"mode": "demo"}))
+
+
+def test_production_without_a_public_verification_address_is_refused(tmp_path):
+    cfg = load_config(site(tmp_path, REAL.replace('public_url = "https://verify.example.gov.cn/"\n', "")), env={})
+    assert [k for k, _ in problems(cfg)] == ["central.public_url"]
+    with pytest.raises(ConfigError, match=r"central\.public_url"):
+        check_can_start(cfg)
 
 
 def test_the_builtin_default_as_production_lists_every_demo_part(tmp_path):
