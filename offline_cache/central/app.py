@@ -248,11 +248,11 @@ class Sandbox:
         return row[0] if row else None
 
     def refuse(self, caller: Caller | None, action: str, reason: str) -> JSONResponse:
-        """403 for a request outside the caller's own terminal; logged and counted."""
+        """403 for a request outside the caller's own terminal; logged, counted and audited."""
         who = "operator" if caller is not None and caller.operator else (caller.terminal if caller else "?")
         log.warning("cross-terminal request refused", extra={"caller": who, "action": action, "reason": reason})
         with self.db.transaction() as tx:
-            tx.bump("cross_terminal_refused")
+            self._audit_refusal(tx, who, action, reason)
         return err(403, "forbidden_terminal", f"{reason}: a terminal acts only as itself")
 
     # -- in-flight keys: concurrent duplicates get 409 ----------------------
@@ -426,7 +426,8 @@ class Sandbox:
                         if item.kind == "case":
                             case = _validate(CaseIn, item.body)
                             if case.terminal_id != terminal_id:
-                                results.append(self._refused_item(tx, key, f"case of terminal {case.terminal_id}"))
+                                results.append(self._refused_item(tx, key, f"case of terminal {case.terminal_id}",
+                                                                  terminal_id))
                                 continue
                             work = lambda tx, case=case, key=key, body=item_raw["body"]: \
                                 self.store_case(tx, key, case, body)  # noqa: E731
@@ -436,7 +437,7 @@ class Sandbox:
                                 raise BadRequest("an evaluation item needs case_id")
                             owner = self.owner(tx, item.case_id)
                             if owner is not None and owner != terminal_id:
-                                results.append(self._refused_item(tx, key, "rating another terminal's case"))
+                                results.append(self._refused_item(tx, key, "rating another terminal's case", terminal_id))
                                 continue
                             _validate(EvaluationIn, item.body)
                             work = lambda tx, cid=item.case_id, key=key, body=item_raw["body"]: \
@@ -457,9 +458,20 @@ class Sandbox:
             return err(500, "injected_after_commit", "sandbox fault: stored, then failed")
         return JSONResponse({"results": results})
 
-    def _refused_item(self, tx: Tx, key: str, reason: str) -> dict:
-        log.warning("cross-terminal batch item refused", extra={"reason": reason})
+    def _audit_refusal(self, tx: Tx, caller: str, action: str, reason: str) -> None:
         tx.bump("cross_terminal_refused")
+        tx.run("INSERT INTO refusals (at, caller, action, reason) VALUES (?, ?, ?, ?)",
+                   (self.clock(), caller[:64], action[:128], reason[:256]))
+
+    def refusals(self) -> list[dict]:
+        """Central's audit of refused cross-terminal requests, oldest first."""
+        with self.db.transaction() as tx:
+            rows = tx.all("SELECT at, caller, action, reason FROM refusals ORDER BY at")
+        return [{"at": iso(at), "caller": c, "action": a, "reason": r} for at, c, a, r in rows]
+
+    def _refused_item(self, tx: Tx, key: str, reason: str, caller: str = "?") -> dict:
+        log.warning("cross-terminal batch item refused", extra={"reason": reason})
+        self._audit_refusal(tx, caller, "POST /v1/cases/batch item", reason)
         return {"idempotency_key": key, "status": 403, "replayed": False,
                 "response": error("forbidden_terminal", f"{reason}: a terminal acts only as itself")}
 

@@ -103,6 +103,13 @@ SCHEMA = [
         body        TEXT NOT NULL,
         received_at DOUBLE PRECISION NOT NULL,
         PRIMARY KEY (terminal_id, seq))""",
+    # Requests refused because a terminal tried to act as another (app.py refuse):
+    # the platform's own audit of them, beside the log line and the counter.
+    """CREATE TABLE IF NOT EXISTS refusals (
+        at          DOUBLE PRECISION NOT NULL,
+        caller      TEXT NOT NULL,
+        action      TEXT NOT NULL,
+        reason      TEXT NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS queue_tickets (
         ticket_id   TEXT PRIMARY KEY,
         business    TEXT NOT NULL,

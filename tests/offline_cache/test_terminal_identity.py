@@ -80,6 +80,11 @@ def test_every_cross_terminal_request_is_refused(central):
     assert requests.put(f"{url}/v1/cases/{mine['case_id']}/evaluation", json={"level": 5},
                         headers=hdr(a, **{"Idempotency-Key": "a2"}), timeout=5).status_code == 201
     assert central.sandbox.stats()["cross_terminal_refused"] == 12
+    # central keeps its own audit of each refusal: who tried what, no personal data
+    audit = central.sandbox.refusals()
+    assert len(audit) == 12 and {r["caller"] for r in audit} == {"T-B"}
+    assert any(r["action"] == "POST /v1/terminals/{id}/heartbeat" for r in audit)
+    assert not any("110101198503120316" in str(r) for r in audit)
 
 
 def test_operator_reads_any_case_but_acts_as_no_terminal(central):
