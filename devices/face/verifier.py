@@ -164,14 +164,15 @@ def encoder_main() -> None:
     os.dup2(2, 1)  # a stray print from a library must not corrupt the replies
     inp = sys.stdin.buffer
     _Models.get()
-    out.write(b"R")  # ready
-    while True:
-        try:
+    try:
+        out.write(b"R")  # ready
+        while True:
             h, w, jitters = struct.unpack("<3i", _read_exact(inp, 12))
-        except EOFError:
-            return
-        chip = np.frombuffer(_read_exact(inp, h * w * 3), dtype=np.uint8).reshape(h, w, 3)
-        out.write(_encode_chip(chip, jitters).astype("<f8").tobytes())
+            chip = np.frombuffer(_read_exact(inp, h * w * 3), dtype=np.uint8).reshape(h, w, 3)
+            out.write(_encode_chip(chip, jitters).astype("<f8").tobytes())
+    except (EOFError, BrokenPipeError):
+        # the app closed its end (stopping, or it gave up on a slow start): leave quietly
+        return
 
 
 RETRY_CHILD_S = 300.0

@@ -43,4 +43,4 @@ def test_short_soak_with_faults_stays_within_bounds(kiosk_app, monkeypatch):
     injected = {f["name"] for f in result.faults}
     assert len(injected) >= 6  # the seed reaches most kinds of fault
     assert all(f.get("seen") for f in result.faults)
-    assert {f["name"] for f in FAULTS} >= injected
+    assert {f.name for f in FAULTS} >= injected

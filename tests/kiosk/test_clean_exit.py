@@ -99,8 +99,12 @@ def test_central_serve_and_cases_sync_stop_with_one_line(tmp_path, sig):
     sync = None
     try:
         _wait_for(central_log, "central sandbox on", central)
-        sync = _start(["cases", "sync", "--heartbeat"], dict(env, KIOSK_CENTRAL_URL=f"http://127.0.0.1:{port}"),
-                      sync_log)
+        # each terminal has its own credential from the sandbox's per-install secret
+        token = subprocess.run([sys.executable, "-m", "kiosk.cli", "central", "token", "T-0001"],
+                               env=_env(tmp_path / "central"), check=True, capture_output=True,
+                               text=True).stdout.strip()
+        sync = _start(["cases", "sync", "--heartbeat"],
+                      dict(env, KIOSK_CENTRAL_URL=f"http://127.0.0.1:{port}", KIOSK_CENTRAL_TOKEN=token), sync_log)
         _wait_for(sync_log, "runs until stopped", sync)
         _wait_for(sync_log, "heartbeat", sync)  # the central sandbox answers by now
         _wait_for(sync_log, "0 pending", sync)

@@ -4,6 +4,7 @@ the notify socket stop; let it go and they come back."""
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -63,10 +64,14 @@ def _wait(cond, bound: float = 10.0) -> bool:
 
 @pytest.mark.qt
 def test_frozen_qt_event_loop_stops_the_pings(notify_socket):
-    from PySide6.QtCore import QCoreApplication, QTimer
+    from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QGuiApplication
 
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     path, srv = notify_socket
-    qapp = QCoreApplication.instance() or QCoreApplication([])
+    # the same application class the kiosk (and the UI tests later in this
+    # process) use: a bare QCoreApplication would be reused and lack setFont
+    qapp = QGuiApplication.instance() or QGuiApplication([])
     wd = _watchdog(path)
     alive = wd.register("qt-event-loop", 0.5)
     heartbeat = QTimer()
