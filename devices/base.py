@@ -233,6 +233,20 @@ class Device:
     def report_error(self, exc: DeviceError) -> None:
         self._set_status(DeviceStatus(exc.state, detail=dict(self._status.detail), message=exc.text, last_error=str(exc)))
 
+    def _op(self, fn, *args):
+        """Run an operation (on the device thread) and keep the common status
+        honest: device faults found while working are reported at once, and a
+        success after a fault brings the status back."""
+        try:
+            result = fn(*args)
+        except DeviceError as exc:
+            if exc.state in (DeviceState.HARDWARE_ERROR, DeviceState.OFFLINE, DeviceState.NO_DEVICE):
+                self.report_error(exc)
+            raise
+        if not self.status().usable:
+            self._set_status(self._probe())
+        return result
+
     # --- to implement --------------------------------------------------
     def _open(self) -> None:
         pass

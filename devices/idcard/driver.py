@@ -123,20 +123,6 @@ class IdCardReader(Device):
         """Switch the reader and this port to ``baud`` (9600 ... 115200)."""
         self.call(self._op, self._set_baud, int(baud), timeout=self._budget(0))
 
-    def _op(self, fn, *args):
-        """Run an operation on the device thread and keep the common status
-        honest: device faults found while working are reported at once, and a
-        success after a fault brings the status back."""
-        try:
-            result = fn(*args)
-        except DeviceError as exc:
-            if exc.state in (DeviceState.HARDWARE_ERROR, DeviceState.OFFLINE, DeviceState.NO_DEVICE):
-                self.report_error(exc)
-            raise
-        if not self.status().usable:
-            self._set_status(self._probe())
-        return result
-
     def _budget(self, wait: float) -> float:
         # worst case: every attempt of three exchanges ends in a timeout
         per_attempt = 3 * (self.attempt_timeout_s + wire_seconds(2400, self.baudrate))

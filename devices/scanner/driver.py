@@ -98,17 +98,6 @@ class ScannerDevice(Device):
         pass
 
     # --- the read loop (device thread) ---------------------------------------------
-    def _op(self, fn, *args):
-        try:
-            result = fn(*args)
-        except DeviceError as exc:
-            if exc.state in (DeviceState.HARDWARE_ERROR, DeviceState.OFFLINE, DeviceState.NO_DEVICE):
-                self.report_error(exc)
-            raise
-        if not self.status().usable:
-            self._set_status(self._probe())
-        return result
-
     def _read(self, timeout: float) -> Scan:
         if self._url_problem:
             raise DeviceError("scanner.bad_url", DeviceState.NO_DEVICE, url=self.url, reason=self._url_problem)

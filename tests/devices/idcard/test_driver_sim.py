@@ -2,6 +2,8 @@
 
 import threading
 
+import time
+
 import pytest
 
 from devices.base import DeviceError, DeviceState, DeviceTimeout
@@ -181,6 +183,11 @@ def test_newest_address_sam_id_and_fingerprint(sim, reader):
 
 def test_set_baud_switches_both_ends(sim, reader):
     reader.set_baud(57600)
+    # the simulator switches once its answer has crossed the line, which may
+    # be just after the driver has read it
+    deadline = time.monotonic() + 5.0
+    while sim.baud != 57600 and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert sim.baud == 57600 and reader.baudrate == 57600
     assert reader.read_card().name == "欧阳明"
     reader.reset_sam()
