@@ -203,6 +203,8 @@ def _cms_signer(signed, signer_info, trust: Trust):
     leaf = next((c for c in certs if c.serial_number == sid["serial_number"].native), None)
     if leaf is None:
         return _bad(TAMPERED, "the signer's certificate is missing"), None
+    if not _unsigned_parts_exact(signed, signer_info, leaf, certs, trust):
+        return _bad(TAMPERED, "the signature container was altered"), None
     key = leaf.public_key()
     if not isinstance(key, ec.EllipticCurvePublicKey):
         return _bad(UNKNOWN_KEY, "not a deployment signing key"), None
@@ -217,6 +219,28 @@ def _cms_signer(signed, signer_info, trust: Trust):
         return _bad(UNKNOWN_KEY, "signed by a certificate no trusted deployment CA issued",
                     signer=leaf.subject.rfc4514_string()), None
     return None, leaf
+
+
+def _unsigned_parts_exact(signed, signer_info, leaf, certs, trust: Trust) -> bool:
+    """The CMS parts no signature covers hold exactly what a terminal writes:
+    the signer's digest algorithm, detached data, no CRLs or unsigned
+    attributes, and only the signer's and trusted CAs' own certificates."""
+    from cryptography.hazmat.primitives import serialization
+
+    der = serialization.Encoding.DER
+    allowed = {leaf.public_bytes(der)} | {ca.public_bytes(der) for ca in trust.cas}
+    if any(c.public_bytes(der) not in allowed for c in certs):
+        return False
+    if [a.dump() for a in signed["digest_algorithms"]] != [signer_info["digest_algorithm"].dump()]:
+        return False
+    encap = signed["encap_content_info"]
+    if encap["content_type"].native != "data" or encap["content"].native is not None:
+        return False
+    if signed["crls"].native or signer_info["unsigned_attrs"].native:
+        return False
+    if signed["version"].native != "v1" or signer_info["version"].native != "v1":
+        return False
+    return signer_info["signature_algorithm"]["algorithm"].native in ("sha256_ecdsa", "ecdsa")
 
 
 def _claims_trusted_issuer(leaf, trust: Trust) -> bool:
