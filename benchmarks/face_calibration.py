@@ -41,7 +41,7 @@ from devices.camera import scenes  # noqa: E402
 from devices.camera.scenes import variants as va  # noqa: E402
 from devices.face.rule import ACCEPT, REJECT, Rule, frame_score  # noqa: E402
 from devices.face.verifier import FaceError, FaceVerifier, _chip  # noqa: E402
-from kiosk.config import load_config  # noqa: E402
+from kiosk.core.config import load_config  # noqa: E402
 
 # (photo, face index from the left, person, independent shot). obama_3_480p is
 # a smaller copy of obama_1's shot, and two_people's right face is biden_1's.
@@ -323,7 +323,7 @@ def report(sources, ids, live, refused, genuine, impostor, morph_d, runs, pair_o
               f"{min(morph_d):.3f}-{max(morph_d):.3f}")
     histogram("single frames: distance histogram", {"same person": genuine, "different people": impostor,
                                                     "morphs": morph_d}, marks=(rule.accept_below, rule.reject_above))
-    for name, r in (("chosen by this study", rule), ("configured (kiosk/default.toml)", configured)):
+    for name, r in (("chosen by this study", rule), ("configured (kiosk/core/default.toml)", configured)):
         print(f"\nrule {name}: accept below {r.accept_below}, reject above {r.reject_above}, "
               f"fuse the best {r.fuse_best} of {r.min_frames}-{r.max_frames} good frames")
         if r is rule:

@@ -48,7 +48,7 @@ import numpy as np  # noqa: E402
 
 from devices.camera import scenes  # noqa: E402
 from devices.face.verifier import FaceVerifier  # noqa: E402
-from kiosk.config import load_config  # noqa: E402
+from kiosk.core.config import load_config  # noqa: E402
 
 PEOPLE = ("obama_1", "obama_2", "obama_3_480p", "biden_1", "biden_2")
 GOAL_MS, GOAL_RATIO, GOAL_FIRST_MS = 100.0, 4.0, 150.0
@@ -132,7 +132,7 @@ FIRST_DECISION = """
 import os, sys, tempfile, time
 sys.path.insert(0, {root!r})
 from devices.camera import scenes
-from kiosk.config import load_config
+from kiosk.core.config import load_config
 with tempfile.TemporaryDirectory() as data:
     env = {{k: v for k, v in os.environ.items() if k not in ("KIOSK_CONFIG", "KIOSK_CENTRAL_URL")}}
     env["KIOSK_DATA_DIR"] = data

@@ -40,7 +40,7 @@ def _interrupted(*_: object) -> None:
 
 def run_core(args) -> int:
     from kiosk.app import KioskApp
-    from kiosk.config import load_config
+    from kiosk.core.config import load_config
     from flows.soak import Soak, SoakResult, report_lines
 
     data = Path(tempfile.mkdtemp(prefix="kiosk-soak-"))

@@ -33,7 +33,7 @@ KIOSK_START = r"""
 import time, sys
 t0 = time.perf_counter()
 from PySide6.QtCore import QTimer
-from kiosk.config import load_config
+from kiosk.core.config import load_config
 from ui.app import build_ui
 from ui.backend import EngineBackend
 ui = build_ui(load_config(), EngineBackend(None))
@@ -119,7 +119,7 @@ def camera_preview(seconds: float) -> tuple[float, float, str]:
     from PySide6.QtQuick import QQuickView
 
     from devices.manager import DeviceManager
-    from kiosk.config import load_config
+    from kiosk.core.config import load_config
     from ui import camera as cam_mod
 
     app = QGuiApplication.instance() or QGuiApplication([])

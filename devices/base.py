@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar
 
-from kiosk.i18n import Text, text
+from kiosk.core.i18n import Text, text
 
 log = logging.getLogger(__name__)
 

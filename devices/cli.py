@@ -10,7 +10,7 @@ import json
 
 import click
 
-from kiosk.cli import LazyGroup, emit, fail
+from kiosk.core.clikit import LazyGroup, emit, fail
 
 # subcommand -> ("module:attribute" of a click command imported on first use, short help)
 LAZY_SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -95,7 +95,7 @@ def read_id(obj, port: str, as_json: bool, reveal: bool, timeout: float, card: s
     """Read one ID card (resident ID, HK/Macao/Taiwan permit, foreigner permanent residence card)."""
     from devices.base import DeviceError, DeviceState
     from devices.idcard.driver import IdCardReader, serial_target
-    from kiosk.i18n import t
+    from kiosk.core.i18n import t
 
     sim = None
     if port.startswith("sim://"):

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from kiosk.config import Config
+from kiosk.core.config import Config
 
 from .base import Device, DeviceState, DeviceStatus
 from .registry import DriverRegistry, SimulatorHandle, default_registry

@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from kiosk import logs
-from kiosk.i18n import Text, text
+from kiosk.core import logs
+from kiosk.core.i18n import Text, text
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class Field:
         return value, err
 
     def shown(self, value: Any) -> Any:
-        from kiosk.masking import PERSONAL_FIELDS, mask_text
+        from kiosk.core.masking import PERSONAL_FIELDS, mask_text
 
         if value is None:
             return ""

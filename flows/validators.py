@@ -11,8 +11,8 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from kiosk import idnumber
-from kiosk.i18n import Text, text
+from kiosk.core import idnumber
+from kiosk.core.i18n import Text, text
 
 # Province / region abbreviations that start a mainland plate.
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"

@@ -1,3 +1,6 @@
-"""Self-service hall kiosk: application core (config, domain types, logging, i18n, CLI)."""
+"""Self-service hall kiosk: the application (composition, CLI, health, diagnostics).
 
-__version__ = "0.1.0"
+The base every package builds on is ``kiosk.core``.
+"""
+
+from kiosk.core import __version__  # noqa: F401

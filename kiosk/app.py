@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kiosk.config import Config
-from kiosk.i18n import Text, text
+from kiosk.core.config import Config
+from kiosk.core.i18n import Text, text
 from kiosk.sms import SmsGateway
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class KioskApp:
         self.store = None
         self.sync = None
         self.signer = None
-        self.audit = None            # kiosk.audit.AuditLog: app.audit.record(kind, **fields)
+        self.audit = None            # kiosk.core.audit.AuditLog: app.audit.record(kind, **fields)
         self.metrics = None
         self.catalog: dict = {}
         self.sms = SmsGateway.from_config(config)
@@ -67,7 +67,7 @@ class KioskApp:
         from flows.catalog import load_catalog
         from flows.queue import OfflineNumbers
 
-        from kiosk.production import check_can_start
+        from kiosk.core.production import check_can_start
 
         check_can_start(self.config)  # a production terminal never runs on demo parts
         data_dir = self.config.data_dir
@@ -80,7 +80,7 @@ class KioskApp:
         except Exception:  # metrics are optional (prometheus-client missing)
             self.metrics = None
         self.devices = DeviceManager(self._device_config(), workdir=self.workdir).start(on_status=self._on_device_status)
-        from kiosk.audit import audit_for
+        from kiosk.core.audit import audit_for
 
         self.audit = audit_for(self.config)
         self._start_central()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .cli import emit
+from .core.clikit import emit
 
 
 @click.group("config")
@@ -20,7 +20,7 @@ def check(obj) -> None:
     In production mode every demo part (sandbox central, simulators, SMS
     sandbox, plain http, TLS verification off, a sandbox token) is reported,
     one line each, and the exit code is 2; demo mode itself is a warning."""
-    from .production import report
+    from .core.production import report
 
     cfg = obj.config
     found = report(cfg)

@@ -24,8 +24,8 @@ from typing import Any
 
 import click
 
-from .i18n import t
-from .masking import mask_mapping
+from .core.i18n import t
+from .core.masking import mask_mapping
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class LogTail(logging.Handler):
 
     def __init__(self, size: int = 200):
         super().__init__(level=logging.INFO)
-        from .logs import MaskingFilter
+        from .core.logs import MaskingFilter
 
         self.lines: collections.deque[str] = collections.deque(maxlen=size)
         self.addFilter(MaskingFilter())
@@ -407,7 +407,7 @@ def diagnose(ctx: click.Context, as_json: bool, devices_only: bool) -> None:
     """Run the technician checks without a screen; exit 1 when something core is broken."""
     import sys
 
-    from .cli import emit, fail
+    from .core.clikit import emit, fail
 
     config = ctx.obj.config
     source: Any = None

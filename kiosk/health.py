@@ -1,6 +1,6 @@
 """``kiosk health``: the truth about this terminal, for operators and timers.
 
-The running app publishes its view every few seconds (``kiosk.status_file``);
+The running app publishes its view every few seconds (``kiosk.core.status_file``);
 ``kiosk health`` reads that when it is fresh, and otherwise makes only quick
 checks (``kiosk.health_probe``: store, disk, clock, device nodes, central),
 never starting simulators; ``--probe`` starts the core and exercises every
@@ -20,8 +20,8 @@ from typing import Any
 import click
 
 from . import __version__
-from .cli import emit
-from .status_file import read_snapshot, write_snapshot
+from .core.clikit import emit
+from .core.status_file import read_snapshot, write_snapshot
 
 DISK_LOW_BYTES = 500 * 1024 * 1024
 DISK_LOW_SHARE = 0.05
@@ -98,7 +98,7 @@ def outbox_summary(app) -> dict:
 
 def _remote_config(app) -> dict:
     try:
-        from .remote_config import RemoteConfigStore, trusted_keys_from_config
+        from .core.remote_config import RemoteConfigStore, trusted_keys_from_config
 
         store = RemoteConfigStore(app.config.data_dir, app.config.terminal_id, trusted_keys_from_config(app.config))
         doc = store.current()
@@ -140,7 +140,7 @@ def evaluate(report: dict) -> tuple[str, list[str]]:
     """ok / degraded / out_of_service and the reasons, in English for logs."""
     problems: list[str] = []
     if report.get("mode") == "demo":
-        from .production import DEMO_PROBLEM
+        from .core.production import DEMO_PROBLEM
         problems.append(DEMO_PROBLEM)
     services = report.get("services") or {}
     available = [s for s, v in services.items() if v.get("available")]
@@ -227,7 +227,7 @@ def health(obj, as_json: bool, max_age: float, probe: bool) -> None:
     """Terminal health: devices, services, outbox, last sync, disk, version (exit 1 when it cannot serve)."""
     config = obj.config
     if not config.demo:
-        from .production import report as production_report
+        from .core.production import report as production_report
 
         refused = production_report(config)
         if refused:  # the app refuses to start with these: say so, do not probe

@@ -109,7 +109,7 @@ def snapshot_age(data_dir: Path) -> float | None:
     """Seconds since the app last wrote its status, None when there is none."""
     import time
 
-    from .status_file import snapshot_path
+    from .core.status_file import snapshot_path
 
     try:
         return max(0.0, time.time() - snapshot_path(data_dir).stat().st_mtime)

@@ -12,7 +12,7 @@ import threading
 import time
 
 from .health import StatusPublisher
-from .watchdog import Watchdog
+from .core.watchdog import Watchdog
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +80,8 @@ class Operations:
         cfg = self.app.config
         if not cfg.get("remote_config.enabled", True) or self.app.central is None:
             return
-        from .config import _merge, validate
-        from .remote_config import RemoteConfigPoller, RemoteConfigStore, trusted_keys_from_config
+        from .core.config import _merge, validate
+        from .core.remote_config import RemoteConfigPoller, RemoteConfigStore, trusted_keys_from_config
 
         keys = trusted_keys_from_config(cfg)
         if not keys:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .cli import LazyGroup
+from .core.clikit import LazyGroup
 
 SIM_COMMANDS = {
     "idcard": ("devices.idcard.simulator:cli", "ID-card reader on a pty (GA 467 SAM_V bytes)."),

@@ -30,7 +30,7 @@ import threading
 import time
 from urllib.parse import urlsplit
 
-from .i18n import Text
+from .core.i18n import Text
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from typing import Callable
 
 import click
 
-from . import audit
+from .core import audit
 from .technician import AttemptGate, PinFormatError, PinResult, _write_private, check_pin_format, hash_pin, verify_pin
 
 STAFF_ID = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
@@ -95,7 +95,7 @@ def staff() -> None:
 @click.pass_obj
 def add(obj, staff_id: str, pin_stdin: bool) -> None:
     """Add a staff member or change their PIN (6-12 digits)."""
-    from .cli import fail
+    from .core.clikit import fail
     from .technician import _read_new_pin, stored_hash
 
     if not STAFF_ID.match(staff_id):
@@ -121,7 +121,7 @@ def add(obj, staff_id: str, pin_stdin: bool) -> None:
 @click.pass_obj
 def remove(obj, staff_id: str) -> None:
     """Remove a staff member."""
-    from .cli import fail
+    from .core.clikit import fail
 
     creds = load_credentials(obj.config)
     if creds.pop(staff_id, None) is None:

@@ -33,7 +33,7 @@ from typing import Callable
 
 import click
 
-from . import audit
+from .core import audit
 
 SCHEME = "pbkdf2_sha256"
 DEFAULT_ITERATIONS = 200_000
@@ -271,7 +271,7 @@ def _read_new_pin(pin_stdin: bool) -> str:
     first = click.prompt("New PIN", hide_input=True)
     second = click.prompt("Repeat PIN", hide_input=True)
     if first != second:
-        from .cli import fail
+        from .core.clikit import fail
         fail("the two PINs differ", code=2)
     return first
 
@@ -282,7 +282,7 @@ def _read_new_pin(pin_stdin: bool) -> str:
 @click.pass_context
 def set_pin(ctx: click.Context, pin_stdin: bool, print_hash: bool) -> None:
     """Set the technician PIN (6-12 digits)."""
-    from .cli import fail
+    from .core.clikit import fail
 
     pin = _read_new_pin(pin_stdin)
     try:
@@ -305,7 +305,7 @@ def set_pin(ctx: click.Context, pin_stdin: bool, print_hash: bool) -> None:
 @click.pass_context
 def check_pin(ctx: click.Context, pin_stdin: bool) -> None:
     """Check a PIN against the stored hash (counts towards the lockout)."""
-    from .cli import fail
+    from .core.clikit import fail
 
     gate = PinGate(ctx.obj.config)
     if not gate.configured:

@@ -10,7 +10,7 @@ import time
 
 import click
 
-from kiosk.cli import emit, fail
+from kiosk.core.clikit import emit, fail
 
 
 def _store(obj, strict: bool = True):
@@ -104,8 +104,8 @@ def sync(obj, once: bool, as_json: bool, heartbeat: bool) -> None:
 
     With --once: one pass, exit 1 if some could not be sent. Without it: runs
     until stopped (Ctrl-C or SIGTERM), one line per batch and heartbeat."""
-    from kiosk.config import ConfigError
-    from kiosk.production import check_can_start
+    from kiosk.core.config import ConfigError
+    from kiosk.core.production import check_can_start
 
     from .sync import SyncWorker
 
@@ -116,7 +116,7 @@ def sync(obj, once: bool, as_json: bool, heartbeat: bool) -> None:
     store = _store(obj)
     client = _client(obj)
     try:
-        from kiosk.audit import audit_for
+        from kiosk.core.audit import audit_for
 
         worker = SyncWorker.from_config(obj.config, store, client, send_heartbeats=heartbeat)
         worker.attach_audit(audit_for(obj.config))
@@ -141,7 +141,7 @@ def _run_daemon(worker, store) -> None:
     sent or failed and per heartbeat; Ctrl-C or SIGTERM end it within a
     few seconds (a request still in flight is resent later under the same
     idempotency key, so nothing is stored twice)."""
-    from kiosk.watchdog import Watchdog, claim_notify_environment
+    from kiosk.core.watchdog import Watchdog, claim_notify_environment
 
     claim_notify_environment()
     dog = Watchdog()

@@ -28,8 +28,8 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
-from kiosk import __version__
-from kiosk.i18n import Text, text
+from kiosk.core import __version__
+from kiosk.core.i18n import Text, text
 
 log = logging.getLogger(__name__)
 
@@ -217,7 +217,7 @@ class CentralClient:
             if kind == "auth":
                 if code in ("forbidden_terminal", "identity_mismatch") and self._config is not None:
                     # central refused this terminal's credential for another terminal's resource
-                    from kiosk import audit
+                    from kiosk.core import audit
                     audit.record(self._config, "cross_terminal_refused", request=f"{method} {path}", code=code)
                 raise CentralAuthError(detail, status=resp.status_code, code=code)
             raise CentralRejected(detail, reason=(body.get("message") if isinstance(body, dict) else "") or detail,
@@ -258,7 +258,7 @@ class CentralClient:
         return self.call("POST", f"/v1/terminals/{self.terminal_id}/audit", json_body={"records": records})
 
     def terminal_config(self) -> dict:
-        """The signed configuration document (verify with kiosk.remote_config)."""
+        """The signed configuration document (verify with kiosk.core.remote_config)."""
         return self.call("GET", f"/v1/terminals/{self.terminal_id}/config")
 
     def phone_on_record(self, id_number: str) -> dict:

@@ -8,7 +8,7 @@ import hashlib
 import random
 from typing import Any
 
-from kiosk.idnumber import make
+from kiosk.core.idnumber import make
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高欧阳"
 GIVEN = ["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀兰", "霞"]

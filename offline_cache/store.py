@@ -38,8 +38,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from kiosk.i18n import Text, text
-from kiosk.masking import DROP_FIELDS, mask_mapping
+from kiosk.core.i18n import Text, text
+from kiosk.core.masking import DROP_FIELDS, mask_mapping
 
 from .crypto import DecryptError, KeyMissing, KeyRing
 from .migrations import LATEST, migrate
@@ -706,7 +706,7 @@ class CaseStore:
                 if kid != new and not used.get(kid):
                     self.keys.retire(kid)
                     retired.append(kid)
-        from kiosk.audit import record_at
+        from kiosk.core.audit import record_at
 
         record_at(self.data_dir, self.terminal_id, "key_rotated", key="case", current=new,
                   reencrypted=reencrypted, retired=retired)

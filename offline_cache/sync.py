@@ -45,8 +45,8 @@ import threading
 import time
 from typing import Any, Callable
 
-from kiosk import __version__
-from kiosk.i18n import text
+from kiosk.core import __version__
+from kiosk.core.i18n import text
 
 from .client import (CentralAuthError, CentralClient, CentralError, CentralRejected, CentralUnavailable,
                      classify_status)
@@ -117,7 +117,7 @@ class SyncWorker:
         self.next_attempt_at = 0.0             # monotonic
         self.totals = {"sent": 0, "replayed": 0, "dead": 0}
         self.on_pass: Callable[[PassResult], None] | None = None
-        self.audit = None                      # kiosk.audit.AuditLog, sent after the cases (attach_audit)
+        self.audit = None                      # kiosk.core.audit.AuditLog, sent after the cases (attach_audit)
         self.audit_state: dict = {"sent": 0, "replayed": 0, "error": None}
         store.add_listener(self.wake)
 

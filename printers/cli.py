@@ -16,8 +16,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import click
 
-from kiosk.cli import LazyGroup, emit, fail
-from kiosk.i18n import t
+from kiosk.core.clikit import LazyGroup, emit, fail
+from kiosk.core.i18n import t
 
 DOCUMENTS_CLI = "printers.documents.cli"
 

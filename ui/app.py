@@ -28,7 +28,7 @@ from typing import Any, Callable
 import click
 
 from kiosk.ops import Operations
-from kiosk.watchdog import Watchdog, claim_notify_environment
+from kiosk.core.watchdog import Watchdog, claim_notify_environment
 
 QML_DIR = Path(__file__).resolve().parent / "qml"
 SIZES = {"landscape": (1920, 1080), "portrait": (1080, 1920)}
@@ -341,10 +341,10 @@ def run_command(ctx: click.Context, windowed: bool, portrait: bool, elderly: boo
                 screenshot_path: str | None, exit_after: float | None, soak_sessions: int | None,
                 soak_seed: int, soak_every: int) -> None:
     """Open the touch kiosk (simulated devices + sandbox central by default)."""
-    from kiosk.cli import fail
+    from kiosk.core.clikit import fail
 
-    from kiosk.config import ConfigError
-    from kiosk.production import check_can_start
+    from kiosk.core.config import ConfigError
+    from kiosk.core.production import check_can_start
 
     t0 = time.perf_counter()
     claim_notify_environment()  # before any child process starts

@@ -14,7 +14,7 @@ import threading
 from typing import Any, Callable
 
 from flows.engine import resident_reason
-from kiosk.i18n import text
+from kiosk.core.i18n import text
 
 log = logging.getLogger(__name__)
 

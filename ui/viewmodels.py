@@ -20,8 +20,8 @@ from typing import Any, Callable
 
 from PySide6.QtCore import Property, QObject, Qt, QTimer, Signal, Slot
 
-from kiosk import i18n
-from kiosk.masking import mask_mapping
+from kiosk.core import i18n
+from kiosk.core.masking import mask_mapping
 
 from . import pinyin
 from .theme import Theme

@@ -23,7 +23,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from kiosk import i18n
+from kiosk.core import i18n
 
 log = logging.getLogger(__name__)
 

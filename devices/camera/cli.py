@@ -8,11 +8,11 @@ from pathlib import Path
 
 import click
 
-from kiosk.cli import emit, fail
+from kiosk.core.clikit import emit, fail
 
 
 def _configured_url(ctx: click.Context) -> tuple[str, dict]:
-    from kiosk.config import ConfigError, load_config
+    from kiosk.core.config import ConfigError, load_config
 
     obj = ctx.find_root().obj if ctx else None
     config = getattr(obj, "config", None)

@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 
 from devices.base import Device, DeviceError, DeviceState, DeviceStatus
-from kiosk.i18n import text
+from kiosk.core.i18n import text
 
 log = logging.getLogger(__name__)
 

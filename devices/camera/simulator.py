@@ -165,7 +165,7 @@ def start_for_device(name: str, options: dict, workdir: Path) -> CameraSimulator
 @click.option("--size", default="1280x720", show_default=True, help="Frame size WxH.")
 def cli(scene: str, folder: str | None, fps: float, size: str) -> None:
     """Simulated camera: frames in a folder for file:// (type 'show SCENE', 'blank', 'freeze', 'resume', 'quit')."""
-    from kiosk.cli import fail
+    from kiosk.core.clikit import fail
 
     try:
         width, height = (int(x) for x in size.lower().split("x"))

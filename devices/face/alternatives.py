@@ -25,7 +25,7 @@ from typing import Callable
 @dataclass(frozen=True)
 class Alternative:
     id: str
-    label_key: str  # catalog keys (kiosk/strings/face.toml)
+    label_key: str  # catalog keys (kiosk/core/strings/face.toml)
     detail_key: str
     needs_phone: bool = False
 

@@ -6,13 +6,13 @@ import statistics
 
 import click
 
-from kiosk.cli import emit, fail
+from kiosk.core.clikit import emit, fail
 
 
 def _config(ctx: click.Context):
     config = getattr(ctx.find_root().obj, "config", None)
     if config is None:
-        from kiosk.config import load_config
+        from kiosk.core.config import load_config
 
         config = load_config()
     return config
@@ -81,7 +81,7 @@ def verify_command(ctx: click.Context, id_image: str, live_images: tuple[str, ..
 
 
 def _report(first, names, rule, load_ms: float, id_ms: float, warm: list[float], engine: str, as_json: bool) -> None:
-    from kiosk.i18n import t
+    from kiosk.core.i18n import t
 
     from . import quality as q
     from .rule import ACCEPT
@@ -138,7 +138,7 @@ def liveness_command(video: str, mode: str, as_json: bool) -> None:
 
     import cv2
 
-    from kiosk.i18n import t
+    from kiosk.core.i18n import t
 
     from .liveness import LivenessChecker
 

@@ -1,4 +1,4 @@
-"""Quality gates for a live face, each tied to a prompt in kiosk/strings/face.toml.
+"""Quality gates for a live face, each tied to a prompt in kiosk/core/strings/face.toml.
 
 Measures are taken on the face itself, scaled to a fixed width, so they mean
 the same thing for a 640x480 and a 1920x1080 camera. Reasons come back in

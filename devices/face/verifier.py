@@ -43,7 +43,7 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
-from kiosk.i18n import Text, text
+from kiosk.core.i18n import Text, text
 
 from . import quality as q
 from . import resnet

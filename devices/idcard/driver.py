@@ -23,9 +23,9 @@ import serial
 
 from devices.base import Device, DeviceCancelled, DeviceError, DeviceState, DeviceStatus, DeviceTimeout
 from devices.urls import parse_url
-from kiosk.domain import Identity
-from kiosk.i18n import text
-from kiosk.logs import remember_personal
+from kiosk.core.domain import Identity
+from kiosk.core.i18n import text
+from kiosk.core.logs import remember_personal
 
 from . import wlt
 from .protocol import (ADDRESS_LEN, FINGERPRINT_LEN, PHOTO_LEN, SAM_ID_LEN, SW3_CARD_FOUND, SW3_NO_CONTENT,

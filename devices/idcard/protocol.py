@@ -72,7 +72,7 @@ SW3_NO_CONTENT = 0x91
 
 @dataclass(frozen=True)
 class Status:
-    key: str               # catalog key in kiosk/strings/idcard.toml
+    key: str               # catalog key in kiosk/core/strings/idcard.toml
     state: DeviceState     # what the failure says about the device
     retry: bool            # worth repeating the command on a noisy line
 

@@ -30,8 +30,8 @@ it as the issuing authority, sample cards leave it blank; it is returned as
 from __future__ import annotations
 
 import datetime as dt
-from kiosk import idnumber
-from kiosk.domain import (FOREIGNER_PERMANENT, FOREIGNER_PERMANENT_2023, HMT_RESIDENCE, RESIDENT,
+from kiosk.core import idnumber
+from kiosk.core.domain import (FOREIGNER_PERMANENT, FOREIGNER_PERMANENT_2023, HMT_RESIDENCE, RESIDENT,
                           Identity)
 
 TEXT_LEN = 256

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from kiosk.cli import emit, fail
+from kiosk.core.clikit import emit, fail
 
 
 @click.command("read-code")

@@ -29,7 +29,7 @@ import serial
 
 from devices.base import Device, DeviceCancelled, DeviceError, DeviceState, DeviceStatus, DeviceTimeout
 from devices.urls import parse_url
-from kiosk.i18n import text
+from kiosk.core.i18n import text
 
 from .protocol import (ENCODINGS, TRIGGER_ACKS, TRIGGER_MODES, TRIGGERS, LineFramer, RepeatFilter, Scan,
                        decode_line, scan_error, suffix_bytes)

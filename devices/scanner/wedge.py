@@ -19,7 +19,7 @@ import os
 import select
 
 from devices.base import DeviceError, DeviceState, DeviceStatus
-from kiosk.i18n import text
+from kiosk.core.i18n import text
 
 from .driver import ScannerDevice, _truthy
 from .keymap import KeyDecoder

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
-from kiosk import idnumber
+from kiosk.core import idnumber
 
 from . import apdu
 from .apdu import Command, status, tlv

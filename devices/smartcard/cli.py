@@ -7,7 +7,7 @@ from typing import Iterator
 
 import click
 
-from kiosk.masking import mask_mapping
+from kiosk.core.masking import mask_mapping
 
 SSC_KEYS = ("name", "sex", "nation", "birth", "id_number", "valid_from", "valid_to", "card_type")
 
@@ -30,7 +30,7 @@ def _configured_url(ctx: click.Context) -> str:
     try:
         config = ctx.find_root().obj.config if ctx.find_root().obj is not None else None
         if config is None:
-            from kiosk.config import load_config
+            from kiosk.core.config import load_config
             config = load_config()
         for spec in config.devices.values():
             if spec.get("family") == "smartcard":
@@ -58,7 +58,7 @@ def _reader_url(reader: str, card: str | None) -> Iterator[str]:
 
 def _human(record: dict) -> str:
     from devices.cli import ID_LABELS
-    from kiosk.i18n import t
+    from kiosk.core.i18n import t
 
     lines = [f"{ID_LABELS.get(k, k)}: {v}" for k, v in record.items() if k != "problems"]
     lines += [f"problem: {t(k, 'en')}" for k in record.get("problems", [])]
@@ -80,7 +80,7 @@ def read_card(ctx: click.Context, reader: str | None, as_json: bool, reveal: boo
               card: str | None) -> None:
     """Read one social security card (or bank card) from a PC/SC reader."""
     from devices.base import DeviceError
-    from kiosk.cli import emit, fail
+    from kiosk.core.clikit import emit, fail
 
     try:
         from .driver import SmartCardReader

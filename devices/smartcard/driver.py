@@ -24,9 +24,9 @@ from smartcard import scard
 from devices.base import Device, DeviceError, DeviceState, DeviceStatus
 from devices.idcard.textparse import NATIONS, SEX
 from devices.urls import parse_url
-from kiosk import idnumber
-from kiosk.domain import SOCIAL_SECURITY, Identity
-from kiosk.i18n import text
+from kiosk.core import idnumber
+from kiosk.core.domain import SOCIAL_SECURITY, Identity
+from kiosk.core.i18n import text
 
 from . import apdu, cards
 from .apdu import Command, Response

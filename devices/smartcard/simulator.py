@@ -156,7 +156,7 @@ def cli(kind: str, data_file: str | None, slot: int | None) -> None:
     Runs until Ctrl-C. Type 'insert KIND', 'remove' or 'quit' on stdin to
     change the card.
     """
-    from kiosk.cli import fail
+    from kiosk.core.clikit import fail
 
     try:
         data = json.loads(Path(data_file).read_text("utf-8")) if data_file else None

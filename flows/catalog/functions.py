@@ -15,8 +15,8 @@ import hashlib
 from decimal import Decimal
 from typing import Any, Callable
 
-from kiosk.i18n import text
-from kiosk.masking import mask_card_number, mask_id_number, mask_name
+from kiosk.core.i18n import text
+from kiosk.core.masking import mask_card_number, mask_id_number, mask_name
 
 from ..engine import Choice, Job, Session, raw_text, text_dict
 from ..validators import plate_kind

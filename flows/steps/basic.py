@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kiosk.i18n import text
+from kiosk.core.i18n import text
 
 from ..engine import END, Choice, Job, Session, Step
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kiosk.i18n import text
+from kiosk.core.i18n import text
 
 from ..engine import Choice, Field, Job, Session, Step
 from .basic import commit_case

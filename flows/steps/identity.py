@@ -7,8 +7,8 @@ import logging
 import time
 from typing import Any
 
-from kiosk import logs
-from kiosk.i18n import text
+from kiosk.core import logs
+from kiosk.core.i18n import text
 
 from ..engine import Choice, Field, Job, Session, Step
 

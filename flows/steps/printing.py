@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from kiosk.i18n import text
+from kiosk.core.i18n import text
 
 from ..engine import Job, Session, Step
 

@@ -40,8 +40,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from kiosk import __version__
-from kiosk.masking import mask_id_number, mask_mapping
+from kiosk.core import __version__
+from kiosk.core.masking import mask_id_number, mask_mapping
 
 from . import audit as central_audit
 from . import demo_data
@@ -343,7 +343,7 @@ class Sandbox:
 
     def verify(self, ref: str) -> dict | None:
         """What a third party may learn about a receipt's case or a certificate: status and masked fields."""
-        from kiosk.masking import mask_holder
+        from kiosk.core.masking import mask_holder
 
         with self.db.transaction() as tx:
             doc = tx.one("SELECT case_id, body FROM documents WHERE serial = ?", (ref,))
@@ -478,9 +478,9 @@ class Sandbox:
     def stats(self) -> dict:
         return read_stats(self.db)
 
-    # -- terminal config (signed; see kiosk/remote_config.py) ----------------
+    # -- terminal config (signed; see kiosk/core/remote_config.py) ----------------
     def terminal_config(self, terminal_id: str) -> dict:
-        from kiosk.remote_config import sign_document
+        from kiosk.core.remote_config import sign_document
 
         with self.db.transaction() as tx:
             block = self.register_terminal(tx, terminal_id)

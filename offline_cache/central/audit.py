@@ -1,4 +1,4 @@
-"""Central side of the terminals' audit trails (kiosk/audit.py).
+"""Central side of the terminals' audit trails (kiosk/core/audit.py).
 
 ``POST /v1/terminals/{id}/audit`` takes records in sequence order. Each
 (terminal, seq) is stored once: the same record again is a replay (counted,

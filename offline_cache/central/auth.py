@@ -25,7 +25,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-PREFIX = "sandbox-"  # kiosk.production refuses such a token in production mode
+PREFIX = "sandbox-"  # kiosk.core.production refuses such a token in production mode
 OPERATOR = "\0operator"  # never a terminal id (those are letters, digits, - and _)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from kiosk.cli import emit, fail
+from kiosk.core.clikit import emit, fail
 
 
 @click.group("central")
@@ -90,7 +90,7 @@ def _interrupted(*_: object) -> None:
 @click.pass_obj
 def token(obj, terminal_id: str | None, operator: bool, db_url: str | None) -> None:
     """Print the sandbox's bearer token for one terminal (its per-install secret)."""
-    from kiosk.config import _SCHEMA
+    from kiosk.core.config import _SCHEMA
 
     from .auth import TerminalAuth
     from .db import Database

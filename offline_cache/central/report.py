@@ -155,7 +155,7 @@ def evaluation_summary(levels: Mapping[int, int]) -> dict:
 
 
 def service_title(service_id: str) -> dict:
-    from kiosk.i18n import has, t
+    from kiosk.core.i18n import has, t
 
     key = f"flows.svc.{service_id}.title"
     if has(key):

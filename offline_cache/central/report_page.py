@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from html import escape
 
-from kiosk.i18n import t
+from kiosk.core.i18n import t
 
 GOOD, WARN = 0.98, 0.90          # availability colour thresholds
 DEVICE_CLASS = {"online": "good", "deviceBusy": "warn"}

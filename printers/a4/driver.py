@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from typing import ClassVar
 
 from devices.base import Device, DeviceError, DeviceState, DeviceStatus
-from kiosk.i18n import text
+from kiosk.core.i18n import text
 
 from .ipp import (JOB_STATES, KEYWORD, PRINTER_STATES, TERMINAL_JOB_STATES, AttributeGroup, IppClient,
                   IppConnectionError, IppError)

@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from kiosk.cli import emit, fail
+from kiosk.core.clikit import emit, fail
 
 _PEM = Encoding.PEM
 
@@ -95,7 +95,7 @@ def signing_cert_cmd(ctx, out: str | None) -> None:
 @click.pass_context
 def provision_cmd(ctx, ca_dir: str, tls_dir: str | None) -> None:
     """Issue this terminal's document-signing certificate (install time); keys are written 0600."""
-    from kiosk import pki
+    from kiosk.core import pki
 
     from .signing import _paths, signing_dir
 
@@ -146,7 +146,7 @@ def print_certificate() -> None:
 
 def _issue(ctx, doc_type: str, data: dict, out: str | None, printer_url: str | None, as_json: bool,
            name: str | None = None, id_number: str | None = None) -> None:
-    from kiosk.idnumber import validate
+    from kiosk.core.idnumber import validate
 
     from . import RENDERERS
     from .signing import KeyFileError, signer_for_config, verify_base

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from reportlab.lib.units import mm
 
-from kiosk.i18n import t
-from kiosk.masking import mask_id_number, mask_name
+from kiosk.core.i18n import t
+from kiosk.core.masking import mask_id_number, mask_name
 
 from .fonts import FONT_MONO
 from .layout import MARGIN, PAGE_H, PAGE_W, Sheet, as_datetime, date_text, escape, make_serial

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kiosk.idnumber import make
+from kiosk.core.idnumber import make
 
 DEMO_ID = make("33010619900101001")
 DEMO_APPLICANT = {"name": "欧阳娜娜", "id_number": DEMO_ID}

@@ -25,7 +25,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen import canvas
 from reportlab.platypus import Paragraph
 
-from kiosk.i18n import t
+from kiosk.core.i18n import t
 
 from .fonts import FONT, register_fonts
 

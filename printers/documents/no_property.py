@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from reportlab.lib.units import mm
 
-from kiosk.i18n import t
+from kiosk.core.i18n import t
 
 from .common import BODY_TOP, CONTENT_FLOOR, applicant_rows, finish, open_sheet, prepare
 from .layout import MARGIN, PAGE_W, as_datetime, datetime_text

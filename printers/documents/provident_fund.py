@@ -6,8 +6,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from reportlab.lib.units import mm
 
-from kiosk.i18n import t
-from kiosk.masking import mask_card_number
+from kiosk.core.i18n import t
+from kiosk.core.masking import mask_card_number
 
 from .common import BODY_TOP, CONTENT_FLOOR, applicant_rows, finish, open_sheet, prepare
 from .layout import as_datetime, datetime_text, money

@@ -1,7 +1,7 @@
 """Signing certificates: a PAdES signature over the whole PDF and a signed QR code.
 
 Both are made with the terminal's document-signing key, whose X.509
-certificate the deployment CA issued (``kiosk/pki.py``).  The PDF signature
+certificate the deployment CA issued (``kiosk/core/pki.py``).  The PDF signature
 (PAdES baseline B-B, pyHanko, a certification signature that allows no
 changes) makes any change to the file detectable with any PDF reader; the QR
 code lets a reader check the paper.
@@ -42,7 +42,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
-from kiosk import pki
+from kiosk.core import pki
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ from decimal import Decimal, InvalidOperation
 
 from reportlab.lib.units import mm
 
-from kiosk.i18n import t
+from kiosk.core.i18n import t
 
-from kiosk.masking import mask_id_number
+from kiosk.core.masking import mask_id_number
 
 from .common import BODY_TOP, CONTENT_FLOOR, PAGE_FLOOR, finish, next_page, open_sheet, prepare
 from .layout import MARGIN, PAGE_H, PAGE_W, Sheet, money

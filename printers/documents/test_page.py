@@ -5,7 +5,7 @@ from __future__ import annotations
 from reportlab.lib import colors
 from reportlab.lib.units import mm
 
-from kiosk.i18n import t
+from kiosk.core.i18n import t
 
 from .fonts import FONT, FONT_MONO
 from .layout import MARGIN, PAGE_H, PAGE_W, Sheet, as_datetime, datetime_text

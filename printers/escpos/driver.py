@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Callable
 
 from devices.base import Device, DeviceError, DeviceState, DeviceStatus
-from kiosk.i18n import Text
+from kiosk.core.i18n import Text
 
 from . import status as st
 from .encoder import CLEAR_BUFFERS, INIT, process_id_request, status_query
@@ -66,7 +66,7 @@ class JobResult:
 
 def default_spool_dir() -> Path:
     # The driver gets only its device options; the data dir follows the same
-    # rule as kiosk.config (KIOSK_DATA_DIR, else the default data.dir).
+    # rule as kiosk.core.config (KIOSK_DATA_DIR, else the default data.dir).
     base = os.environ.get("KIOSK_DATA_DIR") or "~/.local/share/kiosk"
     return Path(os.path.expanduser(base)) / "spool" / "escpos"
 

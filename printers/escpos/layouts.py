@@ -21,8 +21,8 @@ import tomllib
 from importlib import resources
 from typing import Any
 
-from kiosk.i18n import t
-from kiosk.masking import mask_holder, mask_text
+from kiosk.core.i18n import t
+from kiosk.core.masking import mask_holder, mask_text
 
 from .encoder import Encoder, text_width
 

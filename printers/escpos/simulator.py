@@ -241,7 +241,7 @@ def cli(host: str, port: int, paper: str, cover: str, paper_mm: str, out_dir: st
     try:
         sim = EscPosSimulator(host, port, paper, cover == "open", int(paper_mm), out_dir).start()
     except OSError as exc:
-        from kiosk.cli import fail
+        from kiosk.core.clikit import fail
 
         fail(f"cannot listen on {host}:{port}: {exc.strerror}")
         return

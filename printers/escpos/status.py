@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from devices.base import DeviceError, DeviceState, DeviceStatus
-from kiosk.i18n import text
+from kiosk.core.i18n import text
 
 PRINTER, OFFLINE_CAUSE, ERROR_CAUSE, PAPER = 1, 2, 3, 4
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import load_config
+from kiosk.core.config import load_config
 
 REPO = Path(__file__).resolve().parents[2]
 INSTALL = REPO / "deploy" / "install.sh"
@@ -43,7 +43,7 @@ def test_layout_and_permissions(tmp_path):
     assert mode(tmp_path / "var/lib/kiosk/signing/signing.key") == 0o600
     assert mode(tmp_path / "var/lib/kiosk/tls/client.key") == 0o600
     assert mode(tmp_path / "etc/kiosk/deployment-ca/ca.key") == 0o600
-    from kiosk import pki
+    from kiosk.core import pki
 
     ca = pki.load_certs(tmp_path / "var/lib/kiosk/signing/ca.pem")[0]
     pki.load_certs(tmp_path / "var/lib/kiosk/signing/signing.pem")[0].verify_directly_issued_by(ca)

@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from kiosk.config import load_config
+from kiosk.core.config import load_config
 
 
 @pytest.fixture(scope="session")

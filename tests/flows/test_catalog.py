@@ -12,7 +12,7 @@ import pytest
 from flows import validators
 from flows.catalog import load_catalog
 from flows.engine import Step
-from kiosk import i18n
+from kiosk.core import i18n
 
 FLOWS_DIR = Path(__file__).resolve().parents[2] / "flows"
 

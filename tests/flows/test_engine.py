@@ -12,9 +12,9 @@ from devices.base import DeviceState, DeviceStatus
 from flows.engine import (END, Choice, FakeClock, Field, Flow, Journal, ServiceUnavailable, Session, Step,
                           check_availability, replay)
 from flows.steps.basic import ThanksStep, WorkStep
-from kiosk import logs
-from kiosk.domain import Identity
-from kiosk.i18n import text
+from kiosk.core import logs
+from kiosk.core.domain import Identity
+from kiosk.core.i18n import text
 
 
 class FakeServices:

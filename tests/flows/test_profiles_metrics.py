@@ -7,7 +7,7 @@ import pytest
 
 from flows.engine import ServiceUnavailable
 from flows.runner import load_script, shipped_script
-from kiosk.config import load_config
+from kiosk.core.config import load_config
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kiosk.audit import AuditError, AuditLog, audit_for
-from kiosk.config import load_config
-from kiosk.remote_config import RemoteConfigStore, sign_document
+from kiosk.core.audit import AuditError, AuditLog, audit_for
+from kiosk.core.config import load_config
+from kiosk.core.remote_config import RemoteConfigStore, sign_document
 from kiosk.technician import PinGate, hash_pin
 
 REPO = Path(__file__).resolve().parents[2]

@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from kiosk.config import ConfigError, load_config
+from kiosk.core.config import ConfigError, load_config
 
 
 def test_default_uses_simulators_everywhere():

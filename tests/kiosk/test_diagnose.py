@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from kiosk.config import load_config
+from kiosk.core.config import load_config
 from kiosk.diagnose import Diagnostics, _human
 
 

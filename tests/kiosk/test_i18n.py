@@ -1,4 +1,4 @@
-from kiosk.i18n import catalog, t, text
+from kiosk.core.i18n import catalog, t, text
 
 
 def test_every_message_has_both_languages():

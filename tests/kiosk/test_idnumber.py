@@ -1,6 +1,6 @@
 import datetime as dt
 
-from kiosk import idnumber
+from kiosk.core import idnumber
 
 
 def test_check_digit_known_numbers():

@@ -4,8 +4,8 @@ import logging
 
 import pytest
 
-from kiosk.logs import forget_personal, remember_personal, setup_logging
-from kiosk.masking import mask_id_number, mask_name, mask_text
+from kiosk.core.logs import forget_personal, remember_personal, setup_logging
+from kiosk.core.masking import mask_id_number, mask_name, mask_text
 
 ID = "321002199001010016"
 
@@ -74,7 +74,7 @@ def test_photo_bytes_never_logged(logged):
 
 
 def test_identity_listing_masks_card_numbers_and_names_in_extra():
-    from kiosk.domain import Identity
+    from kiosk.core.domain import Identity
 
     ident = Identity(name="欧阳娜", id_number=ID, extra={"card_number": "D32010215", "english_name": "OUYANG NA"})
     d = ident.as_dict()

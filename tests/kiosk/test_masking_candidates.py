@@ -24,9 +24,9 @@ import numpy as np
 import pytest
 
 from devices.idcard import textparse as tp
-from kiosk import idnumber
-from kiosk.domain import FOREIGNER_PERMANENT, FOREIGNER_PERMANENT_2023, HMT_RESIDENCE, RESIDENT
-from kiosk.masking import mask_holder, mask_mapping, mask_permit_number
+from kiosk.core import idnumber
+from kiosk.core.domain import FOREIGNER_PERMANENT, FOREIGNER_PERMANENT_2023, HMT_RESIDENCE, RESIDENT
+from kiosk.core.masking import mask_holder, mask_mapping, mask_permit_number
 
 TODAY = dt.date(2026, 11, 28)
 EARLIEST = dt.date(1900, 1, 1)

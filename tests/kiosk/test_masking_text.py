@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devices.idcard.textparse import foreign_check_digit
-from kiosk import idnumber, masking
-from kiosk.logs import forget_personal, remember_personal, setup_logging
-from kiosk.masking import (mask_address, mask_card_number, mask_id_number, mask_mapping, mask_name, mask_phone,
+from kiosk.core import idnumber, masking
+from kiosk.core.logs import forget_personal, remember_personal, setup_logging
+from kiosk.core.masking import (mask_address, mask_card_number, mask_id_number, mask_mapping, mask_name, mask_phone,
                            mask_text)
 from printers.escpos.layouts import render_receipt
 from printers.escpos.render import render_bytes

@@ -15,8 +15,8 @@ from devices.base import Device
 from kiosk import ops as ops_mod
 from kiosk.health import evaluate
 from kiosk.metrics import KioskMetrics
-from kiosk.status_file import read_snapshot, write_snapshot
-from kiosk.watchdog import Watchdog, claim_notify_environment
+from kiosk.core.status_file import read_snapshot, write_snapshot
+from kiosk.core.watchdog import Watchdog, claim_notify_environment
 
 
 class Reader(Device):

@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from kiosk.config import ConfigError, load_config
-from kiosk.production import check_can_start, problems
+from kiosk.core.config import ConfigError, load_config
+from kiosk.core.production import check_can_start, problems
 
 REAL = """
 mode = "production"
@@ -61,7 +61,7 @@ def test_a_real_production_config_has_no_problem(tmp_path):
     ('[sms]\nurl = "memory://"\n', "sms.url"),
 ])
 def test_each_demo_part_is_refused_in_production(tmp_path, change, key):
-    from kiosk.config import _merge
+    from kiosk.core.config import _merge
     import tomllib
 
     text = REAL

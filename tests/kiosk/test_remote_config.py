@@ -6,8 +6,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kiosk.config import load_config, validate, _merge
-from kiosk.remote_config import (CLOCK_SKEW_S, MAX_AGE_S, SECURITY_KEYS, RemoteConfigPoller, RemoteConfigStore,
+from kiosk.core.config import load_config, validate, _merge
+from kiosk.core.remote_config import (CLOCK_SKEW_S, MAX_AGE_S, SECURITY_KEYS, RemoteConfigPoller, RemoteConfigStore,
                                  sign_document)
 
 
@@ -37,7 +37,7 @@ def doc(priv, version, config, terminal="*", issued_at=None):
 
 def make_store(tmp_path, keys):
     cfg = load_config(site(tmp_path, keys[1]), env={"KIOSK_DATA_DIR": str(tmp_path / "data")})
-    from kiosk.remote_config import trusted_keys_from_config
+    from kiosk.core.remote_config import trusted_keys_from_config
     return cfg, RemoteConfigStore(cfg.data_dir, cfg.terminal_id, trusted_keys_from_config(cfg))
 
 

@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from kiosk.config import ConfigError, load_config
-from kiosk.i18n import text
+from kiosk.core.config import ConfigError, load_config
+from kiosk.core.i18n import text
 from kiosk.sms import SmsError, SmsGateway
 
 

@@ -1,6 +1,6 @@
 import socket
 
-from kiosk.watchdog import Watchdog, sd_notify
+from kiosk.core.watchdog import Watchdog, sd_notify
 
 
 class Clock:

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from kiosk.watchdog import Watchdog, sd_notify
+from kiosk.core.watchdog import Watchdog, sd_notify
 
 PING_S = 0.1
 

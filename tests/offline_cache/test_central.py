@@ -12,7 +12,7 @@ import uuid
 import pytest
 import requests
 
-from kiosk.remote_config import load_public_key, verify_document
+from kiosk.core.remote_config import load_public_key, verify_document
 from offline_cache.client import CentralAuthError, CentralClient, CentralRejected, CentralUnavailable
 from offline_cache.embedded import start_embedded
 

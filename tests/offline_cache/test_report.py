@@ -295,7 +295,7 @@ def terminal(tmp_path_factory):
     import time
 
     from kiosk.app import KioskApp
-    from kiosk.config import load_config
+    from kiosk.core.config import load_config
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
     env["KIOSK_DATA_DIR"] = str(tmp_path_factory.mktemp("terminal"))

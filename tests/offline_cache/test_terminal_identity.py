@@ -100,8 +100,8 @@ def test_operator_reads_any_case_but_acts_as_no_terminal(central):
 def test_a_refused_cross_terminal_request_lands_in_the_terminal_audit_trail(central, tmp_path):
     import pytest
 
-    from kiosk.audit import audit_for
-    from kiosk.config import load_config
+    from kiosk.core.audit import audit_for
+    from kiosk.core.config import load_config
     from offline_cache.client import CentralAuthError, CentralClient
 
     cfg = load_config(env={"KIOSK_DATA_DIR": str(tmp_path / "data")})

@@ -35,7 +35,7 @@ def test_receipt_and_certificate_verify_without_credentials(central):
     assert valid["status"] == "valid" and valid["kind"] == "certificate"
     assert valid["certificate"]["valid_until"] == "2999-12-23T23:59:59"
     assert "欧阳明" not in str(valid) and "110101198503120316" not in str(valid)  # masked fields only
-    assert valid["holder"] == "欧** 1****************6"  # kiosk/masking.py
+    assert valid["holder"] == "欧** 1****************6"  # kiosk/core/masking.py
     expired = requests.get(f"{central.url}/v1/verify/BDC201903010900005678", timeout=5).json()
     assert expired["status"] == "expired"
     missing = requests.get(f"{central.url}/v1/verify/BDC000", timeout=5)
@@ -55,7 +55,7 @@ def test_verify_page_for_a_phone_escapes_what_it_shows(central):
 
 def test_deployment_ca_is_published(central):
     assert requests.get(f"{central.url}/v1/ca.pem", timeout=5).status_code == 404
-    from kiosk import pki
+    from kiosk.core import pki
 
     ca = pki.create_ca()
     pki.write_certs(central.sandbox.db.state_dir / "deployment-ca.pem", [ca.cert])

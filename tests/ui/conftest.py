@@ -185,7 +185,7 @@ def start_core(data: Path, profile: str | Path | None = None, overrides: dict | 
     """The real KioskApp (simulated devices, embedded sandbox) for ``profile``
     (a site config file such as deploy/profiles/bank.toml) in ``data``."""
     from kiosk.app import KioskApp
-    from kiosk.config import load_config
+    from kiosk.core.config import load_config
 
     config = load_config(profile, env={"KIOSK_DATA_DIR": str(data)}, remote=False,
                          overrides={"mode": "demo", "ui": {"idle_timeout_s": 120}, **tech_overrides(),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.config import load_config
+from kiosk.core.config import load_config
 from kiosk.technician import hash_pin
 from ui.backend import EngineBackend
 

@@ -7,7 +7,7 @@ import stat
 from click.testing import CliRunner
 
 from kiosk.cli import cli
-from kiosk.config import load_config
+from kiosk.core.config import load_config
 from kiosk.technician import PinGate, hash_pin, stored_hash, verify_pin
 
 PIN = "80516243"

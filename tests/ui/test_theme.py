@@ -2,7 +2,7 @@
 
 import pytest
 
-from kiosk.config import load_config
+from kiosk.core.config import load_config
 from ui.theme import PX_PER_PT, TEXT_PAIRS, contrast, metrics, palette
 
 

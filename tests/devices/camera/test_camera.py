@@ -113,7 +113,7 @@ def test_slow_consumer_always_gets_the_newest_frame(camera, tmp_path):
 
 def test_simulator_through_the_device_manager(data_dir):
     from devices.manager import DeviceManager
-    from kiosk.config import load_config
+    from kiosk.core.config import load_config
 
     config = load_config(overrides={"devices": {"camera": {"family": "camera", "url": "sim://",
                                                            "frozen_after_s": 3.0, "status_every_s": 0.1}}})

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from devices.face.alternatives import ALTERNATIVES, EXPIRED, LOCKED, OK, WRONG, OneTimeCode
-from kiosk.i18n import has, t
+from kiosk.core.i18n import has, t
 
 
 def test_both_alternatives_have_texts():

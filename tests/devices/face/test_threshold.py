@@ -13,7 +13,7 @@ from devices.camera.scenes import variants
 from devices.face.rule import ACCEPT, REJECT, UNCERTAIN, Rule
 from devices.face.session import MORE, FaceSession
 from devices.face.verifier import IdFace
-from kiosk.config import load_config
+from kiosk.core.config import load_config
 
 SINGLE = ("obama_1", "obama_2", "obama_3_480p", "biden_1", "biden_2")
 SAME_SHOT = {frozenset(("obama_1", "obama_3_480p"))}  # obama_3_480p is a smaller copy of obama_1's shot

@@ -13,7 +13,7 @@ from devices.face import quality as q
 from devices.face.rule import ACCEPT, REJECT
 from devices.face.session import MORE
 from devices.face.verifier import FaceError, FaceSession, FaceVerifier, load_image
-from kiosk.config import load_config
+from kiosk.core.config import load_config
 
 SINGLE = ("obama_1", "obama_2", "obama_3_480p", "biden_1", "biden_2")
 

@@ -11,7 +11,7 @@ from devices.idcard import wlt
 from devices.idcard.driver import IdCardReader, serial_target
 from devices.idcard.simulator import FAULTS, IdCardSimulator, load_card, packaged_cards
 from devices.manager import DeviceManager
-from kiosk.config import load_config
+from kiosk.core.config import load_config
 
 
 @pytest.fixture

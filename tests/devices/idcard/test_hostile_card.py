@@ -12,7 +12,7 @@ import pytest
 
 from devices.idcard import textparse
 from flows import validators
-from kiosk import idnumber
+from kiosk.core import idnumber
 
 ROOT = Path(__file__).resolve().parents[3]
 RESIDENT = json.loads((ROOT / "devices/idcard/cards/resident.json").read_text("utf-8"))

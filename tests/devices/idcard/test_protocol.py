@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from devices.base import DeviceState
 from devices.idcard import protocol as p
-from kiosk.i18n import has
+from kiosk.core.i18n import has
 
 
 def h(s: str) -> bytes:

@@ -9,7 +9,7 @@ from devices.idcard import wlt
 from devices.idcard.driver import IdCardReader
 from devices.idcard.simulator import IdCardSimulator
 from devices.manager import DeviceManager
-from kiosk.config import load_config
+from kiosk.core.config import load_config
 
 
 @pytest.fixture

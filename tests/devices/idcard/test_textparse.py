@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 
 from devices.idcard import textparse as tp
 from devices.idcard.simulator import load_card, packaged_cards
-from kiosk import idnumber
-from kiosk.domain import FOREIGNER_PERMANENT, FOREIGNER_PERMANENT_2023, HMT_RESIDENCE, RESIDENT
-from kiosk.i18n import has
+from kiosk.core import idnumber
+from kiosk.core.domain import FOREIGNER_PERMANENT, FOREIGNER_PERMANENT_2023, HMT_RESIDENCE, RESIDENT
+from kiosk.core.i18n import has
 
 TODAY = dt.date(2026, 11, 23)
 

@@ -8,7 +8,7 @@ from devices.base import DeviceError, DeviceState, DeviceTimeout
 from devices.manager import DeviceManager
 from devices.scanner.driver import SerialScanner
 from devices.scanner.simulator import ScannerSimulator
-from kiosk.config import load_config
+from kiosk.core.config import load_config
 
 
 @pytest.fixture

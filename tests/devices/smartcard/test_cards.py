@@ -9,7 +9,7 @@ import pytest
 from devices.smartcard import apdu, cards
 from devices.smartcard.apdu import Response
 from devices.smartcard.vpcd import respond
-from kiosk import idnumber
+from kiosk.core import idnumber
 
 pytest.importorskip("smartcard")  # the parsers live in the pyscard driver module
 from devices.smartcard.driver import bank_card_fields, social_security_identity  # noqa: E402

@@ -138,7 +138,7 @@ def test_second_simulator_takes_the_other_slot(sim, pcscd_lease):
 
 def test_device_manager_starts_the_simulator(pcscd_lease, data_dir):
     from devices.manager import DeviceManager
-    from kiosk.config import load_config
+    from kiosk.core.config import load_config
 
     config = load_config(overrides={"devices": {"smartcard": {"family": "smartcard", "url": "sim://",
                                                               "card": "bank"}}})

@@ -183,7 +183,7 @@ def test_bounded_child_stops_memory_and_time_hogs():
 
 def test_cli_answers_forgeries_with_one_line(genuine, signer, tmp_path):
     """What a bank clerk runs: one word, exit 1, never a traceback."""
-    from kiosk import pki
+    from kiosk.core import pki
 
     data_dir = tmp_path / "data"
     (data_dir / "signing").mkdir(parents=True)
@@ -202,7 +202,7 @@ def test_cli_answers_forgeries_with_one_line(genuine, signer, tmp_path):
 
 def test_altered_files_never_reach_the_pdf_parser(genuine, trust, tmp_path):
     """A file whose bytes are not what a trusted terminal signed is refused before any PDF parsing."""
-    from kiosk import pki
+    from kiosk.core import pki
 
     forged = tmp_path / "forged.pdf"
     forged.write_bytes(forgery_overlay_incremental(genuine))

@@ -11,8 +11,8 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from kiosk import pki
-from kiosk.config import load_config
+from kiosk.core import pki
+from kiosk.core.config import load_config
 from printers.documents.signing import (EXPIRED, TAMPERED, UNKNOWN_KEY, VALID, Signer, Trust, canonical_content,
                                         content_hash, signer_for_config, trust_for_config, verify_base)
 from printers.documents.verify import decode_payload, verify_qr
@@ -132,6 +132,6 @@ def test_verify_base_is_the_configured_public_url(tmp_path):
 
 
 def _schema_keys() -> set:
-    from kiosk import config as config_module
+    from kiosk.core import config as config_module
 
     return {k.split(".")[0] for k in getattr(config_module, "_SCHEMA", {})}

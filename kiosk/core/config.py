@@ -44,7 +44,7 @@ class ConfigError(Exception):
 
 
 def _load_default() -> dict:
-    return tomllib.loads((resources.files("kiosk") / "default.toml").read_text("utf-8"))
+    return tomllib.loads((resources.files("kiosk.core") / "default.toml").read_text("utf-8"))
 
 
 def _merge(base: dict, over: dict) -> dict:

@@ -371,7 +371,7 @@ def audit_group() -> None:
 @click.pass_context
 def audit_verify(ctx: click.Context) -> None:
     """Check the chain: exit 1 with one line if a record was edited, removed or reordered."""
-    from .cli import fail
+    from .clikit import fail
 
     trail = _cli_log(ctx)
     if not trail.path.exists():
@@ -392,7 +392,7 @@ def audit_verify(ctx: click.Context) -> None:
 @click.pass_context
 def audit_list(ctx: click.Context, kind: str | None, after_seq: int, limit: int, as_json: bool) -> None:
     """Audit records, oldest first (fields are masked when written)."""
-    from .cli import emit, fail
+    from .clikit import emit, fail
 
     trail = _cli_log(ctx)
     if not trail.path.exists():

@@ -46,7 +46,7 @@ def _flatten(prefix: str, table: dict, out: dict, origin: str) -> None:
 @functools.lru_cache(maxsize=1)
 def catalog() -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
-    folder = resources.files("kiosk") / "strings"
+    folder = resources.files("kiosk.core") / "strings"
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
         if entry.name.endswith(".toml"):
             _flatten("", tomllib.loads(entry.read_text("utf-8")), out, entry.name)

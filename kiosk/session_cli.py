@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from kiosk.cli import emit, fail
+from kiosk.core.clikit import emit, fail
 
 log = logging.getLogger(__name__)
 
