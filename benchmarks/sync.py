@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from offline_cache.central.auth import TerminalAuth  # noqa: E402
+from central.auth import TerminalAuth  # noqa: E402
 from offline_cache.client import CentralClient  # noqa: E402
 from offline_cache.simulate import make_case  # noqa: E402
 from offline_cache.store import CaseStore  # noqa: E402

@@ -103,7 +103,7 @@ def _central_down(soak: "Soak") -> None:
 
 
 def _central_up(soak: "Soak") -> None:
-    from offline_cache.embedded import start_embedded
+    from central.embedded import start_embedded
 
     app = soak.app
     port = int(app.central.base_url.rsplit(":", 1)[1])

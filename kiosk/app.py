@@ -134,7 +134,7 @@ class KioskApp:
         url = self.config.get("central.url", "embedded://")
         try:
             if url.startswith("embedded:"):
-                from offline_cache.embedded import start_embedded
+                from central.embedded import start_embedded
 
                 self.embedded = start_embedded(self.config.data_dir, auto_pay_s=self.auto_pay_s)
                 # demo: the sandbox's own per-install token for this terminal
@@ -400,7 +400,7 @@ class KioskApp:
                 raise ConnectionError("no central client")
             return self.central.queue_businesses()
         except Exception:
-            from offline_cache.central.demo_data import BUSINESSES
+            from central.demo_data import BUSINESSES
 
             return [dict(b) for b in BUSINESSES]
 

@@ -28,7 +28,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "certificate": ("printers.cli:certificate_group", "Verify signed certificates offline."),
     "face": ("devices.face.cli:face", "Face verification and liveness checks."),
     "cases": ("offline_cache.cli:cases", "Cases kept on this terminal and their sync."),
-    "central": ("offline_cache.central.cli:central", "The central platform sandbox and its reports."),
+    "central": ("central.cli:central", "The central platform sandbox and its reports."),
     "session": ("kiosk.session_cli:session", "Run a service headless with a scripted resident."),
     "demo": ("kiosk.session_cli:demo", "Run every seed service once with the shipped scripts."),
     "diagnose": ("kiosk.diagnose:diagnose", "Technician checks without a screen."),

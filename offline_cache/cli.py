@@ -24,7 +24,7 @@ def _store(obj, strict: bool = True):
 
 def _client(obj):
     from .client import CentralClient
-    from .embedded import EmbeddedError
+    from central.embedded import EmbeddedError
 
     try:
         return CentralClient(obj.config)

@@ -103,7 +103,7 @@ class CentralClient:
     """``CentralClient(config)``; or keyword settings for tools and tests.
 
     With ``central.url = "embedded://"`` the sandbox is started in-process
-    (``offline_cache.embedded``) and stopped by ``close()``.
+    (``central.embedded``) and stopped by ``close()``.
     """
 
     def __init__(self, config=None, *, url: str | None = None, token: str | None = None,
@@ -125,7 +125,7 @@ class CentralClient:
         self.embedded = None
         base = url or get("central.url", "embedded://")
         if base.startswith("embedded:"):
-            from .embedded import start_embedded
+            from central.embedded import start_embedded
             ddir = data_dir if data_dir is not None else (config.data_dir if config is not None else None)
             if ddir is None:
                 raise ValueError("embedded:// needs a data directory")

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from .config import Config, ConfigError
 
-# Tokens the sandbox hands out (offline_cache.central.app) start with this, so
+# Tokens the sandbox hands out (central.app) start with this, so
 # a production config carrying one is recognised whatever the rest of it is.
 SANDBOX_TOKEN_PREFIX = "sandbox-"
 

@@ -127,7 +127,7 @@ def test_concurrent_writers_keep_one_chain(trail):
 
 def test_synced_to_central_exactly_once_and_a_rewritten_chain_is_refused(tmp_path, trail):
     from offline_cache.client import CentralClient
-    from offline_cache.embedded import start_embedded
+    from central.embedded import start_embedded
     from offline_cache.store import CaseStore
     from offline_cache.sync import SyncWorker
 

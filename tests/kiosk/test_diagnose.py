@@ -95,7 +95,7 @@ def test_last_sync_is_read_from_the_store_when_a_separate_service_syncs(tmp_path
 
     from kiosk.health import outbox_summary
     from offline_cache.client import CentralClient
-    from offline_cache.embedded import start_embedded
+    from central.embedded import start_embedded
     from offline_cache.simulate import make_case
     from offline_cache.store import CaseStore
     from offline_cache.sync import SyncWorker

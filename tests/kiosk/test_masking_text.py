@@ -221,7 +221,7 @@ def test_records_hide_birth_authority_and_issue_date():
 
 @pytest.fixture(scope="module")
 def central(tmp_path_factory):
-    from offline_cache.embedded import start_embedded
+    from central.embedded import start_embedded
 
     handle = start_embedded(tmp_path_factory.mktemp("central"), auto_pay_s=0)
     yield handle

@@ -139,7 +139,7 @@ def test_embedded_sandbox_is_not_started_for_production(tmp_path):
 def test_sandbox_database_is_owner_only_and_controls_exist_only_in_demo(tmp_path):
     from fastapi.testclient import TestClient
 
-    from offline_cache.central.app import create_app
+    from central.app import create_app
 
     app = create_app(f"sqlite:///{tmp_path / 'c' / 'central.db'}", demo=False)
     assert stat.S_IMODE((tmp_path / "c" / "central.db").stat().st_mode) == 0o600

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from offline_cache.client import CentralClient
-from offline_cache.embedded import start_embedded
+from central.embedded import start_embedded
 from offline_cache.store import CaseStore
 
 

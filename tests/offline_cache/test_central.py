@@ -14,7 +14,7 @@ import requests
 
 from kiosk.core.remote_config import load_public_key, verify_document
 from offline_cache.client import CentralAuthError, CentralClient, CentralRejected, CentralUnavailable
-from offline_cache.embedded import start_embedded
+from central.embedded import start_embedded
 
 
 

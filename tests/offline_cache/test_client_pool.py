@@ -58,7 +58,7 @@ def test_calls_from_many_short_lived_threads_share_a_bounded_pool(central, make_
 
 
 def test_sandbox_database_keeps_a_bounded_set_of_connections_across_threads(tmp_path):
-    from offline_cache.central.db import Database
+    from central.db import Database
 
     db = Database(f"sqlite:///{tmp_path / 'central.db'}")
 

@@ -12,8 +12,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-import offline_cache.central as central_pkg
-from offline_cache.embedded import start_embedded
+import central as central_pkg
+from central.embedded import start_embedded
 
 CONTRACT = Path(central_pkg.__file__).with_name("openapi.yaml")
 # Documented business refusals (a key or case id already used, an amount over

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from offline_cache.central.phones import PhoneBook
+from central.phones import PhoneBook
 from offline_cache.client import CentralUnavailable
 
 RESIDENT, NO_PHONE = "110101198503120316", "32010219520708042X"

@@ -15,10 +15,10 @@ import uuid
 import pytest
 import requests
 
-from offline_cache.central.app import create_app
-from offline_cache.central.report import (Beat, evaluation_summary, read_report, terminal_report,
+from central.app import create_app
+from central.report import (Beat, evaluation_summary, read_report, terminal_report,
                                           window_availability)
-from offline_cache.embedded import serve_in_thread
+from central.embedded import serve_in_thread
 
 _SANDBOXES: dict = {}  # url -> Sandbox, for each terminal's own token
 
@@ -46,7 +46,7 @@ def avail(figures: dict, sid: str = "no_property_proof") -> float | None:
 # -- pure arithmetic ---------------------------------------------------------------
 
 def test_percentages_are_rounded_but_never_claim_all_or_none():
-    from offline_cache.central.report_page import percent
+    from central.report_page import percent
 
     assert (percent(7 / 9), percent(8 / 9), percent(0.75)) == ("77.8 %", "88.9 %", "75.0 %")
     assert percent(0.99996) == "99.9 %" and percent(0.00001) == "0.1 %" and percent(1.0) == "100.0 %"

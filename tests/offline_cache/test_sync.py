@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from offline_cache.central.faults import FaultProxy
+from central.faults import FaultProxy
 from offline_cache.simulate import make_case
 from offline_cache.store import CaseStore
 from offline_cache.sync import SyncWorker

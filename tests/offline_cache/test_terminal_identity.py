@@ -8,7 +8,7 @@ import uuid
 
 import requests
 
-from offline_cache.central.auth import Caller, TerminalAuth
+from central.auth import Caller, TerminalAuth
 
 
 def hdr(token: str, **extra) -> dict:

@@ -14,9 +14,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from offline_cache.central.app import create_app
+from central.app import create_app
 from offline_cache.client import CentralClient, CentralUnavailable
-from offline_cache.embedded import serve_in_thread
+from central.embedded import serve_in_thread
 
 
 def _cert(subject, issuer_key, issuer_name, key, ca=False, san_ip=None):

@@ -22,7 +22,7 @@ How time is counted (server receive times only; a terminal's clock may be wrong)
   was first reported, is left out (not installed yet).
 
 The arithmetic is pure functions over rows (``Beat``, level counts);
-``read_report`` is the query layer over ``offline_cache.central.db``.
+``read_report`` is the query layer over ``central.db``.
 """
 
 from __future__ import annotations

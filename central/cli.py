@@ -14,7 +14,7 @@ from kiosk.core.clikit import emit, fail
 
 @click.group("central")
 def central() -> None:
-    """The central platform sandbox (contract: offline_cache/central/openapi.yaml)."""
+    """The central platform sandbox (contract: central/openapi.yaml)."""
 
 
 @central.command("serve")
@@ -128,7 +128,7 @@ def stats(obj, as_json: bool, url: str | None, db_url: str | None) -> None:
         except Exception as exc:
             fail(f"cannot read {db_url}: {exc}")
     else:
-        from ..client import CentralClient, CentralError
+        from offline_cache.client import CentralClient, CentralError
 
         client = CentralClient(cfg, url=url)
         try:
@@ -225,7 +225,7 @@ def report(obj, as_json: bool, terminal: str | None, window: str, db_url: str | 
             fail("--stale-s and --at apply to a database read (--db or embedded://)", code=2)
         from urllib.parse import urlencode
 
-        from ..client import CentralClient, CentralError
+        from offline_cache.client import CentralClient, CentralError
 
         query = urlencode({k: v for k, v in (("terminal", terminal), ("window", window)) if v})
         client = CentralClient(cfg, url=url)

@@ -70,7 +70,7 @@ def serve_in_thread(app, host: str = "127.0.0.1", port: int = 0, name: str = "ce
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     port = sock.getsockname()[1]
-    from .central.auth import peer_cert_protocol
+    from central.auth import peer_cert_protocol
 
     # with TLS, the protocol hands the client certificate's CN to the app
     extra = {"http": peer_cert_protocol(), **ssl} if ssl else {}
@@ -103,7 +103,7 @@ def serve_in_thread(app, host: str = "127.0.0.1", port: int = 0, name: str = "ce
 def start_embedded(data_dir: str | os.PathLike, *, host: str = "127.0.0.1",
                    port: int = 0, auto_pay_s: float = 3.0, faults=None) -> EmbeddedCentral:
     """Start the sandbox for this terminal; returns a handle with ``url`` and ``stop()``."""
-    from .central.app import create_app
+    from central.app import create_app
 
     db_path = Path(data_dir) / "central" / "central.db"
     try:

@@ -1,5 +1,5 @@
 """The central platform sandbox: the contract in ``openapi.yaml`` served by
-FastAPI over a durable database (``offline_cache.central.db``).
+FastAPI over a durable database (``central.db``).
 
 Exactly-once reception: every mutating request carries an ``Idempotency-Key``.
 The key, a hash of the canonical body and the original response are stored in
@@ -591,7 +591,7 @@ def _merge(base: dict, over: dict) -> dict:
 
 
 def contract_text() -> str:
-    return (resources.files("offline_cache.central") / "openapi.yaml").read_text("utf-8")
+    return (resources.files("central") / "openapi.yaml").read_text("utf-8")
 
 
 def create_app(db_url: str, *, faults: Faults | None = None,
@@ -1040,7 +1040,7 @@ def _sandbox_routes(app: FastAPI, sb: Sandbox) -> None:
 
 
 def app_from_env() -> FastAPI:
-    """For ``uvicorn offline_cache.central.app:app_from_env --factory``."""
+    """For ``uvicorn central.app:app_from_env --factory``."""
     import os
     return create_app(os.environ.get("KIOSK_CENTRAL_DB", "sqlite:///central.db"),
                       demo=os.environ.get("KIOSK_MODE") == "demo")

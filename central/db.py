@@ -93,7 +93,7 @@ SCHEMA = [
         serial      TEXT PRIMARY KEY,
         case_id     TEXT NOT NULL,
         body        TEXT NOT NULL)""",
-    # Terminals' audit trails: each (terminal, seq) once (offline_cache/central/audit.py).
+    # Terminals' audit trails: each (terminal, seq) once (central/audit.py).
     """CREATE TABLE IF NOT EXISTS audit_records (
         terminal_id TEXT NOT NULL,
         seq         BIGINT NOT NULL,
