@@ -49,6 +49,8 @@ def verify_command(ctx: click.Context, id_image: str, live_images: tuple[str, ..
     costs in a fresh process (loading the models and checking the numpy
     encoder against dlib, then deciding); "warm" is a decision once loaded,
     with the ID encoding done beforehand, as the kiosk does when the card is read.
+    Encoding runs in this process; the kiosk runs it in a child process so
+    its screen stays responsive.
     """
     import time
 
@@ -63,7 +65,9 @@ def verify_command(ctx: click.Context, id_image: str, live_images: tuple[str, ..
     except ValueError as exc:
         fail(str(exc), code=2)
     started = time.perf_counter()
-    with FaceVerifier(rule, engine=str(_config_value(ctx, engine, "face.engine"))) as verifier:
+    # Inline: a one-shot command has no camera or screen to keep responsive,
+    # so the encoder child (and its overload fallback) would only add noise.
+    with FaceVerifier(rule, engine=str(_config_value(ctx, engine, "face.engine")), encoder="inline") as verifier:
         try:
             lives = [load_image(p) for p in live_images]
             verifier.warm_up(full=False)
