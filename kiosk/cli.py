@@ -31,6 +31,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "central": ("central.cli:central", "The central platform sandbox and its reports."),
     "session": ("kiosk.session_cli:session", "Run a service headless with a scripted resident."),
     "demo": ("kiosk.session_cli:demo", "Run every seed service once with the shipped scripts."),
+    "services": ("kiosk.services_cli:services", "The service catalog: table, validate and preview a service file."),
     "diagnose": ("kiosk.diagnose:diagnose", "Technician checks without a screen."),
     "health": ("kiosk.health:health", "Terminal health for the operator (exit 1 when it cannot serve)."),
     "technician": ("kiosk.technician:technician", "Technician PIN management."),

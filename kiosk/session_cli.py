@@ -35,7 +35,7 @@ def session() -> None:
 @click.pass_context
 def run_command(ctx: click.Context, service: str, script_path: str | None, out_dir: str | None, as_json: bool) -> None:
     """Play SERVICE with the script; exit 0 only when the flow reached its end state."""
-    from .runner import Runner, ScriptError, format_report, load_script, shipped_script
+    from flows.runner import Runner, ScriptError, format_report, load_script, shipped_script
 
     try:
         script = load_script(script_path or shipped_script(service))
@@ -63,7 +63,7 @@ def run_command(ctx: click.Context, service: str, script_path: str | None, out_d
 @click.pass_context
 def demo(ctx: click.Context, out_dir: str, as_json: bool) -> None:
     """Run every seed service once with the shipped scripts."""
-    from .runner import Runner, ScriptError, demo_scripts, load_script
+    from flows.runner import Runner, ScriptError, demo_scripts, load_script
 
     app = _start_app(ctx.obj.config)
     reports = []
@@ -74,7 +74,7 @@ def demo(ctx: click.Context, out_dir: str, as_json: bool) -> None:
             try:
                 reports.append(runner.run(script))
             except ScriptError as exc:
-                from .runner import RunReport
+                from flows.runner import RunReport
 
                 reports.append(RunReport(script.get("service", path.stem), error=str(exc)))
     finally:
