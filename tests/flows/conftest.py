@@ -56,11 +56,28 @@ def runner(kiosk_app, tmp_path):
 
         def changed(s):
             state = s.state()
+            problems.update(validate_state(state))
             if state.get("step") and not state.get("busy") and \
                     (not runner.spoken or runner.spoken[-1][0] != state["step"]):
                 runner.spoken.append((state["step"], step_speech(state, lang)))
         session.on_change(changed)
         return session
     kiosk_app.new_session = new_session
+
+    # Every state the screen would be given matches the engine <-> UI
+    # contract (flows/state.py), at every change of every scripted run.
+    from flows.state import validate_state
+
+    problems: set[str] = set()
+    run = runner.run
+
+    def checked_run(*args, **kw):
+        problems.clear()
+        report = run(*args, **kw)
+        if runner.session is not None:
+            problems.update(validate_state(runner.session.state()))
+        assert not problems, sorted(problems)
+        return report
+    runner.run = checked_run
     yield runner
     del kiosk_app.new_session
