@@ -80,6 +80,11 @@ class TerminalAuth:
         """The sandbox's token for one terminal (``kiosk central token ID``)."""
         return f"{PREFIX}{terminal_id}.{self._mac(terminal_id)}"
 
+    def derived_key(self, purpose: str) -> bytes:
+        """A key for ``purpose`` from the per-install secret: the same in every
+        server process of one deployment, different across deployments."""
+        return hmac.new(self._secret, b"\0key:" + purpose.encode("utf-8"), hashlib.sha256).digest()
+
     @property
     def operator_token(self) -> str:
         return f"{PREFIX}operator.{self._mac(OPERATOR)}"

@@ -117,8 +117,8 @@ def stats(obj, as_json: bool, url: str | None, db_url: str | None) -> None:
     cfg = obj.config
     url = url or cfg.get("central.url", "embedded://")
     if db_url or url.startswith("embedded:"):
-        from .app import read_stats
         from .db import Database
+        from .sandbox import read_stats
 
         db_url = _sandbox_db_url(cfg, db_url)
         try:

@@ -1,0 +1,41 @@
+"""The availability report: ``GET /v1/report`` (JSON) and ``GET /report`` (the operator's page)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from .. import report as availability_report
+from ..common import BadRequest, err, sandbox
+
+router = APIRouter()
+
+
+def report_for(request: Request, terminal: str | None, window: str) -> dict | None:
+    sb = sandbox(request)
+    data = availability_report.read_report(sb.db, now=sb.clock(), terminal=terminal, stale_s=sb.report_stale_s,
+                                           windows=availability_report.window_names(window))
+    return None if terminal is not None and not data["terminals"] else data
+
+
+@router.get("/v1/report")
+def report_json(request: Request, terminal: str | None = None, window: Literal["24h", "7d", "both"] = "both"):
+    unknown = sorted(set(request.query_params) - {"terminal", "window"})
+    if unknown:  # a misspelt filter must not silently answer for every terminal
+        raise BadRequest("unknown query parameter",
+                         [{"loc": f"query.{name}", "msg": "not a parameter"} for name in unknown[:10]])
+    data = report_for(request, terminal, window)
+    return data if data is not None else err(404, "not_found", "no such terminal")
+
+
+@router.get("/report", response_class=HTMLResponse)
+def report_page(request: Request, terminal: str | None = None, window: Literal["24h", "7d", "both"] = "both"):
+    from ..report_page import render
+
+    data = report_for(request, terminal, window)
+    if data is None:
+        return HTMLResponse("<!doctype html><meta charset=utf-8><h1>未找到终端 / No such terminal</h1>",
+                            status_code=404)
+    return HTMLResponse(render(data))
