@@ -24,6 +24,7 @@ from typing import Any
 
 from kiosk.core.config import Config
 from kiosk.core.i18n import Text, text
+from kiosk.core.memory import release_free_memory
 from kiosk.sms import SmsGateway
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,7 @@ class KioskApp:
                 self.face_verifier().warm_up()
             except Exception as exc:
                 log.info("face warm-up skipped", extra={"reason": str(exc)})
+        release_free_memory()  # the rehearsals' scratch memory
 
     def wait_ready(self, timeout: float = 30.0) -> bool:
         """Block until the warm-up is done (the runner measures steady-state machine time)."""

@@ -28,7 +28,6 @@ timings.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import importlib.util
 import logging
 import os
 import struct
@@ -46,7 +45,8 @@ import numpy as np
 from kiosk.core.i18n import Text, text
 
 from . import quality as q
-from . import resnet
+from .models import ENCODER_MODEL, LANDMARKS_5, LANDMARKS_68, model_dir  # noqa: F401 (re-exported)
+from .models import Models as _Models
 from .rule import ACCEPT, REJECT, Rule, frame_score
 
 log = logging.getLogger(__name__)
@@ -64,65 +64,6 @@ class FaceError(Exception):
     @property
     def key(self) -> str:
         return self.text.key
-
-
-def model_dir() -> Path:
-    """The folder of dlib model files shipped by ``face_recognition_models``.
-
-    Found from the package's location without running its ``__init__``, which
-    imports ``pkg_resources`` (gone from recent setuptools) only to build
-    these same paths.
-    """
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError("face_recognition_models is not installed (pip install '.[face]')")
-    folder = Path(next(iter(spec.submodule_search_locations))) / "models"
-    if not (folder / "dlib_face_recognition_resnet_model_v1.dat").is_file():
-        raise ImportError(f"face_recognition_models has no model files in {folder}")
-    return folder
-
-
-ENCODER_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
-
-
-class _Models:
-    """dlib models, loaded once per process on first use (about 0.5 s)."""
-
-    _lock = threading.Lock()
-    _loaded: "_Models | None" = None
-
-    def __init__(self) -> None:
-        import dlib
-
-        models = model_dir()
-        self.detector = dlib.get_frontal_face_detector()
-        self.landmarks68 = dlib.shape_predictor(str(models / "shape_predictor_68_face_landmarks.dat"))
-        self.landmarks5 = dlib.shape_predictor(str(models / "shape_predictor_5_face_landmarks.dat"))
-        self.encoder = dlib.face_recognition_model_v1(str(models / ENCODER_MODEL))
-        self.rectangle = dlib.rectangle
-        self._net_lock = threading.Lock()
-        self._net: "resnet.FaceNet | None | bool" = False  # False: not tried yet
-        self.net_error: str | None = None
-
-    @property
-    def net(self) -> "resnet.FaceNet | None":
-        """The encoder on numpy, checked against dlib once (~0.2 s); None if it cannot be used."""
-        with self._net_lock:
-            if self._net is False:
-                try:
-                    self._net = resnet.load(model_dir() / ENCODER_MODEL, reference=self.encoder)
-                except resnet.ModelFormatError as exc:
-                    log.warning("face encoder on numpy unavailable, using dlib's (slower)", extra={"reason": str(exc)})
-                    self._net = None
-                    self.net_error = str(exc)
-            return self._net
-
-    @classmethod
-    def get(cls) -> "_Models":
-        with cls._lock:
-            if cls._loaded is None:
-                cls._loaded = _Models()
-            return cls._loaded
 
 
 def _points(shape) -> list[tuple[int, int]]:
@@ -163,7 +104,7 @@ def encoder_main() -> None:
     out = os.fdopen(os.dup(1), "wb", buffering=0)
     os.dup2(2, 1)  # a stray print from a library must not corrupt the replies
     inp = sys.stdin.buffer
-    _Models.get()
+    _Models.get().encoder  # noqa: B018 (the one model this process needs)
     try:
         out.write(b"R")  # ready
         while True:
@@ -452,7 +393,7 @@ class FaceVerifier:
         """Load the models, check the numpy encoder against dlib and start the encoder process now
         (else the first decision pays ~0.5-1.6 s). ``full`` also rehearses one whole decision on
         a packaged synthetic frame, so the first resident's finds every cache and BLAS thread ready."""
-        self.models
+        self.models.load_for_frames()
         self.active_engine
         self._encoder.start()
         if full:
