@@ -91,7 +91,7 @@ class DeviceManager:
         for name, dev in self.devices.items():
             st = dev.refresh_status() if refresh else dev.status()
             out.append({"name": name, "family": dev.family, "url": dev.url,
-                        "simulated": name in self.simulators, **st.as_dict()})
+                        "simulated": name in self.simulators, **st.as_dict(), "usable": st.usable})
         return out
 
     def stop(self) -> None:

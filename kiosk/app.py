@@ -58,6 +58,7 @@ class KioskApp:
         self._face_lock = threading.Lock()
         self._backend_cache: dict[str, tuple[float, bool, Text | None]] = {}
         self._device_refreshed: dict[str, float] = {}
+        self.last_availability: dict[str, bool] | None = None  # per service, from the last catalog check
         self._offline_numbers = None
         self._started = False
         self._lock = threading.Lock()
@@ -245,7 +246,7 @@ class KioskApp:
 
     def catalog_state(self, refresh: bool = True) -> list[dict]:
         """Every service offered here, with availability and the reason (zh/en)."""
-        out = []
+        out, known = [], {}
         for sid, flow in self.catalog.items():
             if not flow.offered or not self._enabled(sid):
                 continue
@@ -257,6 +258,8 @@ class KioskApp:
             if self.metrics is not None:
                 self.metrics.service_available.labels(sid).set(1 if avail.ok else 0)
             out.append(item)
+            known[sid] = avail.ok
+        self.last_availability = known
         return out
 
     services = catalog_state  # the UI's name for it
@@ -280,13 +283,18 @@ class KioskApp:
         session.availability = avail
         if self.metrics is not None:
             self.metrics.sessions_started.labels(service_id).inc()
-            session.on_change(self._session_metrics)
+            counted: list[bool] = []
+
+            def count(s) -> None:  # once, when the session ends
+                if s.ended and not counted:
+                    counted.append(True)
+                    self._session_metrics(s)
+            session.on_change(count)
         return session.start() if start else session
 
     def _session_metrics(self, session) -> None:
-        if not session.ended or getattr(session, "_metrics_done", False) or self.metrics is None:
+        if self.metrics is None:
             return
-        session._metrics_done = True
         summary = session.summary or {}
         sid = summary.get("service", session.root.id)
         if summary.get("outcome") == "completed":
@@ -558,24 +566,12 @@ class KioskApp:
 
     # ------------------------------------------------------------------ status for heartbeat / health
     def heartbeat_status(self) -> dict:
-        devices = {}
-        if self.devices is not None:
-            for name, dev in self.devices.devices.items():
-                st = dev.status()
-                devices[name] = {"family": dev.family, "device": st.device.value, "detail": st.detail,
-                                 "message": {"zh": st.message_zh, "en": st.message_en}}
-        services = {}
-        for sid, flow in self.catalog.items():
-            if self._enabled(sid) and flow.offered:
-                # refresh: a printer that ran out of paper while nobody used the
-                # screen must show in the next heartbeat (device checks are rate-limited)
-                avail = self.availability(sid, refresh=True)
-                services[sid] = {"available": avail.ok, "reasons": [r.en for r in avail.reasons]}
-        return {"devices": devices, "services": services}
+        """The app's part of each heartbeat: the one status model (kiosk/status.py)."""
+        from kiosk.status import heartbeat
 
-    def health(self) -> dict:
-        store = self.store.health() if self.store is not None else {"ok": False}
-        central_ok, _ = self.backend_status("central")
-        return {"store": store, "central": {"ok": central_ok},
-                "sync": self.sync.status() if self.sync is not None else None,
-                "services": self.heartbeat_status()["services"]}
+        return heartbeat(self)
+
+    def forget_backend_status(self) -> None:
+        """Check the back-ends again on the next availability question (after
+        faults were injected into or lifted from the sandbox)."""
+        self._backend_cache.clear()

@@ -3,9 +3,10 @@
 ``Diagnostics(config, source)`` takes a running ``KioskApp`` (or the UI's
 backend wrapping one, or a bare ``DeviceManager``) and runs named actions:
 
-- ``report``: every device with its common status and last error, the
-  outbox depth and last sync, the network check, the data directory;
-  ``ok`` is False when something core is broken.
+- ``report``: the status model (kiosk/status.py): every device with its
+  common status and last error, what keeps the terminal from serving, the
+  outbox and last sync, the network check, the data directory; ``ok`` is
+  False when the terminal cannot serve or its data directory is unusable.
 - test actions: ``read_id``, ``read_smartcard``, ``camera``, ``print_ticket``,
   ``print_a4``, ``printer_status``, ``network``, ``logs``.
 
@@ -29,9 +30,6 @@ from .core.masking import mask_mapping
 
 log = logging.getLogger(__name__)
 
-# Families without which the terminal cannot serve anyone; the rest degrade
-# single services (shown as unavailable) rather than the whole terminal.
-CORE_FAMILIES = ("idcard", "escpos")
 ACTIONS = ("report", "read_id", "read_smartcard", "camera", "face", "print_ticket", "print_a4", "printer_status",
            "network", "logs")
 
@@ -126,61 +124,56 @@ class Diagnostics:
             result = {"ok": False, "error": _error_text(exc)}
         return mask_mapping(result)
 
-    # --- report -------------------------------------------------------------------
+    # --- report (the one status model, kiosk/status.py) ----------------------------
     def devices(self, refresh: bool = True) -> list[dict]:
-        manager = self.manager
-        if manager is None:
-            return []
-        out = []
-        for name, dev in list(manager.devices.items()):
-            status = dev.refresh_status() if refresh else dev.status()
-            d = status.as_dict()
-            # "id", not "name": "name" is a personal field for the masking rules
-            out.append({"id": name, "family": dev.family, "url": dev.url,
-                        "simulated": name in getattr(manager, "simulators", {}),
-                        "device": d["device"], "detail": d["detail"], "detail_text": _detail_text(d["detail"]),
-                        "message": d["message"], "last_error": d["last_error"], "usable": status.usable})
-        return out
+        """The status model's devices as a list for the technician screen, keyed
+        "id", not "name": "name" is a personal field for the masking rules."""
+        from . import status
 
-    def core_broken(self, devices: list[dict]) -> list[str]:
-        broken = []
-        for family in CORE_FAMILIES:
-            found = [d for d in devices if d["family"] == family]
-            if not found:
-                broken.append(f"{family} (not configured)")
-            elif not any(d["usable"] for d in found):
-                broken.extend(d["id"] for d in found)
-        return broken
+        return [{"id": name, **d, "detail_text": _detail_text(d["detail"])}
+                for name, d in status.devices(self.manager, refresh=refresh).items()]
 
     def outbox(self) -> dict:
-        from .health import outbox_summary
+        from . import status
 
         app = self.app
         if app is None or getattr(app, "store", None) is None:
-            return {"ok": False, "depth": None, "last_sync": None, "error": "case store not running"}
-        box = outbox_summary(app)
-        sync = box["sync"] or {}
-        dead = box["dead"] or 0
-        return {"ok": dead == 0, "depth": box["pending"] or 0, "dead": dead,
-                "oldest_pending_at": box["oldest_pending_at"], "last_sync": box["last_sync"],
-                "last_sync_local": local_time(box["last_sync"]),
+            return {"ok": False, "pending": None, "depth": None, "last_sync": None, "error": "case store not running"}
+        _store, sync, counts, last_sync = status.outbox(app)
+        sync = sync or {}
+        dead = counts["dead"] or 0
+        pending = counts["pending"] or 0
+        # "depth": the technician screen's former name for pending, until it reads "pending"
+        return {"ok": dead == 0, "pending": pending, "depth": pending, "dead": dead,
+                "oldest_pending_at": counts["oldest_pending_at"], "last_sync": last_sync,
+                "last_sync_local": local_time(last_sync),
                 "sync_state": sync.get("state"), "last_error": sync.get("last_error")}
 
     def data_dir(self) -> dict:
-        from .health import disk_summary
+        from .status import disk
 
         path = self.config.data_dir
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             return {"ok": False, "path": str(path), "error": exc.strerror or str(exc)}
-        disk = disk_summary(path)
-        if "error" in disk:
-            return disk
+        found = disk(path)
+        if "error" in found:
+            return found
         writable = os.access(path, os.W_OK)
-        free_mb = disk["free_bytes"] // (1024 * 1024)
-        return {"ok": writable and disk["ok"], "path": str(path), "free_mb": free_mb, "writable": writable,
-                "free_share": disk["free_share"]}
+        free_mb = found["free_bytes"] // (1024 * 1024)
+        return {"ok": writable and found["ok"], "path": str(path), "free_mb": free_mb, "writable": writable,
+                "free_share": found["free_share"]}
+
+    def status(self) -> dict:
+        """The status model's verdict: the whole report from a running app, or
+        the devices alone (``--devices-only``, a bare DeviceManager)."""
+        from . import status
+
+        app = self.app
+        if app is not None and hasattr(app, "catalog_state"):
+            return status.build(app, refresh_devices=True)
+        return status.judge({"devices": status.devices(self.manager, refresh=True)})
 
     def face(self) -> dict | None:
         """Which face encoder runs (None without a kiosk app, e.g. --devices-only)."""
@@ -194,23 +187,27 @@ class Diagnostics:
         return {"ok": True, **status}
 
     def action_report(self) -> dict:
-        devices = self.devices(refresh=True)
-        broken = self.core_broken(devices)
+        verdict = self.status()
+        devices = [{"id": name, **d, "detail_text": _detail_text(d["detail"])}
+                   for name, d in verdict["devices"].items()]
         data = self.data_dir()
         report = {
             "terminal": self.config.terminal_id,
+            "state": verdict["state"],
+            "can_serve": verdict["can_serve"],
+            "blocking": verdict["blocking"],
+            "problems": verdict["problems"],
             "devices": devices,
             "outbox": self.outbox(),
             "network": self.action_network(),
             "data_dir": data,
             "voice": {"ok": shutil.which("espeak-ng") is not None},
             "face": self.face(),
-            "core_broken": broken,
             "logs": list(log_tail().lines)[-40:],
         }
-        report["ok"] = not broken and data["ok"]
-        report["summary"] = (t("ui.diag.core_broken", "en", names=", ".join(broken)) if broken
-                             else t("ui.diag.all_ok", "en"))
+        report["ok"] = verdict["can_serve"] and data["ok"]
+        report["summary"] = (t("ui.diag.core_broken", "en", names="; ".join(verdict["blocking"]))
+                             if verdict["blocking"] else t("ui.diag.all_ok", "en"))
         return report
 
     # --- test actions -------------------------------------------------------------
@@ -381,7 +378,7 @@ def _human(report: dict) -> str:
         lines.append(f"  {mark} {d['id']:<16} {d['family']:<9} {d['device']:<13} {d['message']['en']}{extra}{err}")
     ob = report["outbox"]
     last = ob.get("last_sync_local") or "never"
-    lines.append(f"  outbox: {ob.get('depth')} pending, {ob.get('dead', 0)} dead, last sync {last}"
+    lines.append(f"  outbox: {ob.get('pending')} pending, {ob.get('dead', 0)} dead, last sync {last}"
                  + (f" ({ob['error']})" if ob.get("error") else ""))
     net = report["network"]
     lines.append(f"  network: {net.get('summary') or net.get('error')}")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from . import __version__
@@ -77,9 +76,9 @@ def _store(config) -> tuple[dict, dict, Any]:
 
 
 def quick_report(config, snapshot_age_s: float | None) -> dict:
-    """A report in ``collect``'s shape without the app: no services (only the
-    app knows them), so the terminal counts as out of service."""
-    from .health import _remote_config, _time_sync, disk_summary
+    """A report in the status model's shape (kiosk/status.py) without the app:
+    no services (only the app knows them), so the terminal counts as out of service."""
+    from . import status
 
     store, outbox, last_sync = _store(config)
     devices = {name: _device(spec) for name, spec in config.devices.items()}
@@ -96,9 +95,9 @@ def quick_report(config, snapshot_age_s: float | None) -> dict:
         "last_sync": last_sync,
         "sync": None,
         "central": _central(config),
-        "disk": disk_summary(config.data_dir),
-        "time": _time_sync(),
-        "remote_config": _remote_config(SimpleNamespace(config=config)),
+        "disk": status.disk(config.data_dir),
+        "time": status.time_sync(),
+        "remote_config": status.remote_config(config),
         "mode": config.mode,
         "app": app_note,
     }

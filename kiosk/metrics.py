@@ -39,6 +39,7 @@ class KioskMetrics:
         self.sync_lag = Gauge("kiosk_sync_lag_seconds", "Age of the oldest unsent case", registry=r)
         self.last_sync = Gauge("kiosk_last_sync_timestamp", "Unix time of the last successful sync", registry=r)
         self.face_outcomes = Counter("kiosk_face_verifications", "Face verification outcomes", ["outcome"], registry=r)
+        self.can_serve = Gauge("kiosk_can_serve", "1 when the terminal can serve residents (kiosk/status.py)", registry=r)
         self.service_available = Gauge("kiosk_service_available", "1 when the service can be offered now", ["service"], registry=r)
         self._server: WSGIServer | None = None
         self._thread: threading.Thread | None = None

@@ -67,6 +67,7 @@ class Operations:
         m = self.app.metrics
         if m is None:
             return
+        m.can_serve.set(1 if report.get("can_serve") else 0)
         outbox = report.get("outbox") or {}
         m.outbox_depth.set(outbox.get("pending") or 0)
         m.dead_letters.set(outbox.get("dead") or 0)

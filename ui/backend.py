@@ -13,13 +13,9 @@ import logging
 import threading
 from typing import Any, Callable
 
-from flows.engine import resident_reason
-from kiosk.core.i18n import text
+from kiosk.status import out_of_service_reason
 
 log = logging.getLogger(__name__)
-
-# A terminal that cannot read an ID card cannot do anything useful alone.
-CORE_FAMILIES = ("idcard",)
 
 
 def _text_dict(value: Any) -> dict | None:
@@ -71,29 +67,8 @@ class EngineBackend:
         return out
 
     def out_of_service_reason(self) -> dict | None:
-        """A reason when the terminal should show the out-of-service screen:
-        a core device is unusable, or no service can be offered at all."""
-        if self.app is None:
-            return None
-        statuses = self.device_statuses()
-        for family in CORE_FAMILIES:
-            found = [st for fam, st in statuses if fam == family]
-            device = text(f"flows.device.{family}")
-            if found and not any(st.usable for st in found):
-                # the resident gets the device and a plain reason; the
-                # technician's detail is in diagnostics and the log
-                why = resident_reason(found[0])
-                return text("flows.unavailable.device", device=device.zh, device_en=device.en,
-                            reason=why.zh, reason_en=why.en).as_dict()
-            if not found:
-                return text("flows.unavailable.no_device", device=device.zh, device_en=device.en).as_dict()
-        return None
-
-    def device_statuses(self) -> list[tuple[str, Any]]:
-        devices = getattr(self.app, "devices", None)
-        if devices is None:
-            return []
-        return [(dev.family, dev.status()) for dev in getattr(devices, "devices", {}).values()]
+        """{zh, en} when the out-of-service screen should show (kiosk/status.py's one rule)."""
+        return out_of_service_reason(self.app)
 
     # --- sessions -------------------------------------------------------------
     @property

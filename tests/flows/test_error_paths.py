@@ -164,7 +164,7 @@ def test_central_unreachable_means_unavailable_and_offline_tickets(runner, kiosk
     page = kiosk_app.devices.simulators["ticket_printer"].page_texts()[-1]
     assert number in page and "前面无人等候" not in page and "请留意叫号" in page
     # faults are reset after the run: everything is offered again
-    kiosk_app._backend_cache.clear()
+    kiosk_app.forget_backend_status()
     state = {s["id"]: s for s in kiosk_app.catalog_state()}
     assert state["no_property_proof"]["available"]
 

@@ -31,7 +31,7 @@ url = "serial:///dev/ttyKIOSKNONE0?baud=115200"
     assert res.returncode == 1, res.stderr
     report = json.loads(res.stdout)
     assert report["ok"] is False
-    assert report["core_broken"] == ["idcard"]
+    assert report["can_serve"] is False and report["blocking"] == ["essential device idcard"]
     reader = next(d for d in report["devices"] if d["id"] == "idcard")
     assert reader["device"] == "noDevice" and "/dev/ttyKIOSKNONE0" in reader["last_error"]
     assert "Traceback" not in res.stderr
@@ -93,7 +93,7 @@ def test_last_sync_is_read_from_the_store_when_a_separate_service_syncs(tmp_path
     import random
     from types import SimpleNamespace
 
-    from kiosk.health import outbox_summary
+    from kiosk.status import outbox
     from offline_cache.client import CentralClient
     from central.embedded import start_embedded
     from offline_cache.simulate import make_case
@@ -108,7 +108,7 @@ def test_last_sync_is_read_from_the_store_when_a_separate_service_syncs(tmp_path
         kiosk_store.commit_case(**make_case(random.Random(3)))
         kiosk = SimpleNamespace(store=kiosk_store, sync=None)  # the kiosk-app process: cases, no sync worker
         before = Diagnostics(cfg, kiosk).outbox()
-        assert before["depth"] == 1 and before["last_sync"] is None
+        assert before["pending"] == 1 and before["last_sync"] is None
 
         sync_store = CaseStore(data, "T-TEST")  # the kiosk-sync process's own connection
         with CentralClient(url=central.url, token=central.token_for("T-TEST"), terminal_id="T-TEST") as client:
@@ -116,8 +116,8 @@ def test_last_sync_is_read_from_the_store_when_a_separate_service_syncs(tmp_path
         sync_store.close()
 
         after = Diagnostics(cfg, kiosk).outbox()
-        assert after["depth"] == 0 and after["ok"]
-        assert after["last_sync"] and after["last_sync"] == outbox_summary(kiosk)["last_sync"]
+        assert after["pending"] == 0 and after["ok"]
+        assert after["last_sync"] and after["last_sync"] == outbox(kiosk)[3]
         human = _human(Diagnostics(cfg, kiosk).run_action("report"))
         assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", after["last_sync_local"])
         assert f"0 pending, 0 dead, last sync {after['last_sync_local']}" in human

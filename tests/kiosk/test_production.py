@@ -119,7 +119,7 @@ def test_health_in_production_with_demo_parts_is_out_of_service(tmp_path):
 
 
 def test_health_names_demo_mode_as_a_problem():
-    from kiosk.health import evaluate
+    from kiosk.status import evaluate
 
     state, found = evaluate({"mode": "demo", "services": {"a": {"available": True}},
                              "store": {"accepting": True}})
