@@ -11,6 +11,8 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from kiosk.core.canonical import canonical_json as canonical
+
 if TYPE_CHECKING:
     from .sandbox import Sandbox
 
@@ -26,10 +28,6 @@ def error(code: str, message: str, **extra: Any) -> dict:
 
 def err(status: int, code: str, message: str, headers: dict | None = None, **extra: Any) -> JSONResponse:
     return JSONResponse(error(code, message, **extra), status_code=status, headers=headers)
-
-
-def canonical(data: Any) -> bytes:
-    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def iso(ts: float) -> str:

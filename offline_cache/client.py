@@ -91,7 +91,8 @@ def to_cents(amount: Any) -> int:
     return int(d * 100)
 
 
-def _retry_after(resp: requests.Response) -> float | None:
+def retry_after(resp: requests.Response) -> float | None:
+    """The Retry-After header in seconds (None when absent or not a number)."""
     value = resp.headers.get("Retry-After")
     try:
         return float(value) if value is not None else None
@@ -200,7 +201,7 @@ class CentralClient:
                 last = exc
                 continue
             kind = classify_status(resp.status_code)
-            body = _json_or_empty(resp)
+            body = response_json(resp)
             if kind == "ok":
                 if not isinstance(body, (dict, list)):
                     last = CentralUnavailable(f"{method} {path}: answer is not JSON", status=resp.status_code)
@@ -209,7 +210,7 @@ class CentralClient:
             code = body.get("error") if isinstance(body, dict) else None
             detail = f"{method} {path}: HTTP {resp.status_code} {code or ''} {body.get('message', '') if isinstance(body, dict) else ''}".strip()
             if kind == "retry":
-                last = CentralUnavailable(detail, status=resp.status_code, code=code, retry_after=_retry_after(resp),
+                last = CentralUnavailable(detail, status=resp.status_code, code=code, retry_after=retry_after(resp),
                                           body=body if isinstance(body, dict) else None)
                 if not idempotency_key:
                     break
@@ -328,7 +329,8 @@ class _NoCookies(http.cookiejar.DefaultCookiePolicy):
         return False
 
 
-def _json_or_empty(resp: requests.Response) -> Any:
+def response_json(resp: requests.Response) -> Any:
+    """The decoded body, or {} when it is not JSON."""
     try:
         return resp.json()
     except ValueError:

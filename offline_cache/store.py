@@ -38,6 +38,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from kiosk.core.canonical import canonical_json
 from kiosk.core.i18n import Text, text
 from kiosk.core.masking import DROP_FIELDS, mask_mapping
 
@@ -131,10 +132,9 @@ def _json_default(value: Any) -> Any:
     raise ValueError(f"a case cannot hold {type(value).__name__} values")
 
 
-def canonical_json(data: Any) -> bytes:
-    """The one serialisation used for bodies: stable key order, UTF-8."""
-    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-                      default=_json_default).encode("utf-8")
+def _canonical(data: Any) -> bytes:
+    """A case body's one serialisation (dates and decimals as text)."""
+    return canonical_json(data, default=_json_default)
 
 
 def _clean_person(person: Any) -> dict | None:
@@ -437,7 +437,7 @@ class CaseStore:
                                        evaluation.get("comment"), now)
         case_id = str(uuid.uuid4())
         key = str(uuid.uuid4())
-        summary = canonical_json({
+        summary = _canonical({
             "applicant": mask_mapping(applicant_clean),
             "agent": mask_mapping(agent_clean) if agent_clean else None,
             "result": mask_mapping(result or {}),
@@ -449,7 +449,7 @@ class CaseStore:
             "result": result or {}, "document_hash": document_hash, "evaluation": ev,
             "extra": extra or {},
         }
-        canonical_json(body)  # reject unserialisable values before touching the disk
+        _canonical(body)  # reject unserialisable values before touching the disk
         if self._problem is not None and not self.recheck():
             raise self._problem
         with self._tx() as conn:
@@ -458,7 +458,7 @@ class CaseStore:
             day = _iso(now)[2:10].replace("-", "") if now > 0 else "000000"
             ref = f"{self.terminal_id}-{day}-{seq:06d}"
             body["seq"], body["ref"] = seq, ref
-            kid, blob = self.keys.encrypt(canonical_json(body), case_id.encode())
+            kid, blob = self.keys.encrypt(_canonical(body), case_id.encode())
             conn.execute(
                 "INSERT INTO cases(seq, case_id, ref, service, terminal_id, created_at, key_id, body, summary,"
                 " document_hash, evaluation) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -491,12 +491,12 @@ class CaseStore:
                 # Never sent: the body is not frozen yet, the rating rides along.
                 body = json.loads(self.keys.decrypt(row[2], case_id.encode()))
                 body["evaluation"] = ev
-                kid, blob = self.keys.encrypt(canonical_json(body), case_id.encode())
+                kid, blob = self.keys.encrypt(_canonical(body), case_id.encode())
                 conn.execute("UPDATE cases SET body = ?, key_id = ? WHERE case_id = ?", (blob, kid, case_id))
                 via = "case"
             else:
                 key = str(uuid.uuid4())
-                kid, blob = self.keys.encrypt(canonical_json({"case_id": case_id, **ev}), key.encode())
+                kid, blob = self.keys.encrypt(_canonical({"case_id": case_id, **ev}), key.encode())
                 dead = entry is not None and entry[0] == "dead"
                 conn.execute(
                     "INSERT INTO outbox(case_id, kind, idempotency_key, payload, created_at, state, dead_reason)"
@@ -714,4 +714,4 @@ class CaseStore:
 
 
 __all__ = ["CaseStore", "CaseRecord", "OutboxEntry", "Outcome", "StoreUnavailable", "StoreError",
-           "canonical_json", "LATEST"]
+           "LATEST"]

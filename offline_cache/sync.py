@@ -46,10 +46,11 @@ import time
 from typing import Any, Callable
 
 from kiosk.core import __version__
+from kiosk.core.canonical import canonical_json
 from kiosk.core.i18n import text
 
 from .client import (CentralAuthError, CentralClient, CentralError, CentralRejected, CentralUnavailable,
-                     classify_status)
+                     classify_status, response_json, retry_after)
 from .store import CaseStore, OutboxEntry, Outcome, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -326,7 +327,7 @@ class SyncWorker:
         except CentralUnavailable as exc:
             return Outcome(e.seq, "retry", reason=exc.detail), exc
         replayed = resp.headers.get("Idempotent-Replayed") == "true"
-        return self._outcome(e, resp.status_code, _json(resp), replayed, resp)
+        return self._outcome(e, resp.status_code, response_json(resp), replayed, resp)
 
     def _outcome(self, e: OutboxEntry, status: int, body: Any, replayed: bool,
                  resp=None) -> tuple[Outcome, CentralError | None]:
@@ -345,7 +346,7 @@ class SyncWorker:
         return Outcome(e.seq, "retry", status, reason), problem
 
     def _batch_outcomes(self, entries: list[OutboxEntry], resp) -> list[Outcome]:
-        body = _json(resp)
+        body = response_json(resp)
         results = body.get("results") if isinstance(body, dict) else None
         by_key = {}
         if isinstance(results, list):
@@ -542,14 +543,7 @@ def _batch_body(entries: list[OutboxEntry]) -> bytes:
 def _evaluation_body(stored: bytes) -> bytes:
     data = json.loads(stored)
     data.pop("case_id", None)
-    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def _json(resp) -> Any:
-    try:
-        return resp.json()
-    except ValueError:
-        return {}
+    return canonical_json(data)
 
 
 def _reason(status: int, body: Any) -> str:
@@ -562,11 +556,6 @@ def _reason(status: int, body: Any) -> str:
 
 
 def _problem(resp) -> CentralError:
-    body = _json(resp)
-    retry_after = None
-    try:
-        retry_after = float(resp.headers.get("Retry-After")) if resp.headers.get("Retry-After") else None
-    except ValueError:
-        pass
+    body = response_json(resp)
     return CentralUnavailable(_reason(resp.status_code, body), status=resp.status_code,
-                              code=body.get("error") if isinstance(body, dict) else None, retry_after=retry_after)
+                              code=body.get("error") if isinstance(body, dict) else None, retry_after=retry_after(resp))

@@ -42,6 +42,7 @@ from typing import Any, Callable
 
 import click
 
+from .canonical import canonical_json
 from .masking import mask_mapping
 
 log = logging.getLogger(__name__)
@@ -78,10 +79,6 @@ class Verdict:
     line: str          # one line for the technician
     records: int
     last_seq: int
-
-
-def canonical(data: Any) -> bytes:
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
 def _clean_fields(fields: dict) -> dict:
@@ -161,7 +158,7 @@ class AuditLog:
         return self._key
 
     def _mac(self, data: Any) -> str:
-        return hmac.new(self.key(), canonical(data), hashlib.sha256).hexdigest()
+        return hmac.new(self.key(), canonical_json(data), hashlib.sha256).hexdigest()
 
     def _record_mac(self, seq: int, at: str, kind: str, fields: dict, prev: str) -> str:
         return self._mac({"terminal": self.terminal_id, "seq": seq, "at": at, "kind": kind,
@@ -191,7 +188,7 @@ class AuditLog:
                 seq, prev = (last[0] + 1, last[1]) if last else (1, ZERO)
                 digest = self._record_mac(seq, at, kind, clean, prev)
                 conn.execute("INSERT INTO audit(seq, at, kind, fields, prev, hash) VALUES (?,?,?,?,?,?)",
-                             (seq, at, kind, canonical(clean).decode("utf-8"), prev, digest))
+                             (seq, at, kind, canonical_json(clean).decode("utf-8"), prev, digest))
                 head = json.dumps({"seq": seq, "hash": digest, "mac": self._head_mac(seq, digest)})
                 conn.execute("INSERT OR REPLACE INTO meta(k, v) VALUES ('head', ?)", (head,))
                 conn.execute("COMMIT")

@@ -36,6 +36,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from .canonical import canonical_json
+
 log = logging.getLogger(__name__)
 
 # Keys (dotted prefixes) the central platform may set remotely.
@@ -87,7 +89,7 @@ class RemoteConfigError(Exception):
 
 def canonical(doc: dict) -> bytes:
     body = {k: v for k, v in doc.items() if k != "signature"}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return canonical_json(body)
 
 
 def key_id(public_key: Ed25519PublicKey) -> str:
