@@ -16,7 +16,6 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -25,6 +24,7 @@ import click
 import cv2
 import numpy as np
 
+from ..console import run_console
 from . import scenes
 from .driver import IMAGE_SUFFIXES
 
@@ -181,24 +181,22 @@ def cli(scene: str, folder: str | None, fps: float, size: str) -> None:
         fail(str(exc), code=2)
     click.echo(f"camera simulator: {sim.url}")
     click.echo("use it with: kiosk devices camera-test --url '" + sim.url + "'")
+
+    def command(words: list[str]) -> None:
+        cmd, arg = (words[0], " ".join(words[1:])) if words else ("", "")
+        if cmd == "show" and arg:
+            sim.show(arg)
+        elif cmd in ("blank", "freeze", "resume", "unplug", "plug"):
+            getattr(sim, cmd)()
+        elif cmd:
+            click.echo("commands: show SCENE|PATH, blank, freeze, resume, unplug, plug, quit", err=True)
+            return
+        else:
+            return
+        click.echo(f"ok: {' '.join(words)}")
+
     try:
-        for line in sys.stdin:
-            cmd, _, arg = line.strip().partition(" ")
-            try:
-                if cmd == "show" and arg:
-                    sim.show(arg.strip())
-                elif cmd in ("blank", "freeze", "resume", "unplug", "plug"):
-                    getattr(sim, cmd)()
-                elif cmd in ("quit", "exit"):
-                    break
-                elif cmd:
-                    click.echo("commands: show SCENE|PATH, blank, freeze, resume, unplug, plug, quit", err=True)
-                    continue
-                click.echo(f"ok: {line.strip()}")
-            except ValueError as exc:
-                click.echo(f"error: {exc}", err=True)
-    except KeyboardInterrupt:
-        pass
+        run_console(command)
     finally:
         sim.stop()
         if tmp is not None:

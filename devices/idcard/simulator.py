@@ -25,7 +25,6 @@ import json
 import os
 import random
 import select
-import signal
 import sys
 import threading
 import time
@@ -35,6 +34,7 @@ from pathlib import Path
 
 import click
 
+from ..console import run_console
 from . import protocol as p
 from .textparse import encode_text
 from .wlt import simulator_wlt
@@ -328,23 +328,11 @@ def cli(link: str | None, card: str, no_card: bool, baud: str, fault: str | None
             sim.stop()
             raise click.ClickException(f"cannot create {link}: {exc}")
     sim.start()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     click.echo(sim.url, err=False)
     click.echo(HELP_COMMANDS, err=True)
     sys.stdout.flush()
     try:
-        while not stop.is_set():
-            ready, _, _ = select.select([sys.stdin], [], [], 0.2) if not sys.stdin.closed else ([], [], [])
-            if not ready:
-                continue
-            line = sys.stdin.readline()
-            if not line:  # stdin closed: keep serving until a signal
-                stop.wait()
-                break
-            _control(sim, line.split())
-    except KeyboardInterrupt:
-        pass
+        run_console(lambda words: _control(sim, words))
     finally:
         sim.stop()
 
@@ -362,8 +350,6 @@ def _control(sim: IdCardSimulator, words: list[str]) -> None:
             sim.set_fault(args[0])
         elif cmd == "status":
             pass
-        elif cmd == "quit":
-            raise KeyboardInterrupt
         else:
             click.echo(HELP_COMMANDS, err=True)
             return

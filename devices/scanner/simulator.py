@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import select
-import signal
 import sys
 import threading
 import tty
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import click
 
+from ..console import run_console
 from .protocol import AIM_PREFIX, ENCODINGS, TRIGGER_ACKS, TRIGGER_MODES, TRIGGERS, suffix_bytes
 
 GARBLED = b"\x81\x20\xff\xfe\x80"  # lead bytes without valid trail bytes: not GB18030
@@ -221,23 +221,11 @@ def cli(link: str | None, trigger: str, suffix: str, encoding: str) -> None:
     except (ValueError, OSError) as exc:
         raise click.ClickException(str(exc))
     sim.start()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     click.echo(sim.url)
     click.echo(HELP_COMMANDS, err=True)
     sys.stdout.flush()
     try:
-        while not stop.is_set():
-            ready, _, _ = select.select([sys.stdin], [], [], 0.2) if not sys.stdin.closed else ([], [], [])
-            if not ready:
-                continue
-            line = sys.stdin.readline()
-            if not line:
-                stop.wait()
-                break
-            _control(sim, line.split())
-    except KeyboardInterrupt:
-        pass
+        run_console(lambda words: _control(sim, words))
     finally:
         sim.stop()
 
@@ -253,8 +241,6 @@ def _control(sim: ScannerSimulator, words: list[str]) -> None:
             sim.partial(*args[:1])
         elif cmd in ("unplug", "plug"):
             getattr(sim, cmd)()
-        elif cmd == "quit":
-            raise KeyboardInterrupt
         elif cmd:
             click.echo(HELP_COMMANDS, err=True)
     except (KeyError, ValueError, UnicodeEncodeError) as exc:

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
-import sys
-import threading
 import time
 from pathlib import Path
 
@@ -20,6 +17,7 @@ import click
 
 from devices.base import DeviceError
 
+from ..console import run_console
 from . import pcscd
 from .cards import KINDS, make_card
 from .vpcd import VPCD_HOST, VPCD_PORT, VirtualCardServer, claim_slot, reader_name
@@ -166,36 +164,20 @@ def cli(kind: str, data_file: str | None, slot: int | None) -> None:
     except (ValueError, RuntimeError, OSError) as exc:
         fail(str(exc), code=2 if isinstance(exc, ValueError) else 1)
     click.echo(f"virtual reader: {sim.url}  card: {sim.kind or 'none'}  (Ctrl-C to stop)")
-    stop = threading.Event()
 
-    def commands() -> None:
-        for line in sys.stdin:
-            words = line.split()
-            try:
-                if words[:1] == ["insert"]:
-                    sim.insert(words[1] if len(words) > 1 else "social_security")
-                elif words[:1] == ["remove"]:
-                    sim.remove()
-                elif words[:1] in (["quit"], ["exit"]):
-                    break
-                elif words:
-                    click.echo("commands: insert social_security|bank|unknown, remove, quit")
-                    continue
-                else:
-                    continue
-                click.echo(f"card: {sim.kind or 'none'}")
-            except ValueError as exc:
-                click.echo(f"error: {exc}", err=True)
+    def command(words: list[str]) -> None:
+        if words[:1] == ["insert"]:
+            sim.insert(words[1] if len(words) > 1 else "social_security")
+        elif words[:1] == ["remove"]:
+            sim.remove()
+        elif words:
+            click.echo("commands: insert social_security|bank|unknown, remove, quit")
+            return
         else:
-            return  # stdin closed: keep serving until Ctrl-C
-        stop.set()
+            return
+        click.echo(f"card: {sim.kind or 'none'}")
 
-    threading.Thread(target=commands, daemon=True).start()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a supervisor's stop also releases pcscd
     try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
+        run_console(command)  # a supervisor's SIGTERM also releases pcscd
     finally:
         sim.stop()

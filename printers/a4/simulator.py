@@ -32,7 +32,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -41,7 +40,9 @@ from pathlib import Path
 import click
 import requests
 
-from .ipp import TERMINAL_JOB_STATES, JOB_STATES, IppClient, IppError
+from devices.console import run_console
+
+from .ipp import JOB_STATES, TERMINAL_JOB_STATES, IppClient, IppError
 
 log = logging.getLogger(__name__)
 
@@ -413,7 +414,17 @@ def cli(port: int, fault: str | None, job_seconds: float, workdir: str | None) -
     folder = Path(workdir or tmp.name)  # type: ignore[union-attr]
     folder.mkdir(parents=True, exist_ok=True)
     sim = IppPrinterSimulator(folder, port=port, job_seconds=job_seconds)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+    def command(words: list[str]) -> None:
+        if words[:1] == ["fault"] and len(words) == 2:
+            sim.set_fault(None if words[1] == "none" else words[1])
+            click.echo(f"fault: {sim.fault or 'none'}")
+        elif words[:1] == ["jobs"]:
+            for job in sim.jobs():
+                click.echo(f"{job['id']} {job['state']} {job['name']}")
+        elif words:
+            click.echo("commands: fault NAME|none, jobs, quit", err=True)
+
     try:
         try:
             sim.start()
@@ -422,27 +433,7 @@ def cli(port: int, fault: str | None, job_seconds: float, workdir: str | None) -
         if fault:
             sim.set_fault(fault)
         click.echo(f"A4 printer at {sim.url} (faults: {', '.join(FAULTS)})", err=True)
-        for line in sys.stdin:
-            words = line.split()
-            try:
-                if words[:1] == ["fault"] and len(words) == 2:
-                    sim.set_fault(None if words[1] == "none" else words[1])
-                    click.echo(f"fault: {sim.fault or 'none'}")
-                elif words[:1] == ["jobs"]:
-                    for job in sim.jobs():
-                        click.echo(f"{job['id']} {job['state']} {job['name']}")
-                elif words[:1] in (["quit"], ["exit"]):
-                    break
-                elif words:
-                    click.echo("commands: fault NAME|none, jobs, quit", err=True)
-            except (SimulatorError, IppError, requests.RequestException) as exc:
-                click.echo(f"error: {exc}", err=True)
-        else:
-            # stdin closed (e.g. started by a script): keep serving until a signal
-            while sim.running:
-                time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
+        run_console(command, errors=(SimulatorError, IppError, requests.RequestException))
     finally:
         sim.stop()
         if tmp is not None:

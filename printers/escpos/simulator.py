@@ -18,11 +18,12 @@ import collections
 import logging
 import socket
 import socketserver
-import sys
 import threading
 from pathlib import Path
 
 import click
+
+from devices.console import run_console
 
 from . import status as st
 from .render import Interpreter, Page, page_png
@@ -247,16 +248,13 @@ def cli(host: str, port: int, paper: str, cover: str, paper_mm: str, out_dir: st
         return
     click.echo(f"ESC/POS printer simulator on {sim.url} ({paper_mm} mm); "
                "type 'paper out', 'cover open', 'status' or 'quit'", err=True)
+
+    def command(words: list[str]) -> None:
+        reply = apply_command(sim, " ".join(words))
+        if reply:
+            click.echo(reply)
+
     try:
-        for line in sys.stdin:
-            if line.strip().lower() in ("quit", "exit"):
-                break
-            reply = apply_command(sim, line)
-            if reply:
-                click.echo(reply)
-        else:
-            threading.Event().wait()  # stdin closed (run in the background): serve until killed
-    except KeyboardInterrupt:
-        pass
+        run_console(command)
     finally:
         sim.stop()
