@@ -47,6 +47,8 @@ ROUTERS: tuple[str, ...] = (
     "central.routes.payments",
     "central.routes.queue",
     "central.routes.sandbox_controls",
+    "central.routes.resident_code",
+    "central.routes.doors_sandbox",
 )
 
 UNFAULTED = ("/v1/sandbox", "/v1/health", "/v1/openapi.yaml", "/pay/")

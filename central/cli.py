@@ -253,3 +253,11 @@ def report(obj, as_json: bool, terminal: str | None, window: str, db_url: str | 
         if terminal and not data["terminals"]:
             fail(f"no terminal {terminal!r} at {db_url}")
     emit(data, as_json, report_table(data))
+
+
+def _resident_code_command():
+    from .resident_codes import cli_command
+    return cli_command()
+
+
+central.add_command(_resident_code_command())

@@ -31,6 +31,7 @@ idle timeout; ``idle: warning`` until the warning), assert / assert_in ({dotted.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import re
@@ -439,10 +440,54 @@ class Runner:
                     raise ScriptError(f"cannot reset sandbox faults: {exc}") from None
             if hasattr(self.app, "_backend_cache"):
                 self.app._backend_cache.clear()
+        elif name == "scan":
+            self._scan(str(arg))
+        elif name == "resident_code":
+            self._scan(self._resident_code(arg if isinstance(arg, dict) else {"card": arg}))
         elif name == "sleep":
             time.sleep(float(arg))
         else:
             raise ScriptError(f"unknown action {name!r}")
+
+
+    def _scan(self, text: str) -> None:
+        """The resident holds a code under the scanner (once the screen listens for one)."""
+        dev = next(iter(self.app.devices.by_family("scanner")), None)
+        if dev is None or not dev.wait_listening(self.expect_timeout_s):
+            raise ScriptError("the scanner is not waiting for a code")
+        if text == getattr(self, "_last_scan", (None, 0.0))[0]:
+            # the scanner takes the same code within its repeat window as one
+            # scan (a phone held still): a second showing comes after it
+            left = self._last_scan[1] + dev.repeat_window_s + 0.1 - time.monotonic()
+            if left > 0:
+                time.sleep(left)
+        self.sim("scanner").scan(text, "qr")
+        self._last_scan = (text, time.monotonic())
+
+    def _resident_code(self, spec: dict) -> str:
+        """A demo resident code from the sandbox for a packaged card's holder;
+        ``variant``: fresh, replay (the last code again), expired, forged."""
+        from devices.idcard.simulator import load_card
+
+        variant = spec.get("variant", "fresh")
+        if variant == "replay":
+            if not getattr(self, "_last_code", None):
+                raise ScriptError("no resident code was scanned before")
+            return self._last_code
+        card = load_card(spec.get("card", "resident"))
+        body = {"id_number": card["id_number"], "name": card["name"]}
+        if variant == "expired":
+            body["age_s"] = 120
+        code = self.app.central.call("POST", "/v1/sandbox/resident-codes", json_body=body)["code"]
+        if variant == "forged":  # the holder's name changed after signing
+            head, payload, sig = code.split(".")
+            doc = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+            doc["name"] = "冒名" + doc["name"][-1:]
+            payload = base64.urlsafe_b64encode(json.dumps(doc, ensure_ascii=False, sort_keys=True,
+                                                          separators=(",", ":")).encode()).rstrip(b"=").decode()
+            code = f"{head}.{payload}.{sig}"
+        self._last_code = code
+        return code
 
 
 def format_report(report: RunReport) -> str:

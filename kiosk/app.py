@@ -374,6 +374,10 @@ class KioskApp:
 
     def backend(self, op: str, **kw: Any) -> Any:
         """The service back-ends flows use, by operation name."""
+        from kiosk import doors
+
+        if doors.handles(op):  # resident code, progress, appointments, guide, complaints
+            return doors.doors_for(self).call(op, **kw)
         if self.central is None:
             from offline_cache.client import CentralUnavailable
 

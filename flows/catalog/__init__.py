@@ -91,7 +91,8 @@ def _identify(entry: dict) -> list[dict]:
         common["agent_skip"] = True
     steps = [{"id": f"{p}card", "use": "read_card", "cards": cards, "face": face, "next": f"{p}consent" if face else AFTER,
               **({"who": who, "store": entry.get("store", role)} if who else {}),
-              **({"differs_from": entry["differs_from"]} if entry.get("differs_from") else {}), **common}]
+              **({"differs_from": entry["differs_from"]} if entry.get("differs_from") else {}),
+              **({"resident_code": True, "code_next": AFTER} if entry.get("resident_code") else {}), **common}]
     if face:
         steps += [
             {"id": f"{p}consent", "use": "consent", "next": f"{p}face", "other_step": f"{p}other_way", **common},
@@ -116,10 +117,11 @@ def _expand(entries: list[dict]) -> list[dict]:
     for i, group in enumerate(groups):
         after = groups[i + 1][0]["id"] if i + 1 < len(groups) else None
         for step in group:
-            if step.get("next") == AFTER:
-                if after is None:
-                    raise FlowError("an identify block cannot be the last step")
-                step["next"] = after
+            for key in ("next", "code_next"):  # code_next: after a resident code (no face step)
+                if step.get(key) == AFTER:
+                    if after is None:
+                        raise FlowError("an identify block cannot be the last step")
+                    step[key] = after
             flat.append(step)
     return flat
 

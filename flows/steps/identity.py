@@ -11,6 +11,7 @@ from kiosk.core import logs
 from kiosk.core.i18n import text
 
 from ..engine import Choice, Field, Job, Session, Step
+from .resident_code import accept_code, start_code_scan
 
 ROLES = ("applicant", "agent")
 log = logging.getLogger(__name__)
@@ -54,14 +55,21 @@ class ReadCardStep(Step):
         other = s.data.get(self.options.get("differs_from") or "")
         skip = getattr(other, "id_number", None)
         s.start_job("read_card", _read_card, sources, skip, person=True)
+        if self.options.get("resident_code"):
+            start_code_scan(s)
 
     def on_device(self, s: Session, event: dict) -> None:
         if event.get("event") == "card_present":
             s.set_hint("flows.read_card.reading")
         elif event.get("event") == "earlier_card":
             s.set_hint("flows.agency.take_agent_card")
+        elif event.get("event") in ("scan_again", "code_scanned"):
+            s.set_hint(f"resident_code.hint.{event['event']}")
 
     def on_done(self, s: Session, job: Job, result: Any) -> None:
+        if job.name == "resident_code":
+            accept_code(self, s, result)
+            return
         kind, identity = result
         problem = self.check_identity(s, identity)
         if problem is not None:

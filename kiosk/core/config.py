@@ -85,6 +85,7 @@ _SCHEMA: dict[str, tuple] = {
     "remote_config.enabled": (bool, None, None),
     "remote_config.interval_s": (_NUM, lambda v: 10 <= v <= 86400, "must be 10-86400 seconds"),
     "remote_config.public_key": (str, None, None),
+    "resident_code.public_key": (str, None, None),
     "sync.in_app": (bool, None, None),
     "face.accept_below": (_NUM, lambda v: 0.3 <= v <= 0.6, "must be between 0.3 and 0.6"),
     "face.reject_above": (_NUM, lambda v: 0.3 <= v <= 0.7, "must be between 0.3 and 0.7"),

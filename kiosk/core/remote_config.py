@@ -68,6 +68,7 @@ SECURITY_KEYS = {
     "face.engine": "the face encoder in use",
     "certificates.": "document signing keys and trust",
     "remote_config.public_key": "the key that checks these documents",
+    "resident_code.": "the key that checks residents' electronic IDs",
     "remote_config.enabled": "switching remote configuration itself",
     "data.": "where personal data is kept",
     "store.retention_days": "how long personal data is kept",

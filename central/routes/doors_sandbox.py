@@ -1,0 +1,30 @@
+"""Sandbox shortcuts of the hall's other front doors (demo mode only, outside
+the contract): issuing a resident code for a demo resident."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import Field
+
+from kiosk.core import resident_code as rc
+
+from ..common import In, json_body, sandbox, validate
+from ..resident_codes import codes_for
+
+DEMO_ONLY = True
+router = APIRouter()
+
+
+class IssueIn(In):
+    id_number: str = Field(pattern=r"^[0-9]{17}[0-9X]$")
+    name: str = Field(min_length=1, max_length=64)
+    lifetime_s: int = Field(default=rc.MAX_LIFETIME_S, ge=1, le=rc.MAX_LIFETIME_S)
+    age_s: int = Field(default=0, ge=0, le=86400)   # issued this long ago (to show an expired code)
+
+
+@router.post("/v1/sandbox/resident-codes")
+async def issue(request: Request):
+    body = validate(IssueIn, await json_body(request))
+    codes = await run_in_threadpool(codes_for, sandbox(request))
+    return {"code": codes.issue(body.id_number, body.name, body.lifetime_s, body.age_s)}

@@ -1,0 +1,129 @@
+"""Back-end operations of the hall's other front doors (resident code,
+progress lookup, appointments, service guide, complaints), called by flow
+steps through ``KioskApp.backend(op, **kw)``.
+
+Each operation talks to central over the contract and says what it does when
+central is unreachable (``offline`` in its answer, or a fallback).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kiosk.core import resident_code as rc
+from kiosk.core.domain import Identity
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_KEY = "central/resident-code.pub"   # where the embedded sandbox publishes its key
+
+
+def resident_code_keys(config) -> list:
+    """The pinned platform key (``resident_code.public_key``); in demo with the
+    embedded sandbox, the sandbox's own key.  Empty: codes cannot be checked."""
+    path = config.get("resident_code.public_key", "")
+    if not path and str(config.get("central.url", "")).startswith("embedded:"):
+        embedded = Path(os.path.expanduser(config.get("data.dir"))) / EMBEDDED_KEY
+        path = str(embedded) if embedded.exists() else ""
+    if not path:
+        return []
+    try:
+        return [rc.load_public_key(Path(os.path.expanduser(path)).read_bytes())]
+    except (OSError, TypeError, ValueError) as exc:
+        log.warning("resident-code key unreadable", extra={"reason": str(exc)})
+        return []
+
+
+class ResidentCodeChecker:
+    """Offline signature and expiry check, then central's single-use nonce
+    check when central answers.  Nonces seen here are remembered until their
+    code expired, so a replay at this terminal is refused even offline."""
+
+    def __init__(self, config, central: Callable[[], Any], clock: Callable[[], float] = time.time):
+        self.config = config
+        self.central = central
+        self.clock = clock
+        self._seen: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def available(self) -> bool:
+        return bool(resident_code_keys(self.config))
+
+    def check(self, text: str) -> tuple[Identity, bool]:
+        """(identity, checked online) or ResidentCodeError."""
+        now = self.clock()
+        keys = resident_code_keys(self.config)
+        if not keys:
+            raise rc.ResidentCodeError("resident_code.unavailable", "no resident-code key is configured")
+        claims = rc.verify(text, keys, now)
+        with self._lock:
+            self._seen = {n: exp for n, exp in self._seen.items() if exp + rc.CLOCK_SKEW_S >= now}
+            if claims.nonce in self._seen:
+                raise rc.ResidentCodeError("resident_code.replayed", "nonce already used at this terminal")
+            self._seen[claims.nonce] = float(claims.expires_at)
+        online = self._redeem(text)
+        identity = Identity(name=claims.name, id_number=claims.id_number, card_type="resident_code",
+                            extra={"verified_by": "resident_code", "online": online})
+        return identity, online
+
+    def _redeem(self, text: str) -> bool:
+        from offline_cache.client import CentralRejected, CentralUnavailable
+
+        client = self.central()
+        if client is None:
+            return False
+        try:
+            client.call("POST", "/v1/identity/resident-code", json_body={"code": text})
+            return True
+        except CentralUnavailable as exc:
+            log.info("resident code checked offline only", extra={"reason": exc.detail})
+            return False
+        except CentralRejected as exc:
+            if exc.code in ("replayed", "expired", "forged", "malformed"):
+                raise rc.ResidentCodeError(f"resident_code.{exc.code}", exc.detail) from None
+            raise
+
+
+class Doors:
+    """The operations, bound to one ``KioskApp`` (devices, store, central)."""
+
+    def __init__(self, app):
+        self.app = app
+        if getattr(app, "embedded", None) is not None:
+            # demo: the embedded sandbox makes its resident-code key now, so its
+            # public half is there to pin before the first code is issued
+            from central.resident_codes import codes_for
+
+            codes_for(app.embedded.sandbox)
+        self.codes = ResidentCodeChecker(app.config, lambda: app.central)
+        self.ops: dict[str, Callable[..., Any]] = {
+            "resident_code": self.resident_code,
+            "resident_code_ready": lambda: self.codes.available(),
+        }
+
+    def call(self, op: str, **kw: Any) -> Any:
+        return self.ops[op](**kw)
+
+    def resident_code(self, text: str) -> dict:
+        identity, online = self.codes.check(text)
+        return {"identity": identity, "online": online}
+
+
+def doors_for(app) -> Doors:
+    doors = getattr(app, "_doors", None)
+    if doors is None:
+        doors = app._doors = Doors(app)
+    return doors
+
+
+def handles(op: str) -> bool:
+    return op in OPS
+
+
+OPS = frozenset({"resident_code", "resident_code_ready"})
