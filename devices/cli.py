@@ -36,13 +36,16 @@ def devices() -> None:
 
 def _describe(ctx: click.Context, only: tuple[str, ...]) -> list[dict]:
     from devices.manager import DeviceManager
+    from devices.registry import default_registry
 
     config = ctx.obj.config
     if only:
         unknown = sorted(set(only) - set(config.devices))
         if unknown:
             fail(f"no configured device named {', '.join(unknown)} (configured: {', '.join(config.devices)})", code=2)
-    manager = DeviceManager(config, only=list(only) or None)
+    # the application's registry (every family it wires) when run from its CLI
+    registry = getattr(ctx.obj, "device_registry", default_registry)()
+    manager = DeviceManager(config, registry=registry, only=list(only) or None)
     try:
         manager.start()
         return manager.describe()

@@ -1,9 +1,12 @@
 """Driver registry: data, not globals.
 
 A driver class declares ``family`` and ``schemes``; a registry instance maps
-(family, scheme) to it.  ``default_registry()`` builds a fresh registry from
-the table below, importing each family lazily so a missing optional library
-(pyscard, OpenCV) disables only that family, with the reason kept.
+(family, scheme) to it.  ``build_registry(drivers, simulators)`` builds a fresh
+registry from tables of module paths, importing each family lazily so a
+missing optional library (pyscard, OpenCV) disables only that family, with the
+reason kept.  ``default_registry()`` holds this package's families; the
+application adds those of the packages built on this one, which this package
+never names.
 
 Simulators are registered per family: ``sim://`` in config means "start the
 built-in simulator and point the real driver at its real transport".
@@ -26,8 +29,6 @@ DRIVER_TABLE: dict[str, list[str]] = {
     "idcard": ["devices.idcard.driver:IdCardReader"],
     "smartcard": ["devices.smartcard.driver:SmartCardReader"],
     "camera": ["devices.camera.driver:Camera"],
-    "escpos": ["printers.escpos.driver:EscPosPrinter"],
-    "a4": ["printers.a4.driver:A4Printer"],
     "scanner": ["devices.scanner.driver:SerialScanner", "devices.scanner.wedge:WedgeScanner",
                 "devices.scanner.camera_scan:CameraScanner"],
 }
@@ -37,8 +38,6 @@ SIMULATOR_TABLE: dict[str, str] = {
     "idcard": "devices.idcard.simulator:start_for_device",
     "smartcard": "devices.smartcard.simulator:start_for_device",
     "camera": "devices.camera.simulator:start_for_device",
-    "escpos": "printers.escpos.simulator:start_for_device",
-    "a4": "printers.a4.simulator:start_for_device",
     "scanner": "devices.scanner.simulator:start_for_device",
 }
 
@@ -95,17 +94,23 @@ class DriverRegistry:
         return sorted({f for f, _ in self.drivers})
 
 
-def default_registry(families: list[str] | None = None) -> DriverRegistry:
+def build_registry(drivers: dict[str, list[str]], simulators: dict[str, str],
+                   families: list[str] | None = None) -> DriverRegistry:
     reg = DriverRegistry()
-    for family, specs in DRIVER_TABLE.items():
+    for family, specs in drivers.items():
         if families is not None and family not in families:
             continue
         try:
             for spec in specs:
                 reg.register(_load(spec))
-            if family in SIMULATOR_TABLE:
-                reg.register_simulator(family, _load(SIMULATOR_TABLE[family]))
+            if family in simulators:
+                reg.register_simulator(family, _load(simulators[family]))
         except Exception as exc:  # ImportError of an optional stack, or a module not built yet
             reg.unavailable[family] = f"{type(exc).__name__}: {exc}"
             log.warning("device family unavailable", extra={"family": family, "reason": str(exc)})
     return reg
+
+
+def default_registry(families: list[str] | None = None) -> DriverRegistry:
+    """This package's device families only."""
+    return build_registry(DRIVER_TABLE, SIMULATOR_TABLE, families)

@@ -36,6 +36,15 @@ DEVICE_TTL_S = 2.0       # how long a refreshed device status is trusted
 STOP_WARM_WAIT_S = 0.5   # how long stop() waits for a running warm-up
 
 
+def device_registry(families: list[str] | None = None):
+    """Every device family of a terminal: the devices package's and the printers'."""
+    from devices import registry
+    from printers import families as printer_families
+
+    return registry.build_registry({**registry.DRIVER_TABLE, **printer_families.DRIVER_TABLE},
+                                   {**registry.SIMULATOR_TABLE, **printer_families.SIMULATOR_TABLE}, families)
+
+
 class KioskApp:
     def __init__(self, config: Config, *, auto_pay_s: float = 3.0, start_sync: bool | None = None,
                  workdir: Path | None = None):
@@ -81,7 +90,8 @@ class KioskApp:
             self.metrics = KioskMetrics()
         except Exception:  # metrics are optional (prometheus-client missing)
             self.metrics = None
-        self.devices = DeviceManager(self._device_config(), workdir=self.workdir).start(on_status=self._on_device_status)
+        self.devices = DeviceManager(self._device_config(), registry=device_registry(),
+                                     workdir=self.workdir).start(on_status=self._on_device_status)
         from kiosk.core.audit import audit_for
 
         self.audit = audit_for(self.config)

@@ -52,8 +52,15 @@ def cli(ctx: click.Context, config_path: str | None, log_level: str | None) -> N
     from .core.logs import setup_logging
 
     ctx.obj = KioskContext(config_path, log_level)
+    ctx.obj.device_registry = _device_registry
     # Logs go to stderr so --json output on stdout stays machine-readable.
     setup_logging(level=log_level or "warning", fmt="text")
+
+
+def _device_registry():
+    from .app import device_registry
+
+    return device_registry()
 
 
 def main(argv: list[str] | None = None) -> None:

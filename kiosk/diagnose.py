@@ -418,7 +418,9 @@ def diagnose(ctx: click.Context, as_json: bool, devices_only: bool) -> None:
     except ImportError:
         from devices.manager import DeviceManager
 
-        source = DeviceManager(config).start()
+        from .app import device_registry
+
+        source = DeviceManager(config, registry=device_registry()).start()
     except Exception as exc:
         fail(f"cannot start the kiosk core: {_error_text(exc)}")
     try:

@@ -219,14 +219,14 @@ def printers_group() -> None:
 def status_cmd(ctx, as_json: bool, names: tuple[str, ...]) -> None:
     """Status of every configured printer (paper, cover, pending jobs)."""
     from devices.manager import DeviceManager
-    from devices.registry import default_registry
+    from printers.families import printer_registry
 
     config = ctx.obj.config
     printers = [n for n, spec in config.devices.items() if spec.get("family") in ("escpos", "a4")]
     unknown = [n for n in names if n not in printers]
     if unknown:
         fail(f"no printer named {unknown[0]!r} in the config (printers: {', '.join(printers) or 'none'})", code=2)
-    manager = DeviceManager(config, registry=default_registry(["escpos", "a4"]), only=list(names) or printers)
+    manager = DeviceManager(config, registry=printer_registry(), only=list(names) or printers)
     try:
         manager.start()
         rows = manager.describe(refresh=True)

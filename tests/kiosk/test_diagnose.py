@@ -50,7 +50,9 @@ def manager(tmp_path_factory):
     from devices.manager import DeviceManager
 
     cfg = load_config(env={"KIOSK_DATA_DIR": str(tmp_path_factory.mktemp("data"))})
-    mgr = DeviceManager(cfg, only=["idcard", "ticket_printer", "camera"]).start()
+    from kiosk.app import device_registry
+
+    mgr = DeviceManager(cfg, registry=device_registry(), only=["idcard", "ticket_printer", "camera"]).start()
     yield cfg, mgr
     mgr.stop()
 

@@ -106,9 +106,9 @@ def test_unreachable_printer_is_offline(a4, printer):
 
 
 def test_registry_and_simulator_handle(tmp_path, require_ipp):
-    from devices.registry import default_registry
+    from printers.families import printer_registry
 
-    reg = default_registry(["a4"])
+    reg = printer_registry(["a4"])
     assert reg.driver_for("a4", "cups://Hall") is A4Printer
     assert reg.driver_for("a4", "ipps://h/p") is A4Printer
     handle = reg.start_simulator("a4", "a4_printer", {"sim_job_seconds": 0.1}, tmp_path)

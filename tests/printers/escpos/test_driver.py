@@ -202,13 +202,13 @@ def test_serial_transport_through_a_pty(tmp_path, sim, printer_for):
 
 def test_device_manager_starts_the_simulator_for_sim_url(tmp_path, monkeypatch):
     from devices.manager import DeviceManager
-    from devices.registry import default_registry
+    from printers.families import printer_registry
     from kiosk.core.config import load_config
 
     monkeypatch.setenv("KIOSK_DATA_DIR", str(tmp_path / "data"))
     config = load_config(env={"KIOSK_DATA_DIR": str(tmp_path / "data")},
                          overrides={"devices": {"ticket_printer": {"retry_interval_s": 0.1}}})
-    with DeviceManager(config, registry=default_registry(["escpos"]), workdir=tmp_path,
+    with DeviceManager(config, registry=printer_registry(["escpos"]), workdir=tmp_path,
                        only=["ticket_printer"]) as manager:
         printer, handle = manager.get("ticket_printer"), manager.simulators["ticket_printer"]
         assert printer.status().device == DeviceState.ONLINE
