@@ -116,15 +116,6 @@ class PinResult:
     locked_for_s: int = 0
     disabled: bool = False  # no PIN has been set
 
-    def message_key(self) -> str:
-        if self.ok:
-            return "ui.tech.pin_ok"
-        if self.disabled:
-            return "ui.tech.no_pin"
-        if self.locked:
-            return "ui.tech.pin_locked"
-        return "ui.tech.pin_wrong"
-
 
 def _write_private(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

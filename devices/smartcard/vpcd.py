@@ -192,9 +192,6 @@ class VirtualCardServer:
         """True once vpcd has accepted the card and talked to it."""
         return self._connected.is_set()
 
-    def wait_connected(self, timeout: float) -> bool:
-        return self._connected.wait(timeout)
-
     # --- loop ----------------------------------------------------------
     def _run(self) -> None:
         backoff = 0.1

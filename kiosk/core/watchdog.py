@@ -108,10 +108,6 @@ class Watchdog:
 
         return check_in
 
-    def unregister(self, name: str) -> None:
-        with self._lock:
-            self._loops.pop(name, None)
-
     def healthy(self) -> bool:
         now = self._clock()
         with self._lock:

@@ -168,10 +168,6 @@ class JobSpool:
             pending, _, _ = self._read()
         return sorted(pending.values(), key=lambda j: j.created)
 
-    def is_done(self, job_id: str) -> bool:
-        with self._locked():
-            return job_id in self._read()[1]
-
     def _compact(self, pending: dict[str, PendingJob], done: dict[str, float]) -> None:
         horizon = time.time() - KEEP_DONE_S
         tmp = self.path.with_suffix(".tmp")
