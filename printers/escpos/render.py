@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
@@ -123,185 +123,7 @@ class Interpreter:
 
     def _step(self, b: bytearray, i: int, out: bytearray) -> int:
         """Consume one command or character at ``i``; 0 means "need more bytes"."""
-        c = b[i]
-        n = len(b) - i
-
-        def need(k: int) -> bool:
-            return n >= k
-
-        if c == 0x0A:
-            self._newline()
-            return 1
-        if c in (0x0D, 0x00):
-            return 1
-        if c == 0x09:
-            self._text(" " * (8 - (self.line_dots // 12) % 8))
-            return 1
-        if c == 0x10:  # DLE
-            if not need(3):
-                return 0
-            sub = b[i + 1]
-            if sub == 0x04:
-                out.append(self.status(b[i + 2]) & 0xFF)
-                return 3
-            if sub == 0x05:
-                return 3
-            if sub == 0x14:
-                fn = b[i + 2]
-                if fn == 0x08:
-                    if not need(10):
-                        return 0
-                    self.runs, self.line_dots = [], 0  # clear buffers
-                    return 10
-                return 5 if need(5) else 0
-            return 1
-        if c == 0x1B:  # ESC
-            if not need(2):
-                return 0
-            cmd = chr(b[i + 1])
-            if cmd == "@":
-                self._flush_partial()
-                self.reset()
-                return 2
-            one_arg = "aE!-dJtMG3R{V U=r"
-            if cmd == "c":
-                return 4 if need(4) else 0
-            if cmd == "p":
-                return 5 if need(5) else 0
-            if cmd == "$" or cmd == "\\":
-                return 4 if need(4) else 0
-            if cmd == "*":
-                if not need(5):
-                    return 0
-                m, nl, nh = b[i + 2], b[i + 3], b[i + 4]
-                k = (nl + 256 * nh) * (3 if m in (32, 33) else 1)
-                return 5 + k if need(5 + k) else 0
-            if cmd in one_arg:
-                if not need(3):
-                    return 0
-                v = b[i + 2]
-                if cmd == "a":
-                    self.align = v % 48 if v >= 48 else v
-                elif cmd == "E":
-                    self.bold = bool(v & 1)
-                elif cmd == "-":
-                    self.underline = bool(v & 3)
-                elif cmd == "!":
-                    self.bold = bool(v & 0x08)
-                    self.h = 2 if v & 0x10 else 1
-                    self.w = 2 if v & 0x20 else 1
-                    self.underline = bool(v & 0x80)
-                elif cmd == "d":
-                    self._newline_if_text()
-                    self._add(Element("feed", v * (CELL_H + LINE_SPACING)))
-                elif cmd == "J":
-                    self._newline_if_text()
-                    self._add(Element("feed", v))
-                return 3
-            return 2
-        if c == 0x1C:  # FS
-            if not need(2):
-                return 0
-            cmd = chr(b[i + 1])
-            if cmd == "&":
-                self.chinese = True
-                return 2
-            if cmd == ".":
-                self.chinese = False
-                return 2
-            if cmd in "!-CW":
-                return 3 if need(3) else 0
-            if cmd in "Sp":
-                return 4 if need(4) else 0
-            return 2
-        if c == 0x1D:  # GS
-            if not need(2):
-                return 0
-            cmd = chr(b[i + 1])
-            if cmd == "!":
-                if not need(3):
-                    return 0
-                v = b[i + 2]
-                self.w, self.h = (v >> 4) + 1, (v & 0x0F) + 1
-                return 3
-            if cmd == "V":
-                if not need(3):
-                    return 0
-                m = b[i + 2]
-                k = 4 if m in (65, 66, 97, 98, 103, 104) else 3
-                if not need(k):
-                    return 0
-                if k == 4 and m in (65, 66):
-                    self._newline_if_text()
-                    self._add(Element("feed", b[i + 3]))
-                self._cut()
-                return k
-            if cmd in "hwHfaBbr":
-                if not need(3):
-                    return 0
-                v = b[i + 2]
-                if cmd == "h":
-                    self.bc_height = v
-                elif cmd == "w":
-                    self.bc_module = v
-                elif cmd == "H":
-                    self.bc_hri = v % 48 if v >= 48 else v
-                elif cmd == "a":
-                    self.asb = v
-                elif cmd == "r":
-                    # GS r 1: paper sensor status in bits 0-3 (translated from DLE EOT 4)
-                    p = self.status(4)
-                    out.append(((0x03 if p & 0x0C else 0) | (0x0C if p & 0x60 else 0)) & 0xFF)
-                return 3
-            if cmd in "LW":
-                return 4 if need(4) else 0
-            if cmd == "(":
-                if not need(5):
-                    return 0
-                ln = b[i + 3] + 256 * b[i + 4]
-                if not need(5 + ln):
-                    return 0
-                body = bytes(b[i + 5:i + 5 + ln])
-                if chr(b[i + 2]) == "k":
-                    self._code2d(body)
-                elif chr(b[i + 2]) == "H" and body[:1] == b"\x30" and len(body) == 6 and self.accepting:
-                    # process ID response: sent once everything before it has printed
-                    self._newline_if_text()
-                    out += b"\x37\x22" + body[2:6] + b"\x00"
-                return 5 + ln
-            if cmd == "k":
-                return self._barcode(b, i)
-            if cmd == "v":
-                if not need(8):
-                    return 0
-                m = b[i + 3]
-                xb = b[i + 4] + 256 * b[i + 5]
-                yd = b[i + 6] + 256 * b[i + 7]
-                k = 8 + xb * yd
-                if not need(k):
-                    return 0
-                self._raster(bytes(b[i + 8:i + k]), xb, yd, m)
-                return k
-            return 2
-        # printable text
-        if self.chinese and 0x81 <= c <= 0xFE:
-            if not need(2):
-                return 0
-            k = 4 if 0x30 <= b[i + 1] <= 0x39 else 2
-            if not need(k):
-                return 0
-            self._text(bytes(b[i:i + k]).decode("gb18030", errors="replace"))
-            return k
-        if c >= 0x80:
-            self._text(bytes((c,)).decode("cp437"))
-            return 1
-        if c >= 0x20:
-            j = i
-            while j < len(b) and 0x20 <= b[j] < 0x7F:
-                j += 1
-            self._text(bytes(b[i:j]).decode("ascii"))
-            return j - i
-        return 1
+        return _BY_FIRST_BYTE.get(b[i], _printable)(self, b, i, out)
 
     # --- content -------------------------------------------------------
     def _text(self, s: str) -> None:
@@ -408,6 +230,237 @@ class Interpreter:
         if m & 2:
             img = img.resize((img.width, img.height * 2))
         self._add(Element("image", img.height, self.align, image=img), f"[IMAGE {img.width}x{img.height}]")
+
+
+# --- the command table ---------------------------------------------------------
+# A handler takes (interpreter, buffer, index of the command's first byte, answer
+# bytes) and returns how many bytes it consumed, 0 when the command is not all there yet.
+Handler = Callable[[Interpreter, bytearray, int, bytearray], int]
+
+
+def _skip(k: int) -> Handler:
+    """A ``k``-byte command that leaves nothing on the paper (drawer pulse, positions...)."""
+    return lambda it, b, i, out: k if len(b) - i >= k else 0
+
+
+def _setting(apply: Callable[[Interpreter, int, bytearray], None] | None = None) -> Handler:
+    """A three-byte command with one argument (ESC/GS x n)."""
+    def run(it: Interpreter, b: bytearray, i: int, out: bytearray) -> int:
+        if len(b) - i < 3:
+            return 0
+        if apply is not None:
+            apply(it, b[i + 2], out)
+        return 3
+    return run
+
+
+def _prefixed(table: dict[str, Handler]) -> Handler:
+    """ESC, FS and GS: the second byte names the command; unknown ones take two bytes."""
+    def run(it: Interpreter, b: bytearray, i: int, out: bytearray) -> int:
+        if len(b) - i < 2:
+            return 0
+        return table.get(chr(b[i + 1]), _skip(2))(it, b, i, out)
+    return run
+
+
+def _tab(it: Interpreter, b: bytearray, i: int, out: bytearray) -> int:
+    it._text(" " * (8 - (it.line_dots // 12) % 8))
+    return 1
+
+
+def _newline(it: Interpreter, b: bytearray, i: int, out: bytearray) -> int:
+    it._newline()
+    return 1
+
+
+def _dle(it: Interpreter, b: bytearray, i: int, out: bytearray) -> int:
+    """DLE EOT n (real-time status), DLE ENQ, DLE DC4 (real-time requests)."""
+    n = len(b) - i
+    if n < 3:
+        return 0
+    sub = b[i + 1]
+    if sub == 0x04:
+        out.append(it.status(b[i + 2]) & 0xFF)
+        return 3
+    if sub == 0x05:
+        return 3
+    if sub == 0x14:
+        if b[i + 2] == 0x08:  # clear buffers
+            if n < 10:
+                return 0
+            it.runs, it.line_dots = [], 0
+            return 10
+        return 5 if n >= 5 else 0
+    return 1
+
+
+def _esc_init(it: Interpreter, b: bytearray, i: int, out: bytearray) -> int:
+    it._flush_partial()
+    it.reset()
+    return 2
+
+
+def _esc_bit_image(it: Interpreter, b: bytearray, i: int, out: bytearray) -> int:
+    """ESC * m nL nH d...: skipped (the layouts print images with GS v 0)."""
+    if len(b) - i < 5:
+        return 0
+    m, nl, nh = b[i + 2], b[i + 3], b[i + 4]
+    k = 5 + (nl + 256 * nh) * (3 if m in (32, 33) else 1)
+    return k if len(b) - i >= k else 0
+
+
+def _esc_mode(it: Interpreter, v: int, out: bytearray) -> None:
+    it.bold = bool(v & 0x08)
+    it.h = 2 if v & 0x10 else 1
+    it.w = 2 if v & 0x20 else 1
+    it.underline = bool(v & 0x80)
+
+
+def _feed(dots_per_unit: int) -> Callable[[Interpreter, int, bytearray], None]:
+    def apply(it: Interpreter, v: int, out: bytearray) -> None:
+        it._newline_if_text()
+        it._add(Element("feed", v * dots_per_unit))
+    return apply
+
+
+def _set(attr: str, convert: Callable[[int], object]) -> Callable[[Interpreter, int, bytearray], None]:
+    return lambda it, v, out: setattr(it, attr, convert(v))
+
+
+def _digit_or_value(v: int) -> int:
+    """Arguments given as the digit '0'..'2' or as the value 0..2."""
+    return v % 48 if v >= 48 else v
+
+
+ESC: dict[str, Handler] = {
+    "@": _esc_init,
+    "c": _skip(4), "p": _skip(5), "$": _skip(4), "\\": _skip(4),
+    "*": _esc_bit_image,
+    "a": _setting(_set("align", _digit_or_value)),
+    "E": _setting(_set("bold", lambda v: bool(v & 1))),
+    "-": _setting(_set("underline", lambda v: bool(v & 3))),
+    "!": _setting(_esc_mode),
+    "d": _setting(_feed(CELL_H + LINE_SPACING)),
+    "J": _setting(_feed(1)),
+    # settings without an effect on the simulated paper
+    **{cmd: _setting() for cmd in "tMG3R{V U=r"},
+}
+
+def _chinese(on: bool) -> Handler:
+    """FS & / FS .: GB18030 text on or off."""
+    def run(it: Interpreter, b: bytearray, i: int, out: bytearray) -> int:
+        it.chinese = on
+        return 2
+    return run
+
+
+FS: dict[str, Handler] = {
+    "&": _chinese(True),
+    ".": _chinese(False),
+    **{cmd: _skip(3) for cmd in "!-CW"},
+    **{cmd: _skip(4) for cmd in "Sp"},
+}
+
+
+def _gs_size(it: Interpreter, v: int, out: bytearray) -> None:
+    it.w, it.h = (v >> 4) + 1, (v & 0x0F) + 1
+
+
+def _gs_paper_status(it: Interpreter, v: int, out: bytearray) -> None:
+    # GS r 1: paper sensor status in bits 0-3 (translated from DLE EOT 4)
+    p = it.status(4)
+    out.append(((0x03 if p & 0x0C else 0) | (0x0C if p & 0x60 else 0)) & 0xFF)
+
+
+def _gs_cut(it: Interpreter, b: bytearray, i: int, out: bytearray) -> int:
+    """GS V m [n]: cut, after feeding n dots for m = 65/66."""
+    if len(b) - i < 3:
+        return 0
+    m = b[i + 2]
+    k = 4 if m in (65, 66, 97, 98, 103, 104) else 3
+    if len(b) - i < k:
+        return 0
+    if k == 4 and m in (65, 66):
+        it._newline_if_text()
+        it._add(Element("feed", b[i + 3]))
+    it._cut()
+    return k
+
+
+def _gs_extended(it: Interpreter, b: bytearray, i: int, out: bytearray) -> int:
+    """GS ( fn pL pH body: 2D codes (k) and the process ID response (H)."""
+    if len(b) - i < 5:
+        return 0
+    ln = b[i + 3] + 256 * b[i + 4]
+    if len(b) - i < 5 + ln:
+        return 0
+    body = bytes(b[i + 5:i + 5 + ln])
+    if chr(b[i + 2]) == "k":
+        it._code2d(body)
+    elif chr(b[i + 2]) == "H" and body[:1] == b"\x30" and len(body) == 6 and it.accepting:
+        # process ID response: sent once everything before it has printed
+        it._newline_if_text()
+        out += b"\x37\x22" + body[2:6] + b"\x00"
+    return 5 + ln
+
+
+def _gs_raster(it: Interpreter, b: bytearray, i: int, out: bytearray) -> int:
+    """GS v 0 m xL xH yL yH d...: a raster image."""
+    if len(b) - i < 8:
+        return 0
+    m = b[i + 3]
+    xb = b[i + 4] + 256 * b[i + 5]
+    yd = b[i + 6] + 256 * b[i + 7]
+    k = 8 + xb * yd
+    if len(b) - i < k:
+        return 0
+    it._raster(bytes(b[i + 8:i + k]), xb, yd, m)
+    return k
+
+
+GS: dict[str, Handler] = {
+    "!": _setting(_gs_size),
+    "V": _gs_cut,
+    "h": _setting(_set("bc_height", int)),
+    "w": _setting(_set("bc_module", int)),
+    "H": _setting(_set("bc_hri", _digit_or_value)),
+    "a": _setting(_set("asb", int)),
+    "r": _setting(_gs_paper_status),
+    **{cmd: _setting() for cmd in "fBb"},
+    "L": _skip(4), "W": _skip(4),
+    "(": _gs_extended,
+    "k": lambda it, b, i, out: it._barcode(b, i),
+    "v": _gs_raster,
+}
+
+
+def _printable(it: Interpreter, b: bytearray, i: int, out: bytearray) -> int:
+    """Text: GB18030 in Chinese mode, PC437 above 0x7F otherwise, a run of ASCII at once."""
+    c = b[i]
+    if it.chinese and 0x81 <= c <= 0xFE:
+        if len(b) - i < 2:
+            return 0
+        k = 4 if 0x30 <= b[i + 1] <= 0x39 else 2
+        if len(b) - i < k:
+            return 0
+        it._text(bytes(b[i:i + k]).decode("gb18030", errors="replace"))
+        return k
+    if c >= 0x80:
+        it._text(bytes((c,)).decode("cp437"))
+        return 1
+    if c >= 0x20:
+        j = i
+        while j < len(b) and 0x20 <= b[j] < 0x7F:
+            j += 1
+        it._text(bytes(b[i:j]).decode("ascii"))
+        return j - i
+    return 1
+
+
+_BY_FIRST_BYTE: dict[int, Handler] = {
+    0x0A: _newline, 0x0D: _skip(1), 0x00: _skip(1), 0x09: _tab, 0x10: _dle,
+    0x1B: _prefixed(ESC), 0x1C: _prefixed(FS), 0x1D: _prefixed(GS),
+}
 
 
 # --- drawing -----------------------------------------------------------------
