@@ -49,6 +49,7 @@ ROUTERS: tuple[str, ...] = (
     "central.routes.sandbox_controls",
     "central.routes.resident_code",
     "central.routes.doors_sandbox",
+    "central.console.views",
 )
 
 UNFAULTED = ("/v1/sandbox", "/v1/health", "/v1/openapi.yaml", "/pay/")

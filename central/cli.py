@@ -261,3 +261,11 @@ def _resident_code_command():
 
 
 central.add_command(_resident_code_command())
+
+
+def _operator_command():
+    from .console.cli import operator   # the console's operator accounts
+    return operator
+
+
+central.add_command(_operator_command())

@@ -580,10 +580,13 @@ class KioskApp:
 
     # ------------------------------------------------------------------ status for heartbeat / health
     def heartbeat_status(self) -> dict:
-        """The app's part of each heartbeat: the one status model (kiosk/status.py)."""
+        """The app's part of each heartbeat: the one status model (kiosk/status.py),
+        and where the terminal stands (the operator console's site and profile filters)."""
         from kiosk.status import heartbeat
 
-        return heartbeat(self)
+        where = {"site": self.config.get("terminal.hall", ""), "site_en": self.config.get("terminal.hall_en", ""),
+                 "profile": self.config.get("terminal.profile", "")}
+        return {**where, **heartbeat(self)}
 
     def forget_backend_status(self) -> None:
         """Check the back-ends again on the next availability question (after

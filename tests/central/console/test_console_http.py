@@ -1,0 +1,125 @@
+"""The console's walls, over HTTP without a browser: a terminal's token (or
+the sandbox operator token) never opens /console and the console's cookie
+never opens the terminal API; a POST without the session's CSRF token
+changes nothing; operators exist only once added on the server, and their
+passwords are kept as scrypt hashes; terminal-supplied text is escaped in
+pages and defused in CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from central.app import create_app
+from central.console import accounts, queries
+from kiosk.cli import cli
+
+testclient = pytest.importorskip("fastapi.testclient")
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = create_app(f"sqlite:///{tmp_path / 'central' / 'central.db'}", auto_pay_s=0)
+    yield app
+    app.state.sandbox.db.close()
+
+
+@pytest.fixture
+def http(app):
+    with testclient.TestClient(app, follow_redirects=False) as client:
+        yield client
+
+
+def beat(http, app, tid: str, **extra) -> None:
+    token = app.state.sandbox.auth.token_for(tid)
+    r = http.post(f"/v1/terminals/{tid}/heartbeat", headers={"Authorization": f"Bearer {token}"},
+                  json={"software_version": "2.3.0", "services": {"queue_ticket": {"available": True}}, **extra})
+    assert r.status_code == 200, r.text
+
+
+def sign_in(http, name: str = "alice", password: str = PASSWORD):
+    page = http.get("/console/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    return http.post("/console/login", data={"csrf": csrf, "name": name, "password": password, "next": "/console"})
+
+
+def test_terminal_tokens_never_open_the_console_and_its_cookie_never_opens_the_api(http, app):
+    sb = app.state.sandbox
+    accounts.add_operator(sb.db, "alice", PASSWORD, sb.clock())
+    beat(http, app, "T-0001")
+    for token in (sb.auth.token_for("T-0001"), sb.auth.operator_token):
+        for path in ("/console", "/console/terminals/T-0001", "/console/export/fleet.csv", "/console/audit"):
+            r = http.get(path, headers={"Authorization": f"Bearer {token}"})
+            assert r.status_code == 303 and r.headers["location"].startswith("/console/login"), path
+        r = http.post("/console/config/push", headers={"Authorization": f"Bearer {token}"},
+                      data={"confirm": "yes", "targets": '["T-0001"]', "settings": "[ui]\nidle_timeout_s = 20"})
+        assert r.status_code == 303 and r.headers["location"].startswith("/console/login")
+    assert sign_in(http).status_code == 303
+    assert http.get("/console").status_code == 200                 # the cookie opens the console...
+    assert http.get("/v1/terminals/T-0001/config").status_code == 401   # ...and nothing of the terminal API
+    assert http.get("/v1/report").status_code == 401
+    assert queries.audit_records(sb.db)[0]["action"] == "login"   # no config push happened
+
+
+def test_a_post_without_the_sessions_csrf_token_changes_nothing(http, app):
+    sb = app.state.sandbox
+    accounts.add_operator(sb.db, "alice", PASSWORD, sb.clock())
+    beat(http, app, "T-0001")
+    sign_in(http)
+    form = {"confirm": "yes", "targets": '["T-0001"]', "settings": "[ui]\nidle_timeout_s = 20"}
+    for csrf in ("", "forged"):
+        r = http.post("/console/config/push", data={**form, "csrf": csrf})
+        assert r.status_code == 403
+    r = http.post("/console/login", data={"name": "alice", "password": PASSWORD})   # no login CSRF pair either
+    assert r.status_code == 403
+    with sb.db.read() as tx:
+        assert tx.all("SELECT target FROM terminal_configs") == []
+    assert [r["action"] for r in queries.audit_records(sb.db)] == ["login"]
+
+
+def test_operators_exist_only_once_added_and_passwords_are_scrypt_hashes(http, app, tmp_path):
+    sb = app.state.sandbox
+    db_url = f"sqlite:///{tmp_path / 'central' / 'central.db'}"
+    runner = CliRunner()
+    assert "no operators" in runner.invoke(cli, ["central", "operator", "list", "--db", db_url]).output
+    assert sign_in(http, "admin", "admin").status_code == 401       # no default account
+    weak = runner.invoke(cli, ["central", "operator", "add", "alice", "--password-stdin", "--db", db_url],
+                         input="short\n")
+    assert weak.exit_code == 2 and "at least 12 characters" in weak.output
+    made = runner.invoke(cli, ["central", "operator", "add", "alice", "--password-stdin", "--db", db_url],
+                         input=PASSWORD + "\n")
+    assert made.exit_code == 0, made.output
+    with sb.db.read() as tx:
+        stored = tx.one("SELECT pw_hash FROM console_operators WHERE name = 'alice'")[0]
+    assert stored.startswith("scrypt$") and PASSWORD not in stored
+    assert PASSWORD.encode() not in (tmp_path / "central" / "central.db").read_bytes()
+    r = sign_in(http)
+    assert r.status_code == 303 and r.headers["location"] == "/console"
+    cookie = r.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/console" in cookie
+    removed = runner.invoke(cli, ["central", "operator", "remove", "alice", "--db", db_url])
+    assert removed.exit_code == 0
+    assert http.get("/console").status_code == 303                  # the session ended with the account
+
+
+def test_lock_doubles_and_is_bounded():
+    assert [accounts.lock_for(n) for n in (1, 4, 5, 6, 7)] == [0, 0, 30, 60, 120]
+    assert accounts.lock_for(40) == accounts.MAX_LOCK_S
+
+
+def test_terminal_supplied_text_is_escaped_in_pages_and_defused_in_csv(http, app):
+    sb = app.state.sandbox
+    accounts.add_operator(sb.db, "alice", PASSWORD, sb.clock())
+    beat(http, app, "T-0001", site="<script>alert(1)</script>", software_version="=HYPERLINK(\"http://x\")")
+    sign_in(http)
+    page = http.get("/console").text
+    assert "<script>alert(1)" not in page and "&lt;script&gt;" in page
+    assert "script-src" not in http.get("/console").headers["content-security-policy"]   # default-src 'none'
+    rows = list(csv.DictReader(io.StringIO(http.get("/console/export/fleet.csv").content.decode("utf-8-sig"))))
+    assert rows[0]["software_version"].startswith("'=")
+    assert rows[0]["site"] == "<script>alert(1)</script>"
