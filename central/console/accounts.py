@@ -99,6 +99,7 @@ def ensure_schema(db) -> None:
 def add_operator(db, name: str, password: str, now: float) -> None:
     check_new(name, password)
     pw = hash_password(password)
+    ensure_schema(db)
     with db.transaction() as tx:
         if tx.one("SELECT 1 FROM console_operators WHERE name = ?", (name,)):
             raise AccountError(f"operator {name} exists (use 'operator password' to change it)")
