@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 
 SCHEMA = [
@@ -48,6 +49,7 @@ SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1     # 16 MiB per hash: slow to gues
 FREE_FAILURES = 5                                # wrong passwords before the first lock
 FIRST_LOCK_S = 30.0
 MAX_LOCK_S = 3600.0
+FORGET_S = 86400.0                               # failures older than this are forgotten
 IDLE_S = 30 * 60.0                               # a session unused this long ends
 ABSOLUTE_S = 12 * 3600.0                         # and every session ends after a shift
 
@@ -76,6 +78,10 @@ def check_password(password: str, stored: str) -> bool:
         return False
     return hmac.compare_digest(got, want)
 
+
+# At most two hashes at once: a flood of sign-ins under made-up names cannot
+# take every core and all memory (each hash holds 16 MiB).
+_HASHING = threading.BoundedSemaphore(2)
 
 # Spent on unknown names too, so a wrong name takes as long as a wrong password.
 _DUMMY = hash_password(secrets.token_hex(16))
@@ -152,17 +158,23 @@ def login(db, name: str, password: str, now: float) -> Login:
         row = tx.one("SELECT pw_hash, disabled FROM console_operators WHERE name = ?", (name,))
     if lock and lock[1] > now:
         return Login(False, locked_s=lock[1] - now, checked=False)
-    good = check_password(password[:MAX_PASSWORD], row[0] if row else _DUMMY) and row is not None and not row[1]
+    with _HASHING:
+        good = check_password(password[:MAX_PASSWORD], row[0] if row else _DUMMY) and row is not None and not row[1]
     with db.transaction() as tx:
+        # names nobody failed on for a day start again from zero (and guessed names do not pile up)
+        tx.run("DELETE FROM console_login_failures WHERE locked_until < ?", (now - FORGET_S,))
+        held = tx.one("SELECT failures, locked_until FROM console_login_failures WHERE name = ?", (name,))
+        if held and held[1] > now:      # locked by an attempt that ran alongside this one
+            return Login(False, locked_s=held[1] - now, checked=False)
         if good:
             tx.run("DELETE FROM console_login_failures WHERE name = ?", (name,))
             return Login(True, name)
-        held = tx.one("SELECT failures FROM console_login_failures WHERE name = ?", (name,))
-        failures = (held[0] if held else 0) + 1
+        # counted in the database (attempts running at once each count), then locked by the count
+        tx.run("INSERT INTO console_login_failures(name, failures, locked_until) VALUES (?, 1, ?)"
+               " ON CONFLICT (name) DO UPDATE SET failures = console_login_failures.failures + 1", (name, now))
+        failures = tx.one("SELECT failures FROM console_login_failures WHERE name = ?", (name,))[0]
         until = now + lock_for(failures)
-        tx.run("INSERT INTO console_login_failures(name, failures, locked_until) VALUES (?,?,?)"
-               " ON CONFLICT (name) DO UPDATE SET failures = excluded.failures,"
-               " locked_until = excluded.locked_until", (name, failures, until))
+        tx.run("UPDATE console_login_failures SET locked_until = ? WHERE name = ?", (until, name))
     return Login(False, locked_s=max(until - now, 0.0))
 
 

@@ -125,7 +125,23 @@ def seed(fleet: Fleet) -> None:
             for i in range(1, 7):
                 at = last + i * 600
                 beat(tid, at, _body(tid, site, version, paper_out=tid == PAPER_OUT and at >= NOW - 2400))
+        for tid, site, _ in TERMINALS:          # a few sessions in the last hours, through the batch endpoint
+            if tid not in (NEVER, STALE):
+                fleet.clock[0] = NOW - 1800
+                services = HALL_SERVICES if SITES[site][2] == "hall" else BANK_SERVICES
+                items = [_case(tid, n, services[n % len(services)]) for n in range(1, 2 + int(tid[-1]) % 4)]
+                r = http.post("/v1/cases/batch", json={"items": items},
+                              headers={"Authorization": f"Bearer {fleet.token(tid)}", "X-Terminal-Id": tid})
+                assert r.status_code == 200 and all(x["status"] == 201 for x in r.json()["results"]), r.text
     fleet.clock[0] = NOW
+
+
+def _case(tid: str, seq: int, service: str) -> dict:
+    case_id = f"{tid}-{seq:06d}"
+    body = {"case_id": case_id, "ref": f"R{case_id}", "terminal_id": tid, "seq": seq, "service": service,
+            "created_at": "2026-11-28T09:30:00+00:00", "applicant": {"name": "测试", "id_number": "11010519491231002X"},
+            "result": {"status": "done"}}
+    return {"kind": "case", "idempotency_key": f"case-{case_id}", "case_id": case_id, "body": body}
 
 
 @pytest.fixture(scope="module")

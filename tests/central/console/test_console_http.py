@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from click.testing import CliRunner
@@ -107,9 +108,17 @@ def test_operators_exist_only_once_added_and_passwords_are_scrypt_hashes(http, a
     assert http.get("/console").status_code == 303                  # the session ended with the account
 
 
-def test_lock_doubles_and_is_bounded():
+def test_lock_doubles_is_bounded_and_counts_attempts_made_at_once(app):
     assert [accounts.lock_for(n) for n in (1, 4, 5, 6, 7)] == [0, 0, 30, 60, 120]
     assert accounts.lock_for(40) == accounts.MAX_LOCK_S
+    db, now = app.state.sandbox.db, 1_800_000_000.0
+    accounts.add_operator(db, "alice", PASSWORD, now)
+    with ThreadPoolExecutor(6) as pool:     # six guesses at the same moment
+        results = list(pool.map(lambda i: accounts.login(db, "alice", f"guess number {i}", now), range(6)))
+    assert not any(r.ok for r in results)
+    refused = accounts.login(db, "alice", PASSWORD, now + 1)
+    assert not refused.ok and refused.locked_s > 0 and not refused.checked
+    assert accounts.login(db, "alice", PASSWORD, now + accounts.MAX_LOCK_S + 1).ok
 
 
 def test_terminal_supplied_text_is_escaped_in_pages_and_defused_in_csv(http, app):
