@@ -48,6 +48,7 @@ ROUTERS: tuple[str, ...] = (
     "central.routes.queue",
     "central.routes.sandbox_controls",
     "central.routes.resident_code",
+    "central.routes.progress",
     "central.routes.doors_sandbox",
     "central.console.views",
 )

@@ -105,6 +105,7 @@ class Doors:
         self.ops: dict[str, Callable[..., Any]] = {
             "resident_code": self.resident_code,
             "resident_code_ready": lambda: self.codes.available(),
+            "progress": self.progress,
         }
 
     def call(self, op: str, **kw: Any) -> Any:
@@ -113,6 +114,58 @@ class Doors:
     def resident_code(self, text: str) -> dict:
         identity, online = self.codes.check(text)
         return {"identity": identity, "online": online}
+
+    # -- progress lookup --------------------------------------------------------------
+    def progress(self, id_number: str | None = None, ref: str | None = None) -> dict:
+        """``{cases: [...], offline}``: central's view of the holder's cases (every
+        terminal), plus this terminal's cases central has not received yet;
+        offline only this terminal's store."""
+        from offline_cache.client import CentralRejected, CentralUnavailable
+
+        local = self._local_cases(id_number, ref)
+        client = self.app.central
+        try:
+            if client is None:
+                raise CentralUnavailable("no central client")
+            body = {"ref": ref} if ref else {"id_number": id_number}
+            cases = client.call("POST", "/v1/progress", json_body=body)["cases"]
+        except CentralUnavailable as exc:
+            log.info("progress from this terminal only", extra={"reason": exc.detail})
+            return {"cases": local, "offline": True}
+        except CentralRejected as exc:
+            if exc.status != 404:
+                raise
+            cases = []
+        known = {c["ref"] for c in cases}
+        return {"cases": [c for c in local if c["ref"] not in known] + cases, "offline": False}
+
+    def _local_cases(self, id_number: str | None, ref: str | None) -> list[dict]:
+        store = self.app.store
+        if store is None:
+            return []
+        if ref:
+            found = store.find_by_ref(ref)
+            return [_local_view(found)] if found else []
+        out = []
+        for case in store.list_cases(limit=LOCAL_SCAN):
+            full = store.get_case(case["case_id"], reveal=True) or {}
+            holder = ((full.get("body") or {}).get("applicant") or {}).get("id_number")
+            if holder and holder.upper() == (id_number or "").upper():
+                out.append(_local_view(case))
+            full.clear()
+        return out
+
+
+LOCAL_SCAN = 500   # newest cases of this terminal searched by holder (retention keeps the store small)
+
+
+def _local_view(case: dict) -> dict:
+    """A case of this terminal's store in central's progress shape."""
+    timeline = [{"at": case["created_at"], "code": "submitted", "terminal_id": case.get("ref", "").rsplit("-", 2)[0]}]
+    if case.get("acked_at"):
+        timeline.append({"at": case["acked_at"], "code": "received"})
+    return {"ref": case["ref"], "service": case["service"], "created_at": case["created_at"],
+            "status": "sent" if case.get("acked_at") else "not_sent", "timeline": timeline, "local": True}
 
 
 def doors_for(app) -> Doors:
@@ -126,4 +179,4 @@ def handles(op: str) -> bool:
     return op in OPS
 
 
-OPS = frozenset({"resident_code", "resident_code_ready"})
+OPS = frozenset({"resident_code", "resident_code_ready", "progress"})

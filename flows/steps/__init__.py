@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from .basic import MessageStep, ResultStep, TakePaperStep, ThanksStep, WorkStep, CommitStep
+from .doors import DOORS_STEPS
 from .evaluation import EvaluationStep
 from .identity import ConsentStep, FaceStep, OtherWayStep, ReadCardStep, SmsCodeStep, SmsPhoneStep, StaffStep
 from .payment import PaymentStep
@@ -28,5 +29,7 @@ STEP_TYPES = {
     "payment": PaymentStep,
     "print": PrintStep,
 }
+
+STEP_TYPES.update(DOORS_STEPS)  # scan (receipts, appointment slips)
 
 __all__ = ["STEP_TYPES"]

@@ -128,6 +128,8 @@ def _print_job(job: Job, s: Session, step: PrintStep, family: str) -> Any:
     elif kind == "ticket":
         # The driver's job id is derived from the ticket number: one number, one paper.
         result = dev.print_ticket(dict(payload))
+    elif kind == "slip":   # progress, appointment and guide slips (layouts/slip.toml)
+        result = dev.print_slip(dict(payload))
     else:
         result = dev.print_receipt(dict(payload))
     if not getattr(result, "ok", True):

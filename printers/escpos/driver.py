@@ -39,7 +39,7 @@ from kiosk.core.i18n import Text
 
 from . import status as st
 from .encoder import CLEAR_BUFFERS, INIT, process_id_request, status_query
-from .layouts import LayoutError, receipt_fields, render, ticket_fields
+from .layouts import LayoutError, receipt_fields, render, slip_fields, ticket_fields
 from .spool import JobSpool
 from .transports import Transport, open_transport, read_exact
 
@@ -115,6 +115,16 @@ class EscPosPrinter(Device):
             raise DeviceError("printing.escpos.bad_job", DeviceState.ONLINE, problem=str(exc)) from None
         job_id = receipt.get("job_id") or f"receipt-{fields['case_no']}"
         return self.print_raw(data, job_id=job_id, kind="receipt", ref=str(fields["case_no"]))
+
+    def print_slip(self, slip: dict) -> JobResult:
+        """A slip (layouts/slip.toml): title, body lines, optional qr; job_id
+        (default: slip-<hash of the content>) keeps a retry from printing twice."""
+        try:
+            fields = slip_fields({"logo": self.options.get("logo", ""), **slip})
+            data = render("slip", fields, self.paper_mm)
+        except LayoutError as exc:
+            raise DeviceError("printing.escpos.bad_job", DeviceState.ONLINE, problem=str(exc)) from None
+        return self.print_raw(data, job_id=slip.get("job_id"), kind="slip", ref=str(slip.get("ref", "")))
 
     def print_raw(self, data: bytes, job_id: str | None = None, kind: str = "raw", ref: str = "") -> JobResult:
         """Print ready ESC/POS bytes.  Raises DeviceError (job kept pending)

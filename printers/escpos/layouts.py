@@ -279,6 +279,16 @@ def receipt_fields(receipt: dict) -> dict:
     return out
 
 
+def slip_fields(slip: dict) -> dict:
+    """Validates a slip job: a title and body lines; free text is masked by the one rule."""
+    if not slip.get("title") or not slip.get("body"):
+        raise LayoutError("slip needs 'title' and 'body'")
+    body = slip["body"]
+    lines = body if isinstance(body, (list, tuple)) else str(body).split("\n")
+    return {**slip, "body": "\n".join(mask_text(str(line)) for line in lines),
+            "time": format_time(slip.get("time"))}
+
+
 def render_ticket(ticket: dict, paper_mm: int = 80) -> bytes:
     return render("ticket", ticket_fields(ticket), paper_mm)
 
