@@ -22,9 +22,9 @@ photos give the same figures.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
-import functools
 import sys
 import zlib
 from collections import defaultdict
@@ -68,7 +68,8 @@ def _binom_cdf(k: int, n: int, p: float) -> float:
     if p >= 1:
         return 0.0 if k < n else 1.0
     lp, lq = math.log(p), math.log1p(-p)
-    return min(1.0, sum(math.exp(math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * lp + (n - i) * lq)
+    return min(1.0,
+               sum(math.exp(math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * lp + (n - i) * lq)
                         for i in range(k + 1)))
 
 
@@ -130,7 +131,8 @@ def load_sources(faces: Path, verifier: FaceVerifier) -> list[dict]:
     return out
 
 
-def live_frames(src: dict, verifier: FaceVerifier, per_condition: int = FRAMES_PER_CONDITION) -> dict[str, list[np.ndarray]]:
+def live_frames(src: dict, verifier: FaceVerifier,
+                per_condition: int = FRAMES_PER_CONDITION) -> dict[str, list[np.ndarray]]:
     """Five slightly different 1280x720 frames per condition (the person shifts, nears, the sensor is noisy)."""
     rng = np.random.default_rng(zlib.crc32(src["name"].encode()))
     base_pts = None

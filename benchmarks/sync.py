@@ -112,7 +112,7 @@ def bench_drain(n: int, batch: int, workdir: Path) -> None:
                 break
             except Exception:
                 if server.poll() is not None or time.monotonic() > end:
-                    raise SystemExit(f"sandbox did not start: {server.stderr.read().decode()[-500:]}")
+                    raise SystemExit(f"sandbox did not start: {server.stderr.read().decode()[-500:]}") from None
                 time.sleep(0.1)
         worker = SyncWorker(store, client, batch_size=batch, send_heartbeats=False)
         t = time.perf_counter()

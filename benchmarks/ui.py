@@ -113,16 +113,16 @@ def cold_start(runs: int) -> tuple[float, float]:
 
 
 def camera_preview(seconds: float) -> tuple[float, float, str]:
+    import PySide6.QtQuick  # noqa: F401
     from PySide6.QtCore import QCoreApplication, QUrl
     from PySide6.QtGui import QGuiApplication
-    import PySide6.QtQuick  # noqa: F401
     from PySide6.QtQuick import QQuickView
 
     from devices.manager import DeviceManager
     from kiosk.core.config import load_config
     from ui import camera as cam_mod
 
-    app = QGuiApplication.instance() or QGuiApplication([])
+    _app = QGuiApplication.instance() or QGuiApplication([])  # kept alive for the benchmark
     with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as data:
         cfg = load_config(env={"KIOSK_DATA_DIR": data},
                           overrides={"devices": {"camera": {"sim_fps": 30}}})

@@ -15,8 +15,9 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 from kiosk.core.i18n import Text, text
 
@@ -66,7 +67,7 @@ class DeviceStatus:
             "last_error": self.last_error,
         }
 
-    def same_as(self, other: "DeviceStatus | None") -> bool:
+    def same_as(self, other: DeviceStatus | None) -> bool:
         return (
             other is not None
             and other.device == self.device
@@ -119,15 +120,15 @@ class Device:
         self.url = url
         self.options = dict(options or {})
         self._status = DeviceStatus(DeviceState.NO_DEVICE)
-        self._listeners: list[Callable[["Device", DeviceStatus], None]] = []
-        self._queue: "queue.Queue[tuple[cf.Future, Callable, tuple, dict] | None]" = queue.Queue()
+        self._listeners: list[Callable[[Device, DeviceStatus], None]] = []
+        self._queue: queue.Queue[tuple[cf.Future, Callable, tuple, dict] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._current_cancel = threading.Event()  # the running command's token
         self._lock = threading.Lock()
         self._closed = False
 
     # --- lifecycle -----------------------------------------------------
-    def open(self) -> "Device":
+    def open(self) -> Device:
         with self._lock:
             if self._thread is None:
                 self._closed = False
@@ -151,7 +152,7 @@ class Device:
             self._queue.put(None)
             thread.join(timeout=5)
 
-    def __enter__(self) -> "Device":
+    def __enter__(self) -> Device:
         return self.open()
 
     def __exit__(self, *exc) -> None:
@@ -215,7 +216,7 @@ class Device:
         self._set_status(st)
         return st
 
-    def on_status(self, callback: Callable[["Device", DeviceStatus], None]) -> Callable[[], None]:
+    def on_status(self, callback: Callable[[Device, DeviceStatus], None]) -> Callable[[], None]:
         self._listeners.append(callback)
         return lambda: self._listeners.remove(callback) if callback in self._listeners else None
 
@@ -231,7 +232,8 @@ class Device:
                 log.exception("status listener failed")
 
     def report_error(self, exc: DeviceError) -> None:
-        self._set_status(DeviceStatus(exc.state, detail=dict(self._status.detail), message=exc.text, last_error=str(exc)))
+        self._set_status(DeviceStatus(exc.state, detail=dict(self._status.detail), message=exc.text,
+                                      last_error=str(exc)))
 
     def _op(self, fn, *args):
         """Run an operation (on the device thread) and keep the common status

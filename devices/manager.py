@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from kiosk.core.config import Config
 
@@ -25,7 +25,7 @@ class UnavailableDevice(Device):
         self.reason = reason
         self._status = DeviceStatus(DeviceState.NO_DEVICE, last_error=reason)
 
-    def open(self) -> "Device":
+    def open(self) -> Device:
         return self
 
     def refresh_status(self, timeout: float | None = None) -> DeviceStatus:
@@ -46,7 +46,7 @@ class DeviceManager:
         self.devices: dict[str, Device] = {}
         self.simulators: dict[str, SimulatorHandle] = {}
 
-    def start(self, on_status: Callable[[Device, DeviceStatus], None] | None = None) -> "DeviceManager":
+    def start(self, on_status: Callable[[Device, DeviceStatus], None] | None = None) -> DeviceManager:
         for name, spec in self.config.devices.items():
             if self.only is not None and name not in self.only:
                 continue
@@ -111,7 +111,7 @@ class DeviceManager:
             self._tmp.cleanup()
             self._tmp = None
 
-    def __enter__(self) -> "DeviceManager":
+    def __enter__(self) -> DeviceManager:
         return self.start()
 
     def __exit__(self, *exc) -> None:

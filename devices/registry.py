@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from .base import Device
 
@@ -87,7 +88,8 @@ class DriverRegistry:
 
     def start_simulator(self, family: str, name: str, options: dict, workdir: Path) -> SimulatorHandle:
         if family not in self.simulators:
-            raise RegistryError(f"no simulator for {family}" + (f": {self.unavailable[family]}" if family in self.unavailable else ""))
+            why = f": {self.unavailable[family]}" if family in self.unavailable else ""
+            raise RegistryError(f"no simulator for {family}{why}")
         return self.simulators[family](name, options, workdir)
 
     def families(self) -> list[str]:

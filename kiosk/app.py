@@ -73,11 +73,10 @@ class KioskApp:
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> "KioskApp":
+    def start(self) -> KioskApp:
         from devices.manager import DeviceManager
         from flows.catalog import load_catalog
         from flows.queue import OfflineNumbers
-
         from kiosk.core.production import check_can_start
 
         check_can_start(self.config)  # a production terminal never runs on demo parts
@@ -232,7 +231,7 @@ class KioskApp:
         self.sync = self.central = self.embedded = None
         self._started = False
 
-    def __enter__(self) -> "KioskApp":
+    def __enter__(self) -> KioskApp:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -8,10 +8,7 @@ configuration error.
 
 from __future__ import annotations
 
-import importlib
-import json
 import sys
-from typing import Any
 
 import click
 

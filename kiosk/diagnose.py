@@ -269,7 +269,8 @@ class Diagnostics:
         encode_ms = round(min(runs), 1)
         engines = {lang: t("ui.diag.face_engine", lang, engine=face["active"], ms=encode_ms) for lang in ("zh", "en")}
         if face.get("problem"):
-            engines = {lang: e + t("ui.diag.numpy_refused", lang, problem=face["problem"]) for lang, e in engines.items()}
+            engines = {lang: e + t("ui.diag.numpy_refused", lang, problem=face["problem"]) for lang,
+                       e in engines.items()}
         out = {"ok": True, **face, "encode_ms": encode_ms}
         cam = self.manager.by_family("camera") if self.manager is not None else []
         got = cam[0].latest() if cam else None
@@ -280,7 +281,8 @@ class Diagnostics:
             seen = analysis.quality[0] if analysis.quality else "ui.tech.face_ready"
         else:
             seen = "ui.tech.no_frame"
-        out["summary"] = {"zh": f"{engines['zh']}；摄像头：{t(seen, 'zh')}", "en": f"{engines['en']}; camera: {t(seen, 'en')}"}
+        out["summary"] = {"zh": f"{engines['zh']}；摄像头：{t(seen, 'zh')}",
+                          "en": f"{engines['en']}; camera: {t(seen, 'en')}"}
         return out
 
     def action_print_ticket(self) -> dict:
@@ -290,7 +292,8 @@ class Diagnostics:
                                    "job_id": f"diag-{int(time.time())}"})
         state = getattr(result, "state", "printed")
         return {"ok": bool(getattr(result, "confirmed", True)), "state": state,
-                "summary": _both("ui.diag.ticket_" + (state if state in ("printed", "duplicate", "written") else "printed"))}
+                "summary": _both("ui.diag.ticket_" + (state if state in ("printed", "duplicate",
+                                                                         "written") else "printed"))}
 
     def action_print_a4(self) -> dict:
         dev = self._need("a4")
@@ -309,8 +312,9 @@ class Diagnostics:
                             "message": {"zh": st.message_zh, "en": st.message_en}, "family": family})
         ok = bool(out) and all(p["device"] in ("online", "deviceBusy") for p in out)
         sep = {"zh": ("：", "；"), "en": (": ", "; ")}
-        summary = {lang: sep[lang][1].join(f"{t('ui.tech.family.' + p['family'], lang)}{sep[lang][0]}{p['message'][lang]}"
-                                           for p in out) for lang in ("zh", "en")}
+        summary = {lang: sep[lang][1].join(
+            f"{t('ui.tech.family.' + p['family'], lang)}{sep[lang][0]}{p['message'][lang]}" for p in out)
+            for lang in ("zh", "en")}
         return {"ok": ok, "printers": out, "summary": summary if out else _both("ui.diag.no_printer")}
 
     def action_network(self) -> dict:
@@ -392,7 +396,8 @@ def _human(report: dict) -> str:
         elif face.get("problem"):
             lines.append(f"  face: dlib's encoder, slower (numpy encoder refused: {face['problem']})")
         else:
-            lines.append(f"  face: {face['active']} encoder" + (" (checked against dlib)" if face["active"] == "numpy" else ""))
+            checked = " (checked against dlib)" if face["active"] == "numpy" else ""
+            lines.append(f"  face: {face['active']} encoder{checked}")
     return "\n".join(lines)
 
 

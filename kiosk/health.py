@@ -43,7 +43,7 @@ class StatusPublisher:
             self.on_report(report)
         return report
 
-    def start(self) -> "StatusPublisher":
+    def start(self) -> StatusPublisher:
         def run() -> None:
             while not self._stop.is_set():
                 try:
@@ -69,7 +69,8 @@ def _human(report: dict) -> str:
     for name, d in sorted((report.get("devices") or {}).items()):
         lines.append(f"  device  {name:<28} {d.get('device'):<14} {d.get('message', {}).get('en', '')}")
     ob = report.get("outbox") or {}
-    lines.append(f"  outbox  pending {ob.get('pending')}  dead {ob.get('dead')}  last sync {report.get('last_sync') or 'never'}")
+    lines.append(f"  outbox  pending {ob.get('pending')}  dead {ob.get('dead')}"
+                 f"  last sync {report.get('last_sync') or 'never'}")
     disk = report.get("disk") or {}
     if "free_bytes" in disk:
         lines.append(f"  disk    {disk['free_bytes'] // (1024 * 1024)} MiB free ({disk['free_share']:.0%})")

@@ -39,7 +39,8 @@ def _device(spec: dict) -> dict:
             return {**out, "device": "present", "message": {"en": f"{host}:{port} answers", "zh": f"{host}:{port}"}}
         except (OSError, ValueError) as exc:
             return {**out, "device": "offline", "message": {"en": f"{host}:{port}: {exc}", "zh": f"{host}:{port}"}}
-    return {**out, "device": "notProbed", "message": {"en": "checked by the running app only", "zh": "由运行中的程序检查"}}
+    return {**out, "device": "notProbed", "message": {"en": "checked by the running app only",
+                                                      "zh": "由运行中的程序检查"}}
 
 
 def _central(config) -> dict:

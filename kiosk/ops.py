@@ -11,8 +11,8 @@ import logging
 import threading
 import time
 
-from .health import StatusPublisher
 from .core.watchdog import Watchdog
+from .health import StatusPublisher
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class Operations:
         self._threads: list[threading.Thread] = []
 
     # -- lifecycle ---------------------------------------------------------
-    def start(self) -> "Operations":
+    def start(self) -> Operations:
         self.publisher = StatusPublisher(self.app)
         self.publisher.on_report = self._update_gauges  # type: ignore[attr-defined]
         self.publisher.start()
@@ -58,7 +58,8 @@ class Operations:
         if self.app.metrics is None or not cfg.get("metrics.enabled", True):
             return
         try:
-            self.metrics_port = self.app.metrics.serve(int(cfg.get("metrics.port")), cfg.get("metrics.host", "127.0.0.1"))
+            self.metrics_port = self.app.metrics.serve(int(cfg.get("metrics.port")), cfg.get("metrics.host",
+                                                                                             "127.0.0.1"))
             log.info("metrics served", extra={"port": self.metrics_port})
         except OSError as exc:  # port taken: the kiosk still serves residents
             log.warning("metrics endpoint not started", extra={"reason": str(exc)})

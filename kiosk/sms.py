@@ -59,7 +59,7 @@ class SmsGateway:
         self.down = False
 
     @classmethod
-    def from_config(cls, config) -> "SmsGateway":
+    def from_config(cls, config) -> SmsGateway:
         return cls(str(config.get("sms.url", "memory://")), str(config.get("sms.token", "") or ""),
                    config.terminal_id, float(config.get("sms.timeout_s", 5.0)))
 

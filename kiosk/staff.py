@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import click
 
@@ -36,7 +36,8 @@ def load_credentials(config) -> dict[str, str]:
         data = json.loads(credentials_path(config).read_text("utf-8"))
     except (OSError, ValueError):
         return {}
-    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)} if isinstance(data, dict) else {}
+    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)} if isinstance(data,
+                                                                                                      dict) else {}
 
 
 def save_credentials(config, creds: dict[str, str]) -> Path:

@@ -23,8 +23,9 @@ def _store(obj, strict: bool = True):
 
 
 def _client(obj):
-    from .client import CentralClient
     from central.embedded import EmbeddedError
+
+    from .client import CentralClient
 
     try:
         return CentralClient(obj.config)

@@ -121,7 +121,8 @@ class CentralClient:
         ca = ca_bundle if ca_bundle is not None else get("central.ca_bundle", "")
         verify = verify_tls if verify_tls is not None else get("central.verify_tls", True)
         self.verify: bool | str = (ca or True) if verify else False
-        self.timeout = (float(connect_timeout_s if connect_timeout_s is not None else get("central.connect_timeout_s", 3.0)),
+        self.timeout = (float(connect_timeout_s if connect_timeout_s is not None else get("central.connect_timeout_s",
+                                                                                          3.0)),
                         float(read_timeout_s if read_timeout_s is not None else get("central.read_timeout_s", 10.0)))
         self.embedded = None
         base = url or get("central.url", "embedded://")
@@ -141,7 +142,7 @@ class CentralClient:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_config(cls, config, **kw: Any) -> "CentralClient":
+    def from_config(cls, config, **kw: Any) -> CentralClient:
         return cls(config, **kw)
 
     # -- transport -----------------------------------------------------------
@@ -208,7 +209,8 @@ class CentralClient:
                     continue
                 return body
             code = body.get("error") if isinstance(body, dict) else None
-            detail = f"{method} {path}: HTTP {resp.status_code} {code or ''} {body.get('message', '') if isinstance(body, dict) else ''}".strip()
+            message = body.get("message", "") if isinstance(body, dict) else ""
+            detail = f"{method} {path}: HTTP {resp.status_code} {code or ''} {message}".strip()
             if kind == "retry":
                 last = CentralUnavailable(detail, status=resp.status_code, code=code, retry_after=retry_after(resp),
                                           body=body if isinstance(body, dict) else None)
@@ -235,7 +237,7 @@ class CentralClient:
             self.embedded.stop()
             self.embedded = None
 
-    def __enter__(self) -> "CentralClient":
+    def __enter__(self) -> CentralClient:
         return self
 
     def __exit__(self, *exc) -> None:

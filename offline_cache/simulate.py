@@ -11,7 +11,8 @@ from typing import Any
 from kiosk.core.idnumber import make
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高欧阳"
-GIVEN = ["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀兰", "霞"]
+GIVEN = ["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超",
+         "秀兰", "霞"]
 REGIONS = [("110101", "北京市东城区"), ("320102", "南京市玄武区"), ("410105", "郑州市金水区"),
            ("310101", "上海市黄浦区"), ("440106", "广州市天河区"), ("330106", "杭州市西湖区")]
 STREETS = ["和平里东街", "中山路", "北京东路", "经三路", "南京东路", "体育西路", "文三路"]
@@ -28,7 +29,8 @@ def person(rng: random.Random) -> dict:
     return {
         "name": name, "id_number": number, "sex": "男" if int(number[16]) % 2 else "女", "nation": "汉",
         "birth": f"{year:04d}-{month:02d}-{day:02d}",
-        "address": f"{area}{rng.choice(STREETS)}{rng.randint(1, 300)}号{rng.randint(1, 30)}栋{rng.randint(101, 2504)}室",
+        "address": (f"{area}{rng.choice(STREETS)}{rng.randint(1, 300)}号"
+                    f"{rng.randint(1, 30)}栋{rng.randint(101, 2504)}室"),
         "phone": f"1{rng.choice('3578')}{rng.randint(0, 999999999):09d}",
         "card_type": "resident",
     }

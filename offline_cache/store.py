@@ -33,10 +33,11 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from kiosk.core.canonical import canonical_json
 from kiosk.core.i18n import Text, text
@@ -117,7 +118,7 @@ class Outcome:
 
 def _iso(ts: float) -> str:
     try:
-        return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat(timespec="milliseconds")
+        return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="milliseconds")
     except (OverflowError, OSError, ValueError):
         return str(ts)
 
@@ -219,7 +220,7 @@ class CaseStore:
                 raise
 
     @classmethod
-    def from_config(cls, config, **kw: Any) -> "CaseStore":
+    def from_config(cls, config, **kw: Any) -> CaseStore:
         return cls(config.data_dir, config.terminal_id,
                    retention_days=int(config.get("store.retention_days", 30)), **kw)
 
@@ -689,7 +690,8 @@ class CaseStore:
         reencrypted = 0
         if reencrypt:
             with self._tx() as conn:
-                for case_id, blob in conn.execute("SELECT case_id, body FROM cases WHERE key_id != ?", (new,)).fetchall():
+                for case_id, blob in conn.execute("SELECT case_id, body FROM cases WHERE key_id != ?",
+                                                  (new,)).fetchall():
                     _, fresh = self.keys.encrypt(self.keys.decrypt(blob, case_id.encode()), case_id.encode(), new)
                     conn.execute("UPDATE cases SET body = ?, key_id = ? WHERE case_id = ?", (fresh, new, case_id))
                     reencrypted += 1

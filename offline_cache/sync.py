@@ -43,14 +43,23 @@ import os
 import random
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from kiosk.core import __version__
 from kiosk.core.canonical import canonical_json
 from kiosk.core.i18n import text
 
-from .client import (CentralAuthError, CentralClient, CentralError, CentralRejected, CentralUnavailable,
-                     classify_status, response_json, retry_after)
+from .client import (
+    CentralAuthError,
+    CentralClient,
+    CentralError,
+    CentralRejected,
+    CentralUnavailable,
+    classify_status,
+    response_json,
+    retry_after,
+)
 from .store import CaseStore, OutboxEntry, Outcome, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -64,7 +73,7 @@ OFFLINE_FILE = "offline-availability.json"
 
 def _now_iso(clock: Callable[[], float]) -> str:
     try:
-        return dt.datetime.fromtimestamp(clock(), dt.timezone.utc).isoformat(timespec="milliseconds")
+        return dt.datetime.fromtimestamp(clock(), dt.UTC).isoformat(timespec="milliseconds")
     except (OverflowError, OSError, ValueError):
         return ""
 
@@ -122,21 +131,22 @@ class SyncWorker:
         self.audit_state: dict = {"sent": 0, "replayed": 0, "error": None}
         store.add_listener(self.wake)
 
-    def attach_audit(self, audit) -> "SyncWorker":
+    def attach_audit(self, audit) -> SyncWorker:
         self.audit = audit
         if self.wake not in audit.listeners:
             audit.listeners.append(self.wake)
         return self
 
     @classmethod
-    def from_config(cls, config, store: CaseStore, client: CentralClient, **kw: Any) -> "SyncWorker":
+    def from_config(cls, config, store: CaseStore, client: CentralClient, **kw: Any) -> SyncWorker:
         s = config.get
         return cls(store, client, interval_s=float(s("sync.interval_s", 2.0)),
-                   backoff_base_s=float(s("sync.backoff_base_s", 0.5)), backoff_cap_s=float(s("sync.backoff_cap_s", 60.0)),
+                   backoff_base_s=float(s("sync.backoff_base_s", 0.5)), backoff_cap_s=float(s("sync.backoff_cap_s",
+                                                                                              60.0)),
                    batch_size=int(s("sync.batch_size", 50)), heartbeat_s=float(s("sync.heartbeat_s", 30.0)), **kw)
 
     # -- thread ---------------------------------------------------------------
-    def start(self) -> "SyncWorker":
+    def start(self) -> SyncWorker:
         if self._thread is None or not self._thread.is_alive():
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="case-sync", daemon=True)

@@ -18,8 +18,8 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class OneTimeCode:
 
     @classmethod
     def issue(cls, digits: int = 6, ttl_s: float = 300.0, max_tries: int = 3,
-              clock: Callable[[], float] = time.monotonic) -> tuple[str, "OneTimeCode"]:
+              clock: Callable[[], float] = time.monotonic) -> tuple[str, OneTimeCode]:
         """A fresh random code (to send) and its checker (to keep)."""
         code = f"{secrets.randbelow(10 ** digits):0{digits}d}"
         return code, cls(code, ttl_s=ttl_s, max_tries=max_tries, clock=clock)

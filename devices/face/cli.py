@@ -121,7 +121,8 @@ def _report(first, names, rule, load_ms: float, id_ms: float, warm: list[float],
     verdict = {"accept": "yes", "reject": "no"}.get(out["verdict"], "no (uncertain: the kiosk would take more frames)")
     human = "\n".join([
         f"match: {verdict}",
-        f"distance: {out['distance']:.4f}" + (f" (median of the best {out['fused_from']} frames)" if len(compared) > 1 else ""),
+        f"distance: {out['distance']:.4f}"
+        + (f" (median of the best {out['fused_from']} frames)" if len(compared) > 1 else ""),
         f"rule: accept below {rule.accept_below}, reject above {rule.reject_above}",
         "frames:", *lines,
         f"cold: load {cold['load_ms']:.0f} ms + first decision {cold['first_decision_ms']:.1f} ms"

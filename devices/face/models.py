@@ -6,8 +6,9 @@ from __future__ import annotations
 import importlib.util
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from . import resnet
 
@@ -44,7 +45,7 @@ class Models:
     """
 
     _lock = threading.Lock()
-    _loaded: "Models | None" = None
+    _loaded: Models | None = None
 
     def __init__(self) -> None:
         import dlib
@@ -54,7 +55,7 @@ class Models:
         self._part_lock = threading.Lock()
         self._parts: dict[str, Any] = {}
         self._net_lock = threading.Lock()
-        self._net: "resnet.FaceNet | None | bool" = False  # False: not tried yet
+        self._net: resnet.FaceNet | None | bool = False  # False: not tried yet
         self.net_error: str | None = None
 
     def _part(self, name: str, make: Callable[[], Any]) -> Any:
@@ -80,7 +81,7 @@ class Models:
         return self._part("encoder", lambda: self._dlib.face_recognition_model_v1(str(model_dir() / ENCODER_MODEL)))
 
     @property
-    def net(self) -> "resnet.FaceNet | None":
+    def net(self) -> resnet.FaceNet | None:
         """The encoder on numpy, checked against dlib once (~0.2 s); None if it cannot be used."""
         with self._net_lock:
             if self._net is False:
@@ -99,7 +100,7 @@ class Models:
         self.detector, self.landmarks68, self.landmarks5  # noqa: B018
 
     @classmethod
-    def get(cls) -> "Models":
+    def get(cls) -> Models:
         with cls._lock:
             if cls._loaded is None:
                 cls._loaded = Models()

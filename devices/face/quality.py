@@ -73,7 +73,8 @@ def face_patch(frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray 
     return cv2.resize(grey, (_PATCH_W, max(4, int(grey.shape[0] * scale))), interpolation=cv2.INTER_AREA)
 
 
-def check(frame: np.ndarray, box: tuple[int, int, int, int], points: np.ndarray, gates: Gates) -> tuple[list[str], dict]:
+def check(frame: np.ndarray, box: tuple[int, int, int, int], points: np.ndarray,
+          gates: Gates) -> tuple[list[str], dict]:
     """Reasons (catalog keys) this single face is not good enough, and the measures."""
     h, w = frame.shape[:2]
     left, top, right, bottom = box
@@ -82,7 +83,8 @@ def check(frame: np.ndarray, box: tuple[int, int, int, int], points: np.ndarray,
     # The detector box may run past the border; landmarks outside the frame
     # mean part of the face is not visible.
     margin = 0.02 * fw
-    outside = (points[:, 0] < -margin) | (points[:, 0] > w + margin) | (points[:, 1] < -margin) | (points[:, 1] > h + margin)
+    xs, ys = points[:, 0], points[:, 1]
+    outside = (xs < -margin) | (xs > w + margin) | (ys < -margin) | (ys > h + margin)
     if left < -margin or right > w + margin or outside.any():
         reasons.append(PARTIAL)
     if fw < max(gates.min_face_px, gates.min_face_frac * w):

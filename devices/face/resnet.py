@@ -86,7 +86,7 @@ class _Reader:
         self.pos = end
         return values
 
-    def seek_string(self, pattern: "re.Pattern[bytes]") -> str | None:
+    def seek_string(self, pattern: re.Pattern[bytes]) -> str | None:
         """Move to the next layer type string; None at the end of the file."""
         found = pattern.search(self.data, self.pos)
         if found is None:

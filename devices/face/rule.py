@@ -15,8 +15,8 @@ The defaults come from benchmarks/face_calibration.py (docs/face.md).
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 ACCEPT, REJECT, UNCERTAIN = "accept", "reject", "uncertain"
 
@@ -39,7 +39,7 @@ class Rule:
             raise ValueError("face rule needs 1 <= min_frames <= max_frames and 1 <= fuse_best <= max_frames")
 
     @classmethod
-    def from_config(cls, config) -> "Rule":
+    def from_config(cls, config) -> Rule:
         get = config.get
         return cls(accept_below=float(get("face.accept_below", DEFAULT_ACCEPT_BELOW)),
                    reject_above=float(get("face.reject_above", DEFAULT_REJECT_ABOVE)),

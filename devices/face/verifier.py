@@ -35,9 +35,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
@@ -83,7 +84,8 @@ def _chip(crop: np.ndarray, shape) -> np.ndarray:
 
 
 def _pack(chip: np.ndarray, jitters: int) -> bytes:
-    return struct.pack("<3i", chip.shape[0], chip.shape[1], jitters) + np.ascontiguousarray(chip, dtype=np.uint8).tobytes()
+    return struct.pack("<3i", chip.shape[0], chip.shape[1], jitters) + np.ascontiguousarray(chip,
+                                                                                            dtype=np.uint8).tobytes()
 
 
 def _read_exact(stream, n: int) -> bytes:
@@ -382,7 +384,7 @@ class FaceVerifier:
         self._pool: cf.ThreadPoolExecutor | None = None
 
     @classmethod
-    def from_config(cls, config) -> "FaceVerifier":
+    def from_config(cls, config) -> FaceVerifier:
         return cls(Rule.from_config(config), engine=str(config.get("face.engine", "numpy")))
 
     @property
@@ -394,7 +396,7 @@ class FaceVerifier:
         (else the first decision pays ~0.5-1.6 s). ``full`` also rehearses one whole decision on
         a packaged synthetic frame, so the first resident's finds every cache and BLAS thread ready."""
         self.models.load_for_frames()
-        self.active_engine
+        _ = self.active_engine  # checks the numpy encoder against dlib once
         self._encoder.start()
         if full:
             self._rehearse()
@@ -451,7 +453,7 @@ class FaceVerifier:
         enc = self._encode(rgb, shape, self.id_jitters)
         return IdFace(enc, {"detect_ms": (t1 - t0) * 1000.0, "encode_ms": _ms(t1), "total_ms": _ms(t0)}, (w, h))
 
-    def encode_id_photo_async(self, image: Any) -> "cf.Future[IdFace]":
+    def encode_id_photo_async(self, image: Any) -> cf.Future[IdFace]:
         """Start encoding in the background (call when the card is read)."""
         if self._pool is None:
             self._pool = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="face-id")
@@ -529,7 +531,7 @@ class FaceVerifier:
             self._pool = None
         self._encoder.stop()
 
-    def __enter__(self) -> "FaceVerifier":
+    def __enter__(self) -> FaceVerifier:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -28,9 +28,25 @@ from kiosk.core.i18n import text
 from kiosk.core.logs import remember_personal
 
 from . import wlt
-from .protocol import (ADDRESS_LEN, FINGERPRINT_LEN, PHOTO_LEN, SAM_ID_LEN, SW3_CARD_FOUND, SW3_NO_CONTENT,
-                       TEXT_LEN, BadFrame, Command, FrameParser, ProtocolError, Response, build_request,
-                       format_sam_id, parse_read_data, set_baud_request, wire_seconds)
+from .protocol import (
+    ADDRESS_LEN,
+    FINGERPRINT_LEN,
+    PHOTO_LEN,
+    SAM_ID_LEN,
+    SW3_CARD_FOUND,
+    SW3_NO_CONTENT,
+    TEXT_LEN,
+    BadFrame,
+    Command,
+    FrameParser,
+    ProtocolError,
+    Response,
+    build_request,
+    format_sam_id,
+    parse_read_data,
+    set_baud_request,
+    wire_seconds,
+)
 from .textparse import UnsupportedLayout, parse_text
 
 log = logging.getLogger(__name__)

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import enum
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import reduce
-from typing import Iterable
 
 from devices.base import DeviceError, DeviceState
 
@@ -51,7 +51,7 @@ class Command(enum.Enum):
     SET_BAUD = (0x60, 0x00)  # PARA carries the rate code, see BAUD_CODES
 
     @classmethod
-    def lookup(cls, cmd: int, para: int) -> "Command | None":
+    def lookup(cls, cmd: int, para: int) -> Command | None:
         if cmd == 0x60:
             return cls.SET_BAUD
         for c in cls:
@@ -251,7 +251,7 @@ class Response:
     data: bytes = b""
 
     @classmethod
-    def from_frame(cls, frame: Frame) -> "Response":
+    def from_frame(cls, frame: Frame) -> Response:
         p = frame.payload
         if len(p) < 3:
             raise ProtocolError("idcard.frame_length", DeviceState.HARDWARE_ERROR, retry=True)
@@ -264,7 +264,7 @@ class Response:
     def error(self) -> ProtocolError | None:
         return status_error(self.sw3)
 
-    def check(self) -> "Response":
+    def check(self) -> Response:
         err = self.error()
         if err is not None:
             raise err

@@ -137,7 +137,7 @@ class IdCardSimulator:
         return dict(c.spec) if c else None
 
     # --- lifecycle -------------------------------------------------------------
-    def start(self) -> "IdCardSimulator":
+    def start(self) -> IdCardSimulator:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="sim-idcard", daemon=True)
             self._thread.start()
@@ -167,7 +167,7 @@ class IdCardSimulator:
         self.link = link
         return link
 
-    def __enter__(self) -> "IdCardSimulator":
+    def __enter__(self) -> IdCardSimulator:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -320,13 +320,13 @@ def cli(link: str | None, card: str, no_card: bool, baud: str, fault: str | None
     try:
         sim = IdCardSimulator(card=None if no_card else card, baud=int(baud), fault=fault)
     except (FileNotFoundError, ValueError, KeyError) as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from None
     if link:
         try:
             sim.make_link(link)
         except OSError as exc:
             sim.stop()
-            raise click.ClickException(f"cannot create {link}: {exc}")
+            raise click.ClickException(f"cannot create {link}: {exc}") from None
     sim.start()
     click.echo(sim.url, err=False)
     click.echo(HELP_COMMANDS, err=True)

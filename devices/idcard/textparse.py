@@ -30,9 +30,9 @@ it as the issuing authority, sample cards leave it blank; it is returned as
 from __future__ import annotations
 
 import datetime as dt
+
 from kiosk.core import idnumber
-from kiosk.core.domain import (FOREIGNER_PERMANENT, FOREIGNER_PERMANENT_2023, HMT_RESIDENCE, RESIDENT,
-                          Identity)
+from kiosk.core.domain import FOREIGNER_PERMANENT, FOREIGNER_PERMANENT_2023, HMT_RESIDENCE, RESIDENT, Identity
 
 TEXT_LEN = 256
 LONG_TERM = "长期"

@@ -26,9 +26,10 @@ import hashlib
 import importlib
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import Protocol, Sequence
+from typing import Protocol
 
 log = logging.getLogger(__name__)
 

@@ -31,8 +31,18 @@ from devices.base import Device, DeviceCancelled, DeviceError, DeviceState, Devi
 from devices.urls import parse_url
 from kiosk.core.i18n import text
 
-from .protocol import (ENCODINGS, TRIGGER_ACKS, TRIGGER_MODES, TRIGGERS, LineFramer, RepeatFilter, Scan,
-                       decode_line, scan_error, suffix_bytes)
+from .protocol import (
+    ENCODINGS,
+    TRIGGER_ACKS,
+    TRIGGER_MODES,
+    TRIGGERS,
+    LineFramer,
+    RepeatFilter,
+    Scan,
+    decode_line,
+    scan_error,
+    suffix_bytes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +191,8 @@ class SerialScanner(ScannerDevice):
         except (serial.SerialException, OSError, ValueError) as exc:
             errno_ = getattr(exc, "errno", None)
             reason = os.strerror(errno_) if isinstance(errno_, int) else str(exc)
-            raise DeviceError("scanner.port_unavailable", DeviceState.NO_DEVICE, port=self.port, reason=reason) from None
+            raise DeviceError("scanner.port_unavailable", DeviceState.NO_DEVICE, port=self.port,
+                              reason=reason) from None
 
     def _close(self) -> None:
         ser, self._ser = getattr(self, "_ser", None), None

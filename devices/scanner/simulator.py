@@ -126,7 +126,7 @@ class ScannerSimulator:
                 self._glass.append(data)
 
     # --- lifecycle -------------------------------------------------------------------
-    def start(self) -> "ScannerSimulator":
+    def start(self) -> ScannerSimulator:
         if self._thread is None:
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="sim-scanner", daemon=True)
@@ -140,7 +140,7 @@ class ScannerSimulator:
             self._thread = None
         self.unplug()
 
-    def __enter__(self) -> "ScannerSimulator":
+    def __enter__(self) -> ScannerSimulator:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -219,7 +219,7 @@ def cli(link: str | None, trigger: str, suffix: str, encoding: str) -> None:
     try:
         sim = ScannerSimulator(trigger=trigger, suffix=suffix, encoding=encoding, link=link)
     except (ValueError, OSError) as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from None
     sim.start()
     click.echo(sim.url)
     click.echo(HELP_COMMANDS, err=True)

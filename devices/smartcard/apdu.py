@@ -8,8 +8,8 @@ records need, hence this small module.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 # --- status words ------------------------------------------------------------
 SW_OK = 0x9000
@@ -80,7 +80,7 @@ class Command:
         return out
 
     @classmethod
-    def parse(cls, raw: bytes) -> "Command":
+    def parse(cls, raw: bytes) -> Command:
         raw = bytes(raw)
         if len(raw) < 4:
             raise ApduError(f"APDU shorter than 4 bytes: {raw.hex()}")
@@ -117,7 +117,7 @@ class Response:
         return bytes(self.data) + self.sw.to_bytes(2, "big")
 
     @classmethod
-    def parse(cls, raw: bytes) -> "Response":
+    def parse(cls, raw: bytes) -> Response:
         raw = bytes(raw)
         if len(raw) < 2:
             raise ApduError(f"response shorter than 2 bytes: {raw.hex()}")
@@ -166,7 +166,7 @@ class Tlv:
     def constructed(self) -> bool:
         return bool(_first_tag_byte(self.tag) & 0x20)
 
-    def children(self) -> list["Tlv"]:
+    def children(self) -> list[Tlv]:
         return parse_tlv(self.value) if self.constructed else []
 
 

@@ -153,7 +153,7 @@ class SocialSecurityData:
     expiry: str = "20310315"
 
     @classmethod
-    def from_dict(cls, data: dict | None) -> "SocialSecurityData":
+    def from_dict(cls, data: dict | None) -> SocialSecurityData:
         return _with_overrides(cls, data, "social security card")
 
     def sex_code(self) -> str:
@@ -252,7 +252,7 @@ class BankData:
     label: str = "UnionPay Debit"
 
     @classmethod
-    def from_dict(cls, data: dict | None) -> "BankData":
+    def from_dict(cls, data: dict | None) -> BankData:
         return _with_overrides(cls, data, "bank card")
 
     def track2(self) -> bytes:

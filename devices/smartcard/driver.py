@@ -106,7 +106,7 @@ def _pdol_data(pdol: bytes | None, today: dt.date | None = None) -> bytes:
 class _Session:
     """One connected card: transmit with 61xx/6Cxx handling, errors mapped."""
 
-    def __init__(self, driver: "SmartCardReader", ctx: int, reader: str):
+    def __init__(self, driver: SmartCardReader, ctx: int, reader: str):
         self.driver, self.ctx, self.reader = driver, ctx, reader
         hresult, self.hcard, self.protocol = scard.SCardConnect(ctx, reader, scard.SCARD_SHARE_SHARED, PROTOCOLS)
         if hresult != scard.SCARD_S_SUCCESS:

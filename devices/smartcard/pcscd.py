@@ -23,10 +23,10 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from devices.base import DeviceError, DeviceState
 
@@ -285,7 +285,7 @@ class PcscdLease:
             _terminate(pid)
             self.pid = _start(d, reader_name(0), timeout)
 
-    def __enter__(self) -> "PcscdLease":
+    def __enter__(self) -> PcscdLease:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -61,7 +61,7 @@ class SmartCardSimulator:
         self.url = ""
         self.kind: str | None = None
 
-    def start(self) -> "SmartCardSimulator":
+    def start(self) -> SmartCardSimulator:
         card, data = self._initial
         first = make_card(card, data) if card else None  # bad kind/data fail before anything starts
         self._slot = claim_slot(self._slot_request, wait_s=self._slot_wait_s)
@@ -126,7 +126,7 @@ class SmartCardSimulator:
             self._lease.release()
             self._lease = None
 
-    def __enter__(self) -> "SmartCardSimulator":
+    def __enter__(self) -> SmartCardSimulator:
         return self.start()
 
     def __exit__(self, *exc) -> None:

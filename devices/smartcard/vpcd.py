@@ -152,7 +152,7 @@ class VirtualCardServer:
         self._thread: threading.Thread | None = None
 
     # --- control -------------------------------------------------------
-    def start(self) -> "VirtualCardServer":
+    def start(self) -> VirtualCardServer:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name=f"vpcd-card-{self.port}", daemon=True)
             self._thread.start()

@@ -36,9 +36,10 @@ import secrets
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -131,7 +132,7 @@ class AuditLog:
         self.listeners: list[Callable[[], None]] = []
 
     @classmethod
-    def from_config(cls, config, **kw: Any) -> "AuditLog":
+    def from_config(cls, config, **kw: Any) -> AuditLog:
         return cls(config.data_dir, config.terminal_id, **kw)
 
     # -- storage ---------------------------------------------------------------

@@ -61,13 +61,15 @@ def _merge(base: dict, over: dict) -> dict:
 _NUM = (int, float)
 _SCHEMA: dict[str, tuple] = {
     "mode": (str, lambda v: v in MODES, "must be demo or production"),
-    "terminal.id": (str, lambda v: 1 <= len(v) <= 64 and v.replace("-", "").replace("_", "").isalnum(), "1-64 letters, digits, - or _"),
+    "terminal.id": (str, lambda v: 1 <= len(v) <= 64 and v.replace("-", "").replace("_", "").isalnum(),
+                    "1-64 letters, digits, - or _"),
     "terminal.hall": (str, None, None),
     "terminal.hall_en": (str, None, None),
     "terminal.profile": (str, lambda v: v in ("hall", "bank"), "must be hall or bank"),
     "terminal.language": (str, lambda v: v in ("zh", "en"), "must be zh or en"),
     "data.dir": (str, lambda v: bool(v.strip()), "must not be empty"),
-    "logging.level": (str, lambda v: v.lower() in ("debug", "info", "warning", "error"), "must be debug, info, warning or error"),
+    "logging.level": (str, lambda v: v.lower() in ("debug", "info", "warning", "error"),
+                      "must be debug, info, warning or error"),
     "logging.format": (str, lambda v: v in ("auto", "json", "text"), "must be auto, json or text"),
     "branding.name": (str, None, None),
     "branding.name_en": (str, None, None),
@@ -78,10 +80,12 @@ _SCHEMA: dict[str, tuple] = {
     "services.hidden": (list, lambda v: all(isinstance(x, str) for x in v), "must be a list of service ids"),
     "counters.hours": (str, None, None),
     "counters.hours_en": (str, None, None),
-    "sms.url": (str, lambda v: urlsplit(v).scheme in ("memory", "http", "https"), "scheme must be memory, http or https"),
+    "sms.url": (str, lambda v: urlsplit(v).scheme in ("memory", "http", "https"),
+                "scheme must be memory, http or https"),
     "sms.token": (str, lambda v: True, "must be text"),
     "sms.timeout_s": (_NUM, lambda v: 1 <= v <= 30, "must be 1-30 seconds"),
-    "staff_call.target": (str, lambda v: urlsplit(v).scheme in ("log", "http", "https"), "scheme must be log, http or https"),
+    "staff_call.target": (str, lambda v: urlsplit(v).scheme in ("log", "http", "https"),
+                          "scheme must be log, http or https"),
     "remote_config.enabled": (bool, None, None),
     "remote_config.interval_s": (_NUM, lambda v: 10 <= v <= 86400, "must be 10-86400 seconds"),
     "remote_config.public_key": (str, None, None),
@@ -131,8 +135,10 @@ _SCHEMA: dict[str, tuple] = {
     "certificates.signing_dir": (str, None, None),
     "certificates.signing_key": (str, None, None),
     "certificates.signing_cert": (str, None, None),
-    "certificates.trusted_cas": (list, lambda v: all(isinstance(x, str) and x for x in v), "must be a list of PEM file paths"),
-    "certificates.terminal_certs": (list, lambda v: all(isinstance(x, str) and x for x in v), "must be a list of PEM file paths"),
+    "certificates.trusted_cas": (list, lambda v: all(isinstance(x, str) and x for x in v),
+                                 "must be a list of PEM file paths"),
+    "certificates.terminal_certs": (list, lambda v: all(isinstance(x, str) and x for x in v),
+                                    "must be a list of PEM file paths"),
     "certificates.issuer": (str, lambda v: bool(v.strip()), "must not be empty"),
     "certificates.valid_days": (int, lambda v: 1 <= v <= 366, "must be 1-366 days"),
 }
@@ -234,7 +240,7 @@ class Config:
     def devices(self) -> dict[str, dict]:
         return copy.deepcopy(self.data.get("devices", {}))
 
-    def with_overrides(self, overrides: dict) -> "Config":
+    def with_overrides(self, overrides: dict) -> Config:
         merged = _merge(self.data, overrides)
         validate(merged)
         args = None
@@ -242,7 +248,7 @@ class Config:
             args = {**self.load_args, "overrides": _merge(self.load_args.get("overrides") or {}, overrides)}
         return Config(merged, self.source, args)
 
-    def reload(self) -> "Config":
+    def reload(self) -> Config:
         """Load again from the same sources (e.g. after a new remote layer was applied)."""
         if self.load_args is None:
             return load_config(None if self.source == "<default>" else self.source)
@@ -267,7 +273,8 @@ def load_config(path: str | os.PathLike | None = None, env: dict | None = None, 
         except OSError as exc:
             raise ConfigError("--config", f"cannot read {p}: {exc.strerror}") from None
         except UnicodeDecodeError as exc:
-            raise ConfigError(str(p), f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})") from None
+            raise ConfigError(str(p),
+                              f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})") from None
         try:
             site = tomllib.loads(raw)
         except (tomllib.TOMLDecodeError, RecursionError) as exc:

@@ -18,14 +18,14 @@ import sys
 import threading
 import time
 import weakref
-from typing import Iterable
+from collections.abc import Iterable
 
 from . import masking
-from .masking import PERSONAL_FIELDS, DROP_FIELDS, mask_mapping, mask_text
+from .masking import DROP_FIELDS, PERSONAL_FIELDS, mask_mapping, mask_text
 
 _STD_ATTRS = set(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {"message", "asctime"}
 
-_filters: "weakref.WeakSet[MaskingFilter]" = weakref.WeakSet()
+_filters: weakref.WeakSet[MaskingFilter] = weakref.WeakSet()
 _filters_lock = threading.Lock()
 
 

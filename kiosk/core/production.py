@@ -17,7 +17,8 @@ from .config import Config, ConfigError
 # a production config carrying one is recognised whatever the rest of it is.
 SANDBOX_TOKEN_PREFIX = "sandbox-"
 
-DEMO_PROBLEM = "demo mode: simulated devices and the sandbox central platform are allowed (not for a terminal in service)"
+DEMO_PROBLEM = ("demo mode: simulated devices and the sandbox central platform are allowed"
+                " (not for a terminal in service)")
 
 
 def is_sandbox_token(token: str) -> bool:

@@ -17,8 +17,8 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class Watchdog:
     def healthy(self) -> bool:
         now = self._clock()
         with self._lock:
-            stalled = [l.name for l in self._loops.values() if now - l.last > l.deadline_s]
+            stalled = [loop.name for loop in self._loops.values() if now - loop.last > loop.deadline_s]
         if stalled and stalled != self.stalled:
             log.error("loop stalled, withholding watchdog ping", extra={"loops": stalled})
         self.stalled = stalled

@@ -24,8 +24,16 @@ from typing import ClassVar
 from devices.base import Device, DeviceError, DeviceState, DeviceStatus
 from kiosk.core.i18n import text
 
-from .ipp import (JOB_STATES, KEYWORD, PRINTER_STATES, TERMINAL_JOB_STATES, AttributeGroup, IppClient,
-                  IppConnectionError, IppError)
+from .ipp import (
+    JOB_STATES,
+    KEYWORD,
+    PRINTER_STATES,
+    TERMINAL_JOB_STATES,
+    AttributeGroup,
+    IppClient,
+    IppConnectionError,
+    IppError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -253,7 +261,8 @@ class A4Printer(Device):
             warnings=sorted(warnings), seconds=time.monotonic() - started, printer=self.name,
         )
         if result.ok:
-            log.info("print job completed", extra={"device": self.name, "job_id": job_id, "seconds": round(result.seconds, 2)})
+            log.info("print job completed", extra={"device": self.name, "job_id": job_id,
+                                                   "seconds": round(result.seconds, 2)})
             return result
         reason = result.message or ", ".join(result.reasons) or state
         log.warning("print job failed", extra={"device": self.name, "job_id": job_id, "state": state, "reason": reason})
@@ -275,7 +284,8 @@ class A4Printer(Device):
         log.warning("print job given up", extra={"device": self.name, "job_id": job_id, "why": why, "fault": fault_key})
         if fault_key:
             raise PrintFailed("a4.job_stalled", result, self.status().device, job=job_id,
-                              reason=reason_text.zh if reason_text else "", reason_en=reason_text.en if reason_text else "")
+                              reason=reason_text.zh if reason_text else "",
+                              reason_en=reason_text.en if reason_text else "")
         raise PrintFailed("a4.job_timeout", result, DeviceState.OFFLINE, job=job_id,
                           seconds=f"{result.seconds:.0f}")
 

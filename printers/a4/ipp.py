@@ -21,8 +21,9 @@ import itertools
 import os
 import struct
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import requests

@@ -225,7 +225,7 @@ class IppPrinterSimulator:
         self._lock = threading.RLock()
 
     # --- lifecycle ---
-    def start(self) -> "IppPrinterSimulator":
+    def start(self) -> IppPrinterSimulator:
         if not shutil.which("ippeveprinter"):
             raise SimulatorError("ippeveprinter not installed (Debian package cups-ipp-utils)")
         self.spool.mkdir(parents=True, exist_ok=True)
@@ -364,7 +364,7 @@ class IppPrinterSimulator:
             })
         return out
 
-    def __enter__(self) -> "IppPrinterSimulator":
+    def __enter__(self) -> IppPrinterSimulator:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -379,7 +379,7 @@ _TINY_PDF = (
     b"trailer<</Root 1 0 R>>\n%%EOF\n"
 )
 
-_live: "set[IppPrinterSimulator]" = set()
+_live: set[IppPrinterSimulator] = set()
 
 
 @atexit.register
@@ -392,7 +392,8 @@ def start_for_device(name: str, options: dict, workdir: Path) -> IppPrinterSimul
     """Registry entry point for ``url = "sim://"`` in an a4 device's config."""
     workdir = Path(workdir) / f"ipp-{name}"
     workdir.mkdir(parents=True, exist_ok=True)
-    sim = IppPrinterSimulator(workdir, port=options.get("sim_port"), job_seconds=float(options.get("sim_job_seconds", 0.5)))
+    sim = IppPrinterSimulator(workdir, port=options.get("sim_port"), job_seconds=float(options.get("sim_job_seconds",
+                                                                                                   0.5)))
     sim.start()
     if options.get("sim_fault"):
         sim.set_fault(options["sim_fault"])
@@ -403,7 +404,8 @@ def start_for_device(name: str, options: dict, workdir: Path) -> IppPrinterSimul
 @click.option("--port", type=int, default=8631, show_default=True, help="TCP port (all addresses).")
 @click.option("--fault", type=click.Choice(FAULTS), default=None, help="Start in this fault state.")
 @click.option("--job-seconds", type=float, default=0.5, show_default=True, help="Time each job spends printing.")
-@click.option("--workdir", type=click.Path(file_okay=False), default=None, help="Spool and log folder (default: temporary).")
+@click.option("--workdir", type=click.Path(file_okay=False), default=None,
+              help="Spool and log folder (default: temporary).")
 def cli(port: int, fault: str | None, job_seconds: float, workdir: str | None) -> None:
     """A4 printer: ippeveprinter serving ipp://localhost:PORT/ipp/print.
 

@@ -128,7 +128,8 @@ def _emit_pem(pem: bytes, out: str | None, what: str) -> None:
 def _output_options(f):
     f = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(f)
     f = click.option("--printer", "printer_url", default=None, metavar="URL",
-                     help="Print on ipp://host:port/path, ipps://..., cups://Queue or sim:// (a temporary ippeveprinter).")(f)
+                     help="Print on ipp://host:port/path, ipps://..., cups://Queue"
+                          " or sim:// (a temporary ippeveprinter).")(f)
     f = click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the PDF here.")(f)
     return f
 
@@ -218,7 +219,6 @@ def _write(out: str, pdf: bytes) -> None:
 def _print(pdf: bytes, title: str, url: str) -> dict:
     """Print on the A4 printer at ``url`` and follow the job; fails with one line."""
     from devices.base import DeviceError
-
     from printers.a4.driver import A4Printer
     from printers.a4.simulator import IppPrinterSimulator, SimulatorError
 

@@ -120,7 +120,8 @@ def finish(sheet: Sheet, issue: Issue, signer: Signer, content: dict, notes: lis
     y -= 9 * mm
     if notes:
         sheet.text(MARGIN, y, sheet.t("doc.common.notes"), 9.5)
-        y = sheet.paragraph(MARGIN + 12 * mm if issue.lang == "zh" else MARGIN + 14 * mm, y + 9, PAGE_W - 2 * MARGIN - 14 * mm,
+        y = sheet.paragraph(MARGIN + 12 * mm if issue.lang == "zh" else MARGIN + 14 * mm, y + 9,
+                            PAGE_W - 2 * MARGIN - 14 * mm,
                             "<br/>".join(escape(n) for n in notes), size=9, leading=14)
 
     qr_size = 34 * mm

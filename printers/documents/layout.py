@@ -12,7 +12,7 @@ import functools
 import io
 import math
 import secrets
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import qrcode
 from qrcode.constants import ERROR_CORRECT_M
@@ -283,7 +283,8 @@ class Sheet:
         n = len(matrix)
         # Raw operators in module units under one transform: ~1,500 rectangles
         # through canvas.rect() cost more than the rest of the page.
-        ops = [f"q {size / n:.4f} 0 0 {size / n:.4f} {x:.2f} {y:.2f} cm", f"1 g -4 -4 {n + 8} {n + 8} re f 0 g"]  # 4-module quiet zone
+        ops = [f"q {size / n:.4f} 0 0 {size / n:.4f} {x:.2f} {y:.2f} cm",
+               f"1 g -4 -4 {n + 8} {n + 8} re f 0 g"]  # 4-module quiet zone
         for r, row in enumerate(matrix):
             start = None
             for col in range(n + 1):

@@ -128,12 +128,12 @@ class Signer:
         return self.chain[-1]
 
     @classmethod
-    def generate(cls, terminal_id: str = "T-TEST") -> "Signer":
+    def generate(cls, terminal_id: str = "T-TEST") -> Signer:
         """A throw-away CA and terminal certificate (tests, benchmarks)."""
         return cls(pki.issue_signing_cert(pki.create_ca(name="Throw-away test CA"), terminal_id))
 
     @classmethod
-    def load(cls, key_path: Path, cert_path: Path, ca_path: Path | None = None) -> "Signer":
+    def load(cls, key_path: Path, cert_path: Path, ca_path: Path | None = None) -> Signer:
         try:
             key = pki.load_private_key(Path(key_path))
             certs = pki.load_certs(Path(cert_path))

@@ -7,7 +7,6 @@ from decimal import Decimal, InvalidOperation
 from reportlab.lib.units import mm
 
 from kiosk.core.i18n import t
-
 from kiosk.core.masking import mask_id_number
 
 from .common import BODY_TOP, CONTENT_FLOOR, PAGE_FLOOR, finish, next_page, open_sheet, prepare

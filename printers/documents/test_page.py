@@ -26,7 +26,8 @@ def render_test_page(info: dict | None = None, lang: str = "zh") -> bytes:
     _corner_marks(sheet)
 
     top = PAGE_H - 26 * mm
-    sheet.text(PAGE_W / 2, top, sheet.t("doc.test.title"), 22, align="center", bold=True, spacing=3 if lang == "zh" else 0)
+    sheet.text(PAGE_W / 2, top, sheet.t("doc.test.title"), 22, align="center", bold=True,
+               spacing=3 if lang == "zh" else 0)
     sheet.text(PAGE_W / 2, top - 9 * mm, sheet.t("doc.test.info", terminal=terminal, time=datetime_text(when, lang)),
                10, align="center")
     if info.get("printer"):

@@ -37,8 +37,21 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .signing import (EXPIRED, PDF_CONTENT_KEY, PDF_PAYLOAD_KEY, PREFIX, TAMPERED, UNKNOWN_KEY, UNREADABLE, VALID,
-                      Trust, b64d, content_hash, key_id, qr_signature_ok)
+from .signing import (
+    EXPIRED,
+    PDF_CONTENT_KEY,
+    PDF_PAYLOAD_KEY,
+    PREFIX,
+    TAMPERED,
+    UNKNOWN_KEY,
+    UNREADABLE,
+    VALID,
+    Trust,
+    b64d,
+    content_hash,
+    key_id,
+    qr_signature_ok,
+)
 
 MAX_FILE = 8 * 1024 * 1024     # a certificate is ~100 KB; anything this big is not one
 MAX_HOLE = 64 * 1024           # hex of the CMS signature (about 3 KB reserved)

@@ -30,9 +30,9 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from devices.base import Device, DeviceError, DeviceState, DeviceStatus
 from kiosk.core.i18n import Text

@@ -63,32 +63,32 @@ class Encoder:
         self._lib = Dummy()  # python-escpos writer for QR and raster framing
 
     # --- basics ------------------------------------------------------------
-    def raw(self, data: bytes) -> "Encoder":
+    def raw(self, data: bytes) -> Encoder:
         self._buf += data
         return self
 
-    def init(self) -> "Encoder":
+    def init(self) -> Encoder:
         # ESC @ resets the printer, including Chinese mode
         self._chinese = False
         return self.raw(INIT)
 
-    def align(self, where: str = "left") -> "Encoder":
+    def align(self, where: str = "left") -> Encoder:
         return self.raw(ESC + b"a" + bytes((ALIGN[where],)))
 
-    def size(self, width: int = 1, height: int = 1) -> "Encoder":
+    def size(self, width: int = 1, height: int = 1) -> Encoder:
         """GS ! n: character magnification 1..8 in each direction."""
         if not (1 <= width <= 8 and 1 <= height <= 8):
             raise ValueError("character size must be 1-8")
         return self.raw(GS + b"!" + bytes((((width - 1) << 4) | (height - 1),)))
 
-    def bold(self, on: bool = True) -> "Encoder":
+    def bold(self, on: bool = True) -> Encoder:
         return self.raw(ESC + b"E" + (b"\x01" if on else b"\x00"))
 
-    def chinese(self, on: bool = True) -> "Encoder":
+    def chinese(self, on: bool = True) -> Encoder:
         self._chinese = on
         return self.raw(CHINESE_ON if on else CHINESE_OFF)
 
-    def text(self, s: str) -> "Encoder":
+    def text(self, s: str) -> Encoder:
         """Text in GB18030; Chinese mode is switched on before the first
         non-ASCII character (ASCII bytes mean the same in both modes)."""
         if not s:
@@ -97,28 +97,28 @@ class Encoder:
             self.chinese(True)
         return self.raw(s.encode("gb18030") if self._chinese else s.encode("ascii"))
 
-    def line(self, s: str = "") -> "Encoder":
+    def line(self, s: str = "") -> Encoder:
         return self.text(s).raw(LF)
 
-    def feed(self, lines: int = 1) -> "Encoder":
+    def feed(self, lines: int = 1) -> Encoder:
         """ESC d n: print the buffer and feed n lines."""
         return self.raw(ESC + b"d" + bytes((max(0, min(lines, 255)),)))
 
-    def cut(self, partial: bool = False, feed_dots: int = 0) -> "Encoder":
+    def cut(self, partial: bool = False, feed_dots: int = 0) -> Encoder:
         """GS V: full (m=0/65) or partial (m=1/66) cut, optionally after feeding."""
         if feed_dots:
             return self.raw(GS + b"V" + bytes((66 if partial else 65, min(feed_dots, 255))))
         return self.raw(GS + b"V" + (b"\x01" if partial else b"\x00"))
 
     # --- codes and images --------------------------------------------------------
-    def qr(self, data: str, module: int = 6, level: str = "M", model: int = 2) -> "Encoder":
+    def qr(self, data: str, module: int = 6, level: str = "M", model: int = 2) -> Encoder:
         """GS ( k: select model, module size, error level, store, print."""
         self._lib.clear()
         self._lib.qr(data, ec=QR_LEVELS[level], size=module, model=model, native=True)
         return self.raw(self._lib.output)
 
     def barcode(self, data: str, kind: str = "CODE128", height: int = 60, module: int = 2,
-                hri: str = "below") -> "Encoder":
+                hri: str = "below") -> Encoder:
         """GS k (function B, length-prefixed).  CODE128 data gets code set B
         (``{B``) unless it already names a code set."""
         m = BARCODES[kind]
@@ -131,7 +131,7 @@ class Encoder:
         return self.raw(GS + b"h" + bytes((height,)) + GS + b"w" + bytes((module,))
                         + GS + b"H" + bytes((hri_pos,)) + GS + b"k" + bytes((m, len(payload))) + payload)
 
-    def image(self, img) -> "Encoder":
+    def image(self, img) -> Encoder:
         """GS v 0 raster bit image (PIL image or path), scaled down to the
         printable width; alignment applies as for text."""
         from PIL import Image

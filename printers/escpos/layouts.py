@@ -33,7 +33,7 @@ class LayoutError(ValueError):
     pass
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_layout(name: str) -> tuple[dict, ...]:
     try:
         raw = (resources.files("printers.escpos") / "layouts" / f"{name}.toml").read_text("utf-8")

@@ -95,7 +95,7 @@ class EscPosSimulator:
     def url(self) -> str:
         return f"tcp://{self.host}:{self.port}"
 
-    def start(self) -> "EscPosSimulator":
+    def start(self) -> EscPosSimulator:
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
                                         name="escpos-sim", daemon=True)
         self._thread.start()
@@ -107,7 +107,7 @@ class EscPosSimulator:
         if self._thread:
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> "EscPosSimulator":
+    def __enter__(self) -> EscPosSimulator:
         return self.start()
 
     def __exit__(self, *exc) -> None:

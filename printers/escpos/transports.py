@@ -39,7 +39,7 @@ class Transport:
     def close(self) -> None:
         pass
 
-    def __enter__(self) -> "Transport":
+    def __enter__(self) -> Transport:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -84,7 +84,8 @@ def test_dry_run_changes_nothing(tmp_path):
 def test_rollback_switches_to_previous_release(tmp_path):
     assert install(tmp_path).returncode == 0
     (tmp_path / "opt/kiosk/releases/0.0.9/bin").mkdir(parents=True)
-    proc = subprocess.run(["sh", str(INSTALL), "--root", str(tmp_path), "--rollback"], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(["sh", str(INSTALL), "--root", str(tmp_path), "--rollback"], capture_output=True, text=True,
+                          timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert os.readlink(tmp_path / "opt/kiosk/current") == "releases/0.0.9"
 
@@ -135,7 +136,8 @@ def test_rollback_refused_when_the_store_schema_is_newer(tmp_path):
     db = sqlite3.connect(tmp_path / "var/lib/kiosk/cases.db")
     db.execute("PRAGMA user_version = 2")
     db.close()
-    proc = subprocess.run(["sh", str(INSTALL), "--root", str(tmp_path), "--rollback"], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(["sh", str(INSTALL), "--root", str(tmp_path), "--rollback"], capture_output=True, text=True,
+                          timeout=60)
     assert proc.returncode == 1
     assert "schema 2" in proc.stderr and "up to 1" in proc.stderr
     assert os.readlink(tmp_path / "opt/kiosk/current") == "releases/0.1.0"

@@ -5,9 +5,9 @@ import ctypes
 import json
 import os
 import re
-import sys
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest

@@ -126,8 +126,8 @@ def test_concurrent_writers_keep_one_chain(trail):
 
 
 def test_synced_to_central_exactly_once_and_a_rewritten_chain_is_refused(tmp_path, trail):
-    from offline_cache.client import CentralClient
     from central.embedded import start_embedded
+    from offline_cache.client import CentralClient
     from offline_cache.store import CaseStore
     from offline_cache.sync import SyncWorker
 
@@ -195,7 +195,8 @@ def test_staff_verifications_are_recorded_with_the_staff_id(data_dir):
     assert gate.verify("S07", "246813", called_at=4990.0)[1] == "S07"
     kinds = [(r["kind"], r["fields"].get("staff"), r["fields"].get("reason")) for r in audit_for(cfg).records()]
     assert kinds == [("staff_verification_failed", "S07", "not_enabled"), ("staff_verification_failed", "S07", None),
-                     ("staff_verification_failed", "138****5678", None), ("staff_verification_failed", "(malformed)", None),
+                     ("staff_verification_failed", "138****5678", None), ("staff_verification_failed", "(malformed)",
+                                                                          None),
                      ("staff_verification", "S07", None)]
 
 

@@ -63,7 +63,8 @@ def test_cli_invalid_config_is_one_line_exit_2(tmp_path):
 
 
 def test_cli_missing_config_file(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "kiosk.cli", "--config", str(tmp_path / "nope.toml"), "config", "check"],
+    proc = subprocess.run([sys.executable, "-m", "kiosk.cli", "--config", str(tmp_path / "nope.toml"), "config",
+                           "check"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "file not found" in proc.stderr and "Traceback" not in proc.stderr

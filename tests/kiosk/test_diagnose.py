@@ -95,9 +95,9 @@ def test_last_sync_is_read_from_the_store_when_a_separate_service_syncs(tmp_path
     import random
     from types import SimpleNamespace
 
+    from central.embedded import start_embedded
     from kiosk.status import outbox
     from offline_cache.client import CentralClient
-    from central.embedded import start_embedded
     from offline_cache.simulate import make_case
     from offline_cache.store import CaseStore
     from offline_cache.sync import SyncWorker

@@ -40,7 +40,8 @@ def test_id_number_in_message_args_is_masked(logged):
 
 def test_structured_fields_are_masked(logged):
     log, lines = logged
-    log.info("applicant", extra={"id_number": ID, "applicant_name": "欧阳娜", "applicant": {"name": "王小明", "phone": "13912345678"}})
+    log.info("applicant", extra={"id_number": ID, "applicant_name": "欧阳娜", "applicant": {"name": "王小明",
+                                                                                         "phone": "13912345678"}})
     out = lines()[-1]
     raw = json.dumps(out, ensure_ascii=False)
     assert "欧阳娜" not in raw and "王小明" not in raw and "13912345678" not in raw

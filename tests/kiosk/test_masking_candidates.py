@@ -54,9 +54,11 @@ def made(card_type: str, born: str, issued: str, years: int | None, seq: str, se
     region = {RESIDENT: "320102", HMT_RESIDENCE: "830000", FOREIGNER_PERMANENT_2023: "932124"}[card_type]
     card["id_number"] = idnumber.make(region + born + seq)
     if card_type == RESIDENT:
-        return {**card, "nation": "汉", "address": "江苏省南京市玄武区北京东路71号2栋601室", "authority": "南京市公安局玄武分局"}
+        return {**card, "nation": "汉", "address": "江苏省南京市玄武区北京东路71号2栋601室",
+                "authority": "南京市公安局玄武分局"}
     if card_type == HMT_RESIDENCE:
-        return {**card, "address": "上海市浦东新区世纪大道100号", "authority": "上海市公安局", "pass_number": "12345678"}
+        return {**card, "address": "上海市浦东新区世纪大道100号", "authority": "上海市公安局",
+                "pass_number": "12345678"}
     return {**card, "english_name": "LEE, ANNA", "nationality": "CAN", "renewal_count": "00"}
 
 

@@ -18,8 +18,15 @@ from hypothesis import strategies as st
 from devices.idcard.textparse import foreign_check_digit
 from kiosk.core import idnumber, masking
 from kiosk.core.logs import forget_personal, remember_personal, setup_logging
-from kiosk.core.masking import (mask_address, mask_card_number, mask_id_number, mask_mapping, mask_name, mask_phone,
-                           mask_text)
+from kiosk.core.masking import (
+    mask_address,
+    mask_card_number,
+    mask_id_number,
+    mask_mapping,
+    mask_name,
+    mask_phone,
+    mask_text,
+)
 from printers.escpos.layouts import render_receipt
 from printers.escpos.render import render_bytes
 
@@ -144,7 +151,8 @@ def people(draw):
     surname = draw(st.sampled_from(list("欧王李张陈刘杨黄赵周")))
     given_name = draw(st.text(alphabet=st.sampled_from(list("阳娜明秀英家豪伟芳军")), min_size=1, max_size=3))
     street = draw(st.text(alphabet=st.sampled_from(list("和平里东街北京路中山大道甲乙")), min_size=2, max_size=6))
-    city = draw(st.sampled_from(["北京市东城区", "江苏省泰州市海陵区", "广东省深圳市福田区", "新疆维吾尔自治区乌鲁木齐市天山区"]))
+    city = draw(st.sampled_from(["北京市东城区", "江苏省泰州市海陵区", "广东省深圳市福田区",
+                                 "新疆维吾尔自治区乌鲁木齐市天山区"]))
     number = draw(st.integers(1, 999))
     return surname + given_name, f"{city}{street}{number}号"
 

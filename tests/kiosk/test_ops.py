@@ -13,10 +13,10 @@ import requests
 
 from devices.base import Device
 from kiosk import ops as ops_mod
-from kiosk.status import evaluate
-from kiosk.metrics import KioskMetrics
 from kiosk.core.status_file import read_snapshot, write_snapshot
 from kiosk.core.watchdog import Watchdog, claim_notify_environment
+from kiosk.metrics import KioskMetrics
+from kiosk.status import evaluate
 
 
 class Reader(Device):

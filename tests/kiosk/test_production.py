@@ -61,8 +61,9 @@ def test_a_real_production_config_has_no_problem(tmp_path):
     ('[sms]\nurl = "memory://"\n', "sms.url"),
 ])
 def test_each_demo_part_is_refused_in_production(tmp_path, change, key):
-    from kiosk.core.config import _merge
     import tomllib
+
+    from kiosk.core.config import _merge
 
     text = REAL
     data = _merge(tomllib.loads(REAL), tomllib.loads(change))

@@ -1,20 +1,27 @@
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kiosk.core.config import load_config, validate, _merge
-from kiosk.core.remote_config import (CLOCK_SKEW_S, MAX_AGE_S, SECURITY_KEYS, RemoteConfigPoller, RemoteConfigStore,
-                                 sign_document)
+from kiosk.core.config import _merge, load_config, validate
+from kiosk.core.remote_config import (
+    CLOCK_SKEW_S,
+    MAX_AGE_S,
+    SECURITY_KEYS,
+    RemoteConfigPoller,
+    RemoteConfigStore,
+    sign_document,
+)
 
 
 @pytest.fixture
 def keys(tmp_path):
     priv = Ed25519PrivateKey.generate()
-    pub_pem = priv.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    pub_pem = priv.public_key().public_bytes(serialization.Encoding.PEM,
+                                             serialization.PublicFormat.SubjectPublicKeyInfo)
     path = tmp_path / "central.pub"
     path.write_bytes(pub_pem)
     return priv, path
@@ -27,7 +34,7 @@ def site(tmp_path, pub_path):
 
 
 def iso(t: float) -> str:
-    return datetime.fromtimestamp(t, timezone.utc).isoformat()
+    return datetime.fromtimestamp(t, UTC).isoformat()
 
 
 def doc(priv, version, config, terminal="*", issued_at=None):
@@ -47,7 +54,8 @@ def validator(cfg):
 
 def test_signed_document_applies_and_next_start_uses_it(tmp_path, keys):
     cfg, store = make_store(tmp_path, keys)
-    res = store.apply(json.dumps(doc(keys[0], 1, {"services": {"hidden": ["traffic_violations"]}, "ui": {"idle_timeout_s": 45}})), validator(cfg))
+    res = store.apply(json.dumps(doc(keys[0], 1, {"services": {"hidden": ["traffic_violations"]},
+                                                  "ui": {"idle_timeout_s": 45}})), validator(cfg))
     assert res.applied, res.reason
     again = load_config(site(tmp_path, keys[1]), env={"KIOSK_DATA_DIR": str(tmp_path / "data")})
     assert again.get("services.hidden") == ["traffic_violations"]
@@ -95,7 +103,8 @@ def test_file_edited_on_disk_is_ignored(tmp_path, keys):
     data = json.loads(store.path.read_text())
     data["config"]["ui"]["idle_timeout_s"] = 3000
     store.path.write_text(json.dumps(data))
-    assert load_config(site(tmp_path, keys[1]), env={"KIOSK_DATA_DIR": str(tmp_path / "data")}).get("ui.idle_timeout_s") == 90
+    assert load_config(site(tmp_path, keys[1]),
+                       env={"KIOSK_DATA_DIR": str(tmp_path / "data")}).get("ui.idle_timeout_s") == 90
 
 
 def test_poller_survives_network_failure(tmp_path, keys):

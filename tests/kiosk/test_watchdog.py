@@ -16,11 +16,15 @@ def test_hung_loop_stops_the_pings():
     wd = Watchdog(clock=clock, notify=lambda m: sent.append(m) or True)
     ui = wd.register("qt-event-loop", 5)
     dev = wd.register("device:idcard", 5)
-    clock.t = 4; ui(); dev()
+    clock.t = 4
+    ui()
+    dev()
     assert wd.tick() and sent == ["WATCHDOG=1"]
-    clock.t = 8; ui()            # the device loop hangs, the UI keeps going
+    clock.t = 8
+    ui()                         # the device loop hangs, the UI keeps going
     assert wd.tick()             # still within its deadline
-    clock.t = 10; ui()
+    clock.t = 10
+    ui()
     assert not wd.tick() and wd.stalled == ["device:idcard"]
     assert sent == ["WATCHDOG=1", "WATCHDOG=1"]
     dev()                        # loop recovers: pings resume

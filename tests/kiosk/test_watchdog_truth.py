@@ -38,7 +38,7 @@ def _next_ping(srv: socket.socket, within: float) -> bool:
         try:
             if srv.recv(64) == b"WATCHDOG=1":
                 return True
-        except socket.timeout:
+        except TimeoutError:
             return False
     return False
 

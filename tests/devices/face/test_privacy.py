@@ -7,7 +7,6 @@ import os
 import stat
 import sys
 
-
 from devices.camera import scenes
 from devices.face.liveness import LivenessChecker
 from devices.face.verifier import FaceSession, FaceVerifier

@@ -10,7 +10,6 @@ import pytest
 from devices.camera import scenes
 from devices.face import resnet
 from devices.face import verifier as vmod
-
 from devices.face.verifier import ENCODER_MODEL, FaceVerifier, _chip, model_dir
 
 SINGLE = ("obama_1", "obama_2", "obama_3_480p", "biden_1", "biden_2")

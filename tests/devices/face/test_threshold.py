@@ -78,7 +78,8 @@ def test_thresholds_sit_between_the_measured_distances(rule, distances, morphs):
     impostor = [d for (a, b), d in distances.items() if person(a) != person(b)]
     nearest = min(impostor + list(morphs.values()))
     assert max(independent) < rule.accept_below, "a genuine pair of independent photos would be refused"
-    assert rule.accept_below <= nearest - 0.03, f"accepting up to {rule.accept_below} is too close to an impostor at {nearest:.3f}"
+    assert rule.accept_below <= nearest - 0.03, \
+        f"accepting up to {rule.accept_below} is too close to an impostor at {nearest:.3f}"
     assert rule.reject_above < min(impostor), "a different person would only be 'uncertain'"
 
 

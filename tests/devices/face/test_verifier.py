@@ -127,7 +127,7 @@ def test_face_session_offers_the_alternative_after_three_failures(verifier):
     # guidance frames (nobody there) are not attempts
     assert not session.attempt(scenes.render("empty")).compared
     assert session.attempts == 0 and not session.alternative_required
-    for i in range(3):
+    for _ in range(3):
         verdicts = [session.attempt(scenes.render("obama")).verdict for _ in range(session.rule.min_frames)]
         assert verdicts == [MORE] * (session.rule.min_frames - 1) + [REJECT]  # several frames, one attempt
         assert not session.last.match and len(session.last.frames) == session.rule.min_frames

@@ -1,7 +1,6 @@
 """IdCardReader against the simulator over a real pty: cards, faults, recovery."""
 
 import threading
-
 import time
 
 import pytest

@@ -23,7 +23,8 @@ def test_every_packaged_photo_is_id_sized():
 
 
 def test_opaque_photo_is_not_decoded_and_says_why():
-    res = wlt.decode_photo(wlt.simulator_wlt(None, seed="x"), [wlt.SimulatorDecoder(), wlt.VendorLibraryDecoder(["no-such-wlt-lib"])])
+    res = wlt.decode_photo(wlt.simulator_wlt(None, seed="x"), [wlt.SimulatorDecoder(),
+                                                               wlt.VendorLibraryDecoder(["no-such-wlt-lib"])])
     assert not res.ok
     assert "simulator decoder does not recognise" in res.reason
     assert "no vendor WLT library" in res.reason

@@ -34,7 +34,8 @@ def test_integer_boolean_range_and_language_values():
     assert b"\x22\x00\x01x\x00\x01\x01" in body
     assert b"\x33\x00\x0bpage-ranges\x00\x08\x00\x00\x00\x01\x00\x00\x00\x03" in body
     name = "证明".encode()
-    assert b"\x36\x00\x08job-name" + struct.pack(">H", 4 + 2 + len(name)) + b"\x00\x02zh" + struct.pack(">H", len(name)) + name in body
+    value = b"\x00\x02zh" + struct.pack(">H", len(name)) + name  # language, then the text
+    assert b"\x36\x00\x08job-name" + struct.pack(">H", len(value)) + value in body
 
 
 def _triplet(tag: int, name: str, value: bytes) -> bytes:

@@ -9,9 +9,15 @@ import subprocess
 import pytest
 from pypdf import PdfReader
 
-from printers.documents import (Signer, render_no_property, render_provident_fund_receipt,
-                                render_social_security_proof, render_test_page, verify_pdf)
-from printers.documents import demo
+from printers.documents import (
+    Signer,
+    demo,
+    render_no_property,
+    render_provident_fund_receipt,
+    render_social_security_proof,
+    render_test_page,
+    verify_pdf,
+)
 from printers.documents.provident_fund import amount_in_words
 from printers.documents.signing import PDF_PAYLOAD_KEY, Trust
 from printers.documents.verify import issued_fields
@@ -44,7 +50,8 @@ DOCS = {
                     ["不动产登记信息查询结果", "无房证明", "欧阳娜娜", "未查询到该权利人名下的房屋等不动产登记信息",
                      "查询范围", "查询时间", "2026年11月23日 10:32", "市不动产登记中心"]),
     "social_security": (render_social_security_proof, demo.social_security,
-                        ["社会保险参保缴费证明", "费款所属期", "缴费基数", "2026-10", "1,280.00", "14,080.00", "欠缴"]),  # the 欠缴 month is not in the total
+                        ["社会保险参保缴费证明", "费款所属期", "缴费基数", "2026-10", "1,280.00", "14,080.00", "欠缴"]),
+                         # the 欠缴 month is not in the total
     "provident_fund": (render_provident_fund_receipt, demo.provident_fund,
                        ["住房公积金提取回执", "购买自住住房", "52,000.00", "人民币伍万贰仟元整", "中国建设银行"]),
 }
@@ -92,7 +99,8 @@ def test_qr_code_on_the_page_decodes_to_the_signed_payload(signer, tmp_path):
 
 def test_found_records_and_page_limits(signer):
     data = demo.no_property(NOW)
-    data["records"] = [{"location": "西湖区文三路100号3幢2单元501室", "certificate_no": "浙(2020)杭州市不动产权第0123456号",
+    data["records"] = [{"location": "西湖区文三路100号3幢2单元501室",
+                        "certificate_no": "浙(2020)杭州市不动产权第0123456号",
                         "area": "89.50", "registered": "2020-06-01"}]
     text = pdftotext(render_no_property(data, signer))
     assert "查询到该权利人名下不动产登记信息 1 条" in text and "文三路100号" in text

@@ -78,7 +78,8 @@ def _signature_damage(rng, data: bytes) -> bytes:
 def _append(rng, data: bytes) -> bytes:
     """Something added after the signed end: junk, an incremental update, a bomb."""
     tail = rng.choice([b"\n", b"%%EOF\n", rng.randbytes(200),
-                       b"5 0 obj <</Length %d/Filter/FlateDecode>> stream\n" % len(BOMB) + BOMB + b"\nendstream endobj\n",
+                       b"5 0 obj <</Length %d/Filter/FlateDecode>> stream\n" % len(BOMB) + BOMB
+                       + b"\nendstream endobj\n",
                        b"xref\n0 1\n0000000000 65535 f \ntrailer <</Size 1>>\nstartxref\n0\n%%EOF\n"])
     return data + tail
 

@@ -13,13 +13,25 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from kiosk.core import pki
 from kiosk.core.config import load_config
-from printers.documents.signing import (EXPIRED, TAMPERED, UNKNOWN_KEY, VALID, Signer, Trust, canonical_content,
-                                        content_hash, signer_for_config, trust_for_config, verify_base)
+from printers.documents.signing import (
+    EXPIRED,
+    TAMPERED,
+    UNKNOWN_KEY,
+    VALID,
+    Signer,
+    Trust,
+    canonical_content,
+    content_hash,
+    signer_for_config,
+    trust_for_config,
+    verify_base,
+)
 from printers.documents.verify import decode_payload, verify_qr
 
 WHEN = dt.datetime(2026, 11, 23, 10, 32, 15)
 UNTIL = dt.datetime(2026, 12, 23, 23, 59, 59)
-CONTENT = {"name": "欧阳娜娜", "id_number": "3****************8", "result": "未查询到该权利人名下的房屋等不动产登记信息"}
+CONTENT = {"name": "欧阳娜娜", "id_number": "3****************8",
+           "result": "未查询到该权利人名下的房屋等不动产登记信息"}
 
 
 def sign(signer: Signer, until: dt.datetime = UNTIL) -> str:

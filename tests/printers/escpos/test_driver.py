@@ -202,8 +202,8 @@ def test_serial_transport_through_a_pty(tmp_path, sim, printer_for):
 
 def test_device_manager_starts_the_simulator_for_sim_url(tmp_path, monkeypatch):
     from devices.manager import DeviceManager
-    from printers.families import printer_registry
     from kiosk.core.config import load_config
+    from printers.families import printer_registry
 
     monkeypatch.setenv("KIOSK_DATA_DIR", str(tmp_path / "data"))
     config = load_config(env={"KIOSK_DATA_DIR": str(tmp_path / "data")},

@@ -14,7 +14,6 @@ from printers.escpos.simulator import EscPosSimulator
 from printers.escpos.spool import JobSpool
 
 
-
 def ticket(number: str) -> dict:
     return {"hall": "市民中心", "service": {"zh": "社保卡补办", "en": "Social Security Card"}, "number": number,
             "waiting": 1, "time": "2024-05-06T09:31", "follow_url": f"https://q.example/t/{number}"}
