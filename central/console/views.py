@@ -15,7 +15,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
@@ -40,6 +40,7 @@ from .web import (
 )
 
 WINDOW_HOURS = {"24h": 24, "7d": 168}
+PAGE_SIZE = 100          # terminals per page of the overview (a province runs thousands)
 
 
 @dataclass
@@ -149,7 +150,8 @@ def _auth_routes(router: APIRouter) -> None:
 def _fleet_routes(router: APIRouter) -> None:
     @router.get("")
     @router.get("/")
-    def overview(request: Request, site: str = "", profile: str = "", version: str = "", state: str = ""):
+    def overview(request: Request, site: str = "", profile: str = "", version: str = "", state: str = "",
+                 p: int = Query(1, ge=1, le=100_000)):
         ctx = _ctx(request)
         who = ctx.who(request)
         if who is None:
@@ -157,7 +159,10 @@ def _fleet_routes(router: APIRouter) -> None:
         rows = queries.fleet(ctx.db, ctx.now(), ctx.sb.report_stale_s)
         chosen = {"site": site, "profile": profile, "version": version, "state": state}
         shown = queries.apply_filters(rows, chosen)
-        return page(request, "fleet.html", who=who, rows=shown, total=len(rows), chosen=chosen,
+        pages = max(1, -(-len(shown) // PAGE_SIZE))
+        p = min(p, pages)
+        return page(request, "fleet.html", who=who, rows=shown[(p - 1) * PAGE_SIZE:p * PAGE_SIZE],
+                    matched=len(shown), page_no=p, pages=pages, total=len(rows), chosen=chosen,
                     choices=queries.filter_choices(rows), counts=queries.state_counts(rows),
                     shown_counts=queries.state_counts(shown), stale_s=ctx.sb.report_stale_s,
                     filter_query=query(**chosen), nav="fleet")

@@ -132,3 +132,20 @@ def test_terminal_supplied_text_is_escaped_in_pages_and_defused_in_csv(http, app
     rows = list(csv.DictReader(io.StringIO(http.get("/console/export/fleet.csv").content.decode("utf-8-sig"))))
     assert rows[0]["software_version"].startswith("'=")
     assert rows[0]["site"] == "<script>alert(1)</script>"
+
+
+def test_a_large_fleet_is_paged(http, app):
+    sb = app.state.sandbox
+    accounts.add_operator(sb.db, "alice", PASSWORD, sb.clock())
+    with sb.db.transaction() as tx:
+        for n in range(1, 151):
+            sb.register_terminal(tx, f"T-{n:04d}")
+    sign_in(http)
+    first = http.get("/console").text
+    assert first.count("data-terminal=") == 100 and "T-0100" in first and "T-0101" not in first
+    assert "第 1 / 2 页" in first and 'href="/console?p=2"' in first
+    second = http.get("/console?p=2").text
+    assert second.count("data-terminal=") == 50 and "T-0150" in second
+    filtered = http.get("/console?state=never&p=9").text               # past the end: the last page
+    assert filtered.count("data-terminal=") == 50
+    assert http.get("/console?p=0").status_code == 400
