@@ -24,7 +24,6 @@ deletes or rewrites what it holds.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import logging
 import os
@@ -34,157 +33,30 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from kiosk.core.canonical import canonical_json
-from kiosk.core.i18n import Text, text
-from kiosk.core.masking import DROP_FIELDS, mask_mapping
+from kiosk.core.i18n import text
+from kiosk.core.masking import mask_mapping
 
 from .crypto import DecryptError, KeyMissing, KeyRing
 from .migrations import LATEST, migrate
+from .records import (
+    CaseRecord,
+    OutboxEntry,
+    Outcome,
+    StoreError,
+    StoreUnavailable,
+    case_json,
+    clean_person,
+    iso_utc,
+    normalise_evaluation,
+    unavailable_from,
+)
 
 log = logging.getLogger(__name__)
 
 DB_NAME = "cases.db"
-EVALUATION_LEVELS = (1, 2, 3, 4, 5)   # 5 非常满意 ... 1 非常不满意
-BAD_LEVELS = (1, 2)                   # reasons are required for these
-
-
-class StoreUnavailable(Exception):
-    """The store cannot take new cases; ``reason`` is a short code
-    (disk_full, read_only, corrupt, io_error, key_missing) and ``message``
-    the catalog text shown on status screens."""
-
-    def __init__(self, code: str, **kw: Any):
-        self.reason = code
-        self.key = f"cases.store.{code}"
-        self.message: Text = text(self.key, **kw)
-        super().__init__(self.message.en)
-
-
-class StoreError(Exception):
-    """A refused operation (bad rating, unknown case); catalog message."""
-
-    def __init__(self, key: str, **kw: Any):
-        self.key = key
-        self.message: Text = text(key, **kw)
-        super().__init__(self.message.en)
-
-
-@dataclass(frozen=True)
-class CaseRecord:
-    case_id: str
-    ref: str
-    seq: int
-    service: str
-    created_at: float
-    idempotency_key: str
-    status: str = "pending"
-
-    def as_dict(self) -> dict:
-        return {"case_id": self.case_id, "ref": self.ref, "seq": self.seq, "service": self.service,
-                "created_at": _iso(self.created_at), "idempotency_key": self.idempotency_key,
-                "status": self.status}
-
-
-@dataclass
-class OutboxEntry:
-    seq: int
-    case_id: str
-    kind: str                 # case | evaluation
-    idempotency_key: str
-    body: bytes               # canonical JSON, the exact bytes to send
-    attempts: int
-
-    def body_json(self) -> dict:
-        return json.loads(self.body)
-
-
-@dataclass
-class Outcome:
-    """What happened to one outbox entry after a send."""
-
-    seq: int
-    result: str               # sent | dead | retry
-    http_status: int | None = None
-    reason: str | None = None
-    receipt: dict | None = field(default=None)
-
-
-# -- helpers ---------------------------------------------------------------
-
-def _iso(ts: float) -> str:
-    try:
-        return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="milliseconds")
-    except (OverflowError, OSError, ValueError):
-        return str(ts)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (dt.date, dt.datetime, dt.time)):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    raise ValueError(f"a case cannot hold {type(value).__name__} values")
-
-
-def _canonical(data: Any) -> bytes:
-    """A case body's one serialisation (dates and decimals as text)."""
-    return canonical_json(data, default=_json_default)
-
-
-def _clean_person(person: Any) -> dict | None:
-    """A person as a plain dict without images (face and card photos never
-    go into a case)."""
-    if person is None:
-        return None
-    if hasattr(person, "as_dict"):
-        person = person.as_dict(reveal=True)
-    if not isinstance(person, dict):
-        raise ValueError("applicant and agent must be dicts")
-    return {k: v for k, v in person.items() if k not in DROP_FIELDS}
-
-
-def _normalise_evaluation(level: Any, reasons: Any, comment: str | None, rated_at: float) -> dict:
-    if isinstance(level, bool) or not isinstance(level, int) or level not in EVALUATION_LEVELS:
-        raise StoreError("cases.store.bad_rating")
-    reasons = [str(r) for r in (reasons or [])]
-    if level in BAD_LEVELS and not reasons:
-        raise StoreError("cases.store.reasons_required")
-    ev = {"level": level, "reasons": reasons, "rated_at": _iso(rated_at)}
-    if comment:
-        ev["comment"] = str(comment)[:500]
-    return ev
-
-
-def _classify(exc: BaseException) -> StoreUnavailable:
-    """Map a storage exception to the reason shown on status."""
-    if isinstance(exc, StoreUnavailable):
-        return exc
-    if isinstance(exc, KeyMissing):
-        return StoreUnavailable("key_missing", key_id=exc.key_id)
-    if isinstance(exc, OSError):
-        import errno
-        if exc.errno == errno.ENOSPC:
-            return StoreUnavailable("disk_full")
-        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-            return StoreUnavailable("read_only")
-        return StoreUnavailable("io_error", reason=exc.strerror or str(exc))
-    name = getattr(exc, "sqlite_errorname", "") or ""
-    msg = str(exc).lower()
-    if name.startswith("SQLITE_FULL") or "disk is full" in msg:
-        return StoreUnavailable("disk_full")
-    if name.startswith("SQLITE_READONLY") or "readonly" in msg or "read-only" in msg:
-        return StoreUnavailable("read_only")
-    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in msg or "not a database" in msg:
-        return StoreUnavailable("corrupt")
-    return StoreUnavailable("io_error", reason=str(exc))
-
 
 class CaseStore:
     """Cases of one terminal under ``data_dir`` (``cases.db`` and ``keys/``).
@@ -261,7 +133,7 @@ class CaseStore:
                 os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10.0)
         except (OSError, sqlite3.Error) as exc:
-            raise _classify(exc) from exc
+            raise unavailable_from(exc) from exc
         try:
             conn.execute("PRAGMA busy_timeout = 10000")
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -280,9 +152,9 @@ class CaseStore:
             if isinstance(exc, sqlite3.Error) and not os.access(self.data_dir, os.W_OK):
                 raise StoreUnavailable("read_only") from exc
             if isinstance(exc, (sqlite3.Error, OSError, StoreUnavailable)):
-                if not isinstance(exc, StoreUnavailable) and _classify(exc).reason == "corrupt":
+                if not isinstance(exc, StoreUnavailable) and unavailable_from(exc).reason == "corrupt":
                     self.integrity = str(exc)
-                raise _classify(exc) from exc
+                raise unavailable_from(exc) from exc
             raise
         self._conn = conn
         if missing:
@@ -322,7 +194,7 @@ class CaseStore:
                             conn.execute("ROLLBACK")
                     raise
             except (sqlite3.Error, OSError, KeyMissing) as exc:
-                problem = _classify(exc)
+                problem = unavailable_from(exc)
                 if problem.reason != "io_error" or "locked" not in str(exc):
                     self._problem = problem
                 log.error("case store write failed", extra={"reason": problem.reason, "detail": str(exc)})
@@ -385,7 +257,7 @@ class CaseStore:
                 conn.execute("DELETE FROM meta WHERE key = 'probe'")
             self.keys.current_id()
         except (StoreUnavailable, OSError) as exc:
-            self._problem = _classify(exc)
+            self._problem = unavailable_from(exc)
             return False
         self._problem = None
         log.info("case store accepting cases again")
@@ -429,16 +301,16 @@ class CaseStore:
         (tell the resident the case could not be saved) or ValueError (bad data)."""
         if not isinstance(service, str) or not service:
             raise ValueError("service must be a non-empty string")
-        applicant_clean = _clean_person(applicant) or {}
-        agent_clean = _clean_person(agent)
+        applicant_clean = clean_person(applicant) or {}
+        agent_clean = clean_person(agent)
         now = self.clock()
         ev = None
         if evaluation is not None:
-            ev = _normalise_evaluation(evaluation.get("level"), evaluation.get("reasons"),
+            ev = normalise_evaluation(evaluation.get("level"), evaluation.get("reasons"),
                                        evaluation.get("comment"), now)
         case_id = str(uuid.uuid4())
         key = str(uuid.uuid4())
-        summary = _canonical({
+        summary = case_json({
             "applicant": mask_mapping(applicant_clean),
             "agent": mask_mapping(agent_clean) if agent_clean else None,
             "result": mask_mapping(result or {}),
@@ -446,20 +318,20 @@ class CaseStore:
         }).decode("utf-8")
         body = {
             "case_id": case_id, "terminal_id": self.terminal_id, "service": service,
-            "created_at": _iso(now), "applicant": applicant_clean, "agent": agent_clean,
+            "created_at": iso_utc(now), "applicant": applicant_clean, "agent": agent_clean,
             "result": result or {}, "document_hash": document_hash, "evaluation": ev,
             "extra": extra or {},
         }
-        _canonical(body)  # reject unserialisable values before touching the disk
+        case_json(body)  # reject unserialisable values before touching the disk
         if self._problem is not None and not self.recheck():
             raise self._problem
         with self._tx() as conn:
             row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'cases'").fetchone()
             seq = (row[0] if row else 0) + 1
-            day = _iso(now)[2:10].replace("-", "") if now > 0 else "000000"
+            day = iso_utc(now)[2:10].replace("-", "") if now > 0 else "000000"
             ref = f"{self.terminal_id}-{day}-{seq:06d}"
             body["seq"], body["ref"] = seq, ref
-            kid, blob = self.keys.encrypt(_canonical(body), case_id.encode())
+            kid, blob = self.keys.encrypt(case_json(body), case_id.encode())
             conn.execute(
                 "INSERT INTO cases(seq, case_id, ref, service, terminal_id, created_at, key_id, body, summary,"
                 " document_hash, evaluation) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -477,7 +349,7 @@ class CaseStore:
         ``{"case_id", "level", "via"}`` with via ``case`` (travels in the case
         body) or ``update`` (its own outbox entry)."""
         now = self.clock()
-        ev = _normalise_evaluation(level, reasons, comment, now)
+        ev = normalise_evaluation(level, reasons, comment, now)
         with self._tx() as conn:
             row = conn.execute("SELECT evaluation, key_id, body FROM cases WHERE case_id = ?", (case_id,)).fetchone()
             if row is None:
@@ -492,12 +364,12 @@ class CaseStore:
                 # Never sent: the body is not frozen yet, the rating rides along.
                 body = json.loads(self.keys.decrypt(row[2], case_id.encode()))
                 body["evaluation"] = ev
-                kid, blob = self.keys.encrypt(_canonical(body), case_id.encode())
+                kid, blob = self.keys.encrypt(case_json(body), case_id.encode())
                 conn.execute("UPDATE cases SET body = ?, key_id = ? WHERE case_id = ?", (blob, kid, case_id))
                 via = "case"
             else:
                 key = str(uuid.uuid4())
-                kid, blob = self.keys.encrypt(_canonical({"case_id": case_id, **ev}), key.encode())
+                kid, blob = self.keys.encrypt(case_json({"case_id": case_id, **ev}), key.encode())
                 dead = entry is not None and entry[0] == "dead"
                 conn.execute(
                     "INSERT INTO outbox(case_id, kind, idempotency_key, payload, created_at, state, dead_reason)"
@@ -532,7 +404,7 @@ class CaseStore:
                 # Keep the entry pending: the key may come back from a backup.
                 unreadable.append(Outcome(seq, "retry", reason=str(exc)))
                 if isinstance(exc, KeyMissing):
-                    self._problem = _classify(exc)
+                    self._problem = unavailable_from(exc)
                 continue
             entries.append(OutboxEntry(seq, case_id, kind, key, body, attempts + 1))
         if unreadable:
@@ -602,7 +474,7 @@ class CaseStore:
             try:
                 return self._connection().execute(sql, args).fetchall()
             except sqlite3.Error as exc:
-                problem = _classify(exc)
+                problem = unavailable_from(exc)
                 if problem.reason == "corrupt":
                     self._problem = problem
                 raise problem from exc
@@ -619,9 +491,9 @@ class CaseStore:
             "dead": outbox.get("dead", 0),
             "outbox": outbox.get("pending", 0),
             "cases": sum(counts.values()),
-            "oldest_pending_at": _iso(oldest) if oldest is not None else None,
+            "oldest_pending_at": iso_utc(oldest) if oldest is not None else None,
             "purged": int(purged[0][0]) if purged else 0,
-            "last_acked_at": _iso(last_ack) if last_ack is not None else None,
+            "last_acked_at": iso_utc(last_ack) if last_ack is not None else None,
         }
 
     _LIST_COLS = ("c.seq, c.case_id, c.ref, c.service, c.created_at, c.status, c.summary, c.document_hash,"
@@ -630,10 +502,10 @@ class CaseStore:
     def _row_dict(self, row: tuple) -> dict:
         (seq, case_id, ref, service, created_at, status, summary, doc, ev, acked, attempts, err, dead, http) = row
         s = json.loads(summary)
-        return {"seq": seq, "case_id": case_id, "ref": ref, "service": service, "created_at": _iso(created_at),
+        return {"seq": seq, "case_id": case_id, "ref": ref, "service": service, "created_at": iso_utc(created_at),
                 "status": status, "applicant": s["applicant"], "agent": s["agent"], "result": s["result"],
                 "extra": s["extra"], "document_hash": doc, "evaluation": json.loads(ev) if ev else None,
-                "acked_at": _iso(acked) if acked else None, "attempts": attempts, "last_error": err,
+                "acked_at": iso_utc(acked) if acked else None, "attempts": attempts, "last_error": err,
                 "dead_reason": dead, "http_status": http}
 
     def list_cases(self, status: str | None = None, limit: int = 200, offset: int = 0) -> list[dict]:
@@ -652,7 +524,7 @@ class CaseStore:
             " WHERE o.state = 'dead' ORDER BY o.seq")
         return [{"outbox_seq": r[0], "case_id": r[1], "ref": r[2], "service": r[3], "kind": r[4],
                  "idempotency_key": r[5], "http_status": r[6], "reason": r[7], "attempts": r[8],
-                 "created_at": _iso(r[9])} for r in rows]
+                 "created_at": iso_utc(r[9])} for r in rows]
 
     def find_by_ref(self, ref: str) -> dict | None:
         """The case with this printed reference (case-insensitive), masked."""
@@ -672,7 +544,7 @@ class CaseStore:
             try:
                 out["body"] = json.loads(self.keys.decrypt(rows[0][-1], case_id.encode()))
             except KeyMissing as exc:
-                raise _classify(exc) from exc
+                raise unavailable_from(exc) from exc
         return out
 
     def keys_in_use(self) -> dict[str, int]:
