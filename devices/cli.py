@@ -96,7 +96,7 @@ def status(ctx: click.Context, as_json: bool, lang: str, only: tuple[str, ...]) 
 @click.pass_obj
 def read_id(obj, port: str, as_json: bool, reveal: bool, timeout: float, card: str | None) -> None:
     """Read one ID card (resident ID, HK/Macao/Taiwan permit, foreigner permanent residence card)."""
-    from devices.base import DeviceError, DeviceState
+    from devices.base import DeviceState
     from devices.idcard.driver import IdCardReader, serial_target
     from kiosk.core.i18n import t
 
@@ -117,26 +117,35 @@ def read_id(obj, port: str, as_json: bool, reveal: bool, timeout: float, card: s
     # the built-in simulator is demo by definition; a real port reads as the config says
     mode = "demo" if sim is not None else obj.config.get("mode", "production")
     reader = IdCardReader("idcard", port, {"mode": mode})
-    try:
-        reader.open()
-        st = reader.status()
-        if st.device is DeviceState.NO_DEVICE:
-            fail(st.last_error or st.message_en)
-        try:
-            ident = reader.read_card(timeout=timeout)
-        except DeviceError as exc:
-            fail(str(exc))
-    finally:
-        reader.close()
-        if sim is not None:
-            sim.stop()
-    out = identity_output(ident, reveal)  # type: ignore[possibly-undefined]
+    ident = one_operation(reader, lambda: reader.read_card(timeout=timeout), sim, (DeviceState.NO_DEVICE,))
+    out = identity_output(ident, reveal)
     ident.wipe()
     lines = [f"{ID_LABELS[k]}: {out[k]}" for k in ID_FIELDS]
     lines += [f"{k}: {v}" for k, v in out.get("extra", {}).items()]
     lines += [f"problem: {t(k, 'en')}" for k in out.get("problems", [])]
     human = "\n".join(lines)
     emit(out, as_json, human)
+
+
+def one_operation(device, operation, sim=None, unusable=()):
+    """Open ``device``, run ``operation()`` once and close it (and stop the
+    simulator it talks to); a device in an ``unusable`` state or a failed
+    operation ends the command with one line."""
+    from devices.base import DeviceError
+
+    try:
+        device.open()
+        st = device.status()
+        if st.device in unusable:
+            fail(st.last_error or st.message_en)
+        try:
+            return operation()
+        except DeviceError as exc:
+            fail(str(exc))
+    finally:
+        device.close()
+        if sim is not None:
+            sim.stop()
 
 
 def identity_output(ident, reveal: bool) -> dict:

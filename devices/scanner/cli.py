@@ -18,7 +18,8 @@ from kiosk.core.clikit import emit, fail
 @click.option("--symbology", default=None, help="With --port sim://: its symbology (qr, ean13, code128...).")
 def read_code(port: str, timeout: float, as_json: bool, sim_text: str | None, symbology: str | None) -> None:
     """Wait for one scan and print its text and symbology."""
-    from devices.base import DeviceError, DeviceState
+    from devices.base import DeviceState
+    from devices.cli import one_operation
     from devices.registry import RegistryError, default_registry
 
     sim = None
@@ -36,18 +37,7 @@ def read_code(port: str, timeout: float, as_json: bool, sim_text: str | None, sy
         if sim is not None:
             sim.stop()
         fail(f"invalid --port {port!r}: {exc}")
-    try:
-        scanner.open()
-        st = scanner.status()
-        if st.device in (DeviceState.NO_DEVICE, DeviceState.HARDWARE_ERROR, DeviceState.OFFLINE):
-            fail(st.last_error or st.message_en)
-        try:
-            scan = scanner.read_code(timeout=timeout)
-        except DeviceError as exc:
-            fail(str(exc))
-    finally:
-        scanner.close()
-        if sim is not None:
-            sim.stop()
-    out = scan.as_dict()  # type: ignore[possibly-undefined]
+    scan = one_operation(scanner, lambda: scanner.read_code(timeout=timeout), sim,
+                         (DeviceState.NO_DEVICE, DeviceState.HARDWARE_ERROR, DeviceState.OFFLINE))
+    out = scan.as_dict()
     emit(out, as_json, out["text"] + (f"  ({out['symbology']})" if out["symbology"] else ""))
