@@ -27,6 +27,7 @@ from devices.urls import parse_url
 from kiosk.core import idnumber
 from kiosk.core.domain import SOCIAL_SECURITY, Identity
 from kiosk.core.i18n import text
+from kiosk.core.logs import remember_personal
 
 from . import apdu, cards
 from .apdu import Command, Response
@@ -556,6 +557,8 @@ def social_security_identity(rec: dict[int, bytes], today: dt.date | None = None
             "birthplace": apdu.unbcd(rec.get(0x0D, b"")),
         },
     )
+    # masked in every log line from now on, as the ID-card reader does for its cards
+    remember_personal(name=name, numbers=[id_number])
     problem = idnumber.validate(id_number, today)
     if problem:
         person.problems.append(problem)
