@@ -28,12 +28,12 @@ import select
 import sys
 import threading
 import time
-import tty
 from importlib import resources
 from pathlib import Path
 
 import click
 
+from .. import sim_pty as pty
 from ..console import run_console
 from . import protocol as p
 from .textparse import encode_text
@@ -90,10 +90,7 @@ class IdCardSimulator:
     def __init__(self, card: str | dict | None = DEFAULT_CARD, baud: int = 115200, fault: str | None = None,
                  seed: int | None = None):
         self.baud = baud
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._slave)  # no echo or newline translation before the driver configures it
-        os.set_blocking(self._master, False)
-        self.slave_path = os.ttyname(self._slave)
+        self._master, self._slave, self.slave_path = pty.open_raw()
         self.link: Path | None = None
         self._lock = threading.Lock()
         self._card: _Card | None = _Card(load_card(card)) if card is not None else None
@@ -148,22 +145,13 @@ class IdCardSimulator:
         if self._thread is not None:
             self._thread.join(timeout=3)
             self._thread = None
-        for fd in (self._master, self._slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        pty.close(self._master, self._slave)
         self._master = self._slave = -1
-        if self.link is not None and self.link.is_symlink():
-            self.link.unlink()
+        pty.drop_link(self.link)
 
     def make_link(self, path: str | os.PathLike) -> Path:
         link = Path(path)
-        if link.is_symlink() or link.exists():
-            if not link.is_symlink():
-                raise FileExistsError(f"{link} exists and is not a symlink")
-            link.unlink()
-        link.symlink_to(self.slave_path)
+        pty.point_link(link, self.slave_path)
         self.link = link
         return link
 

@@ -18,11 +18,11 @@ import os
 import select
 import sys
 import threading
-import tty
 from pathlib import Path
 
 import click
 
+from .. import sim_pty as pty
 from ..console import run_console
 from .protocol import AIM_PREFIX, ENCODINGS, TRIGGER_ACKS, TRIGGER_MODES, TRIGGERS, suffix_bytes
 
@@ -71,27 +71,16 @@ class ScannerSimulator:
         with self._lock:
             if self._master >= 0:
                 return
-            self._master, self._slave = os.openpty()
-            tty.setraw(self._slave)
-            os.set_blocking(self._master, False)
-            self.slave_path = os.ttyname(self._slave)
+            self._master, self._slave, self.slave_path = pty.open_raw()
             if self.link is not None:
-                if self.link.is_symlink():
-                    self.link.unlink()
-                self.link.symlink_to(self.slave_path)
+                pty.point_link(self.link, self.slave_path)
 
     def unplug(self) -> None:
         with self._lock:
-            for fd in (self._master, self._slave):
-                if fd >= 0:
-                    try:
-                        os.close(fd)
-                    except OSError:
-                        pass
+            pty.close(self._master, self._slave)
             self._master = self._slave = -1
             self._armed, self._glass = False, []
-            if self.link is not None and self.link.is_symlink():
-                self.link.unlink()
+            pty.drop_link(self.link)
 
     # --- controls ------------------------------------------------------------------
     def encode(self, text: str, symbology: str | None = None) -> bytes:
