@@ -13,8 +13,6 @@ call and the one-time-code messages.
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import json
 import logging
 import threading
@@ -30,8 +28,6 @@ from kiosk.sms import SmsGateway
 log = logging.getLogger(__name__)
 
 BACKEND_TTL_S = 5.0      # how long a central health answer is trusted
-# certificate number prefixes (the renderers' own defaults), assigned here so the audit trail names the serial
-SERIAL_PREFIXES = {"no_property": "BDC", "social_security": "SBJF", "provident_fund": "GJJTQ"}
 DEVICE_TTL_S = 2.0       # how long a refreshed device status is trusted
 STOP_WARM_WAIT_S = 0.5   # how long stop() waits for a running warm-up
 
@@ -456,63 +452,22 @@ class KioskApp:
         return {"case_id": case["case_id"], "ref": case["ref"], "evaluated": bool(case.get("evaluation"))}
 
     def render_document(self, kind: str, data: dict, lang: str = "zh") -> bytes:
-        from printers.documents import RENDERERS
-        from printers.documents.layout import make_serial
+        """A signed certificate PDF (kiosk/documents.py)."""
+        from kiosk.documents import render_document
 
-        if self.signer is None:
-            raise RuntimeError("no document-signing certificate: certificates cannot be issued")
-        data = dict(data)
-        data.setdefault("terminal_id", self.config.terminal_id)
-        data.setdefault("valid_days", int(self.config.get("certificates.valid_days", 30)))
-        # certificates.issuer names the property registry; the social security
-        # and provident fund documents keep their own issuing bodies.
-        if kind == "no_property" and self.config.get("certificates.issuer"):
-            data.setdefault("authority", self.config.get("certificates.issuer"))
-        data.setdefault("verify_base", self._verify_base())
-        data.setdefault("serial", make_serial(SERIAL_PREFIXES.get(kind, "DOC"), dt.datetime.now()))
-        pdf = RENDERERS[kind](data, self.signer, lang=lang)
-        if self.audit is not None:  # the serial and the file's hash only: no personal data
-            self.audit.record("certificate_issued", document=kind, serial=data["serial"],
-                              sha256=hashlib.sha256(pdf).hexdigest())
-        return pdf
+        return render_document(self, kind, data, lang)
 
     def render_slip(self, kind: str, job: dict) -> bytes:
-        """A receipt printed on the A4 printer when the receipt printer cannot:
-        the same ESC/POS layout, rendered to an image, placed on an A4 page."""
-        import io
+        """A receipt or ticket on an A4 page, when the receipt printer cannot print it."""
+        from kiosk.documents import render_slip
 
-        from reportlab.lib.pagesizes import A4
-        from reportlab.lib.units import mm
-        from reportlab.lib.utils import ImageReader
-        from reportlab.pdfgen import canvas
-
-        from printers.escpos.layouts import receipt_fields, render, ticket_fields
-        from printers.escpos.render import Interpreter, page_image
-
-        fields = ticket_fields(job) if kind == "ticket" else receipt_fields(job)
-        pages: list = []
-        Interpreter(80, on_page=pages.append).feed(render(kind, fields, 80))
-        buf = io.BytesIO()
-        pdf = canvas.Canvas(buf, pagesize=A4)
-        for page in pages:
-            img = page_image(page, 80)
-            width = 80 * mm
-            height = width * img.height / img.width
-            pdf.drawImage(ImageReader(img), (A4[0] - width) / 2, max(10 * mm, A4[1] - 15 * mm - height),
-                          width, min(height, A4[1] - 25 * mm))
-            pdf.showPage()
-        pdf.save()
-        return buf.getvalue()
-
-    def _verify_base(self) -> str:
-        from printers.documents.signing import verify_base
-
-        return verify_base(self.config, getattr(self.central, "base_url", "") or "")
+        return render_slip(kind, job)
 
     def verify_url(self, ref: str) -> str:
         """The public page a receipt's QR code opens (``central.public_url``; demo: central itself)."""
-        base = self._verify_base()
-        return f"{base}/v1/verify/{ref}" if ref and base else ""
+        from kiosk.documents import verify_url
+
+        return verify_url(self, ref)
 
     def face_verifier(self):
         with self._face_lock:
