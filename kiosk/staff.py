@@ -20,7 +20,7 @@ from pathlib import Path
 import click
 
 from .core import audit
-from .technician import AttemptGate, PinFormatError, PinResult, _write_private, check_pin_format, hash_pin, verify_pin
+from .technician import AttemptGate, PinResult, hash_pin, verify_pin, write_private
 
 STAFF_ID = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
 # verified against when the id is unknown, so a wrong id costs the same time
@@ -42,7 +42,7 @@ def load_credentials(config) -> dict[str, str]:
 
 def save_credentials(config, creds: dict[str, str]) -> Path:
     path = credentials_path(config)
-    _write_private(path, json.dumps(creds, indent=1, sort_keys=True).encode())
+    write_private(path, json.dumps(creds, indent=1, sort_keys=True).encode())
     return path
 
 
@@ -97,15 +97,11 @@ def staff() -> None:
 def add(obj, staff_id: str, pin_stdin: bool) -> None:
     """Add a staff member or change their PIN (6-12 digits)."""
     from .core.clikit import fail
-    from .technician import _read_new_pin, stored_hash
+    from .technician import read_new_pin, stored_hash
 
     if not STAFF_ID.match(staff_id):
         fail("a staff id is 1-16 letters, digits, - or _", code=2)
-    pin = _read_new_pin(pin_stdin)
-    try:
-        check_pin_format(pin)
-    except PinFormatError as exc:
-        fail(str(exc), code=2)
+    pin = read_new_pin(pin_stdin)
     if verify_pin(pin, stored_hash(obj.config)):
         fail("a staff PIN must differ from the technician PIN", code=2)
     creds = load_credentials(obj.config)

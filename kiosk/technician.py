@@ -117,7 +117,7 @@ class PinResult:
     disabled: bool = False  # no PIN has been set
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -157,7 +157,7 @@ class AttemptGate:
                 return None
         key = secrets.token_bytes(32)
         try:
-            _write_private(self.key_path, key)
+            write_private(self.key_path, key)
         except OSError:
             pass  # read-only data dir: the count is kept in memory only
         return key
@@ -185,7 +185,7 @@ class AttemptGate:
         body = json.dumps(state, sort_keys=True).encode()
         key = self._key(create=True)
         try:
-            _write_private(self.state_path, json.dumps({"state": state, "mac": self._mac(key, body)}).encode())
+            write_private(self.state_path, json.dumps({"state": state, "mac": self._mac(key, body)}).encode())
         except OSError:
             pass
 
@@ -256,15 +256,22 @@ def technician() -> None:
     """Technician PIN management."""
 
 
-def _read_new_pin(pin_stdin: bool) -> str:
+def read_new_pin(pin_stdin: bool) -> str:
+    """A new PIN from one line of stdin or typed twice (hidden); a mismatch or a
+    PIN of the wrong form ends the command with one line (exit 2)."""
+    from .core.clikit import fail
+
     if pin_stdin:
-        return click.get_text_stream("stdin").readline().strip()
-    first = click.prompt("New PIN", hide_input=True)
-    second = click.prompt("Repeat PIN", hide_input=True)
-    if first != second:
-        from .core.clikit import fail
-        fail("the two PINs differ", code=2)
-    return first
+        pin = click.get_text_stream("stdin").readline().strip()
+    else:
+        pin = click.prompt("New PIN", hide_input=True)
+        if click.prompt("Repeat PIN", hide_input=True) != pin:
+            fail("the two PINs differ", code=2)
+    try:
+        check_pin_format(pin)
+    except PinFormatError as exc:
+        fail(str(exc), code=2)
+    return pin
 
 
 @technician.command("set-pin")
@@ -275,11 +282,7 @@ def set_pin(ctx: click.Context, pin_stdin: bool, print_hash: bool) -> None:
     """Set the technician PIN (6-12 digits)."""
     from .core.clikit import fail
 
-    pin = _read_new_pin(pin_stdin)
-    try:
-        check_pin_format(pin)
-    except PinFormatError as exc:
-        fail(str(exc), code=2)
+    pin = read_new_pin(pin_stdin)
     hashed = hash_pin(pin)
     if print_hash:
         click.echo(hashed)
