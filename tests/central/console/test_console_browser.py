@@ -20,7 +20,7 @@ import pytest
 from kiosk.core.remote_config import RemoteConfigStore, load_public_key
 
 By = pytest.importorskip("selenium.webdriver.common.by").By
-StaleElementReferenceException = pytest.importorskip("selenium.common.exceptions").StaleElementReferenceException
+WebDriverException = pytest.importorskip("selenium.common.exceptions").WebDriverException
 Select = pytest.importorskip("selenium.webdriver.support.select").Select
 
 SHOTS = Path(os.environ["KIOSK_SCREENSHOTS"]) if os.environ.get("KIOSK_SCREENSHOTS") else None
@@ -63,15 +63,16 @@ def wait_for(condition, timeout: float = 20.0, what: str = "condition"):
 
 
 def load(browser, element) -> None:
-    """Click something that loads a new page, and wait until the new one is in."""
-    old = browser.find_element(By.TAG_NAME, "html")
+    """Click something that loads a new page, and wait until the new one is in:
+    the old document carries a mark the new one does not have."""
+    browser.execute_script("window.consoleTestOldPage = true")
 
     def replaced() -> bool:
         try:
-            _ = old.tag_name
+            return browser.execute_script(
+                "return !window.consoleTestOldPage && document.readyState === 'complete'")
+        except WebDriverException:     # between two documents
             return False
-        except StaleElementReferenceException:
-            return browser.execute_script("return document.readyState") == "complete"
     element.click()
     wait_for(replaced, what="the next page")
 
@@ -198,6 +199,7 @@ def test_config_push_needs_confirmation_is_audited_and_reaches_the_terminal(brow
     load(browser, browser.find_element(By.ID, "review"))
     error = wait_for(lambda: browser.find_elements(By.ID, "config-error"), what="the refusal")[0].text
     assert "安全相关项目只能在终端本地设置" in error and "central.url" in error
+    shot(browser, tmp_path, "config-refused")
 
     area = browser.find_element(By.ID, "settings")
     area.clear()
