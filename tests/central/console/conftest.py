@@ -192,7 +192,9 @@ def browser(tmp_path_factory):
     options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
                                               "download.prompt_for_download": False})
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SE_OFFLINE", "true")          # and Selenium Manager stays offline regardless
+        # Selenium Manager is never needed; were it ever called, it must fail rather than download
+        mp.setenv("SE_OFFLINE", "true")
+        mp.setenv("SE_MANAGER_PATH", "/nonexistent/selenium-manager")
         driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
     driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
     driver.downloads = downloads
