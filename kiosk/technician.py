@@ -236,9 +236,6 @@ class PinGate:
     def configured(self) -> bool:
         return pin_configured(self.config)
 
-    def locked_for(self) -> int:
-        return self.gate.wait_s()
-
     def attempt(self, pin: str) -> PinResult:
         stored = stored_hash(self.config)
         if not stored:

@@ -38,12 +38,6 @@ class MaskingFilter(logging.Filter):
         with _filters_lock:
             _filters.add(self)
 
-    def add_personal(self, value: str, masked: str) -> None:
-        masking.remember(value, masked)
-
-    def clear_personal(self) -> None:
-        masking.forget_session()
-
     def mask(self, text: str) -> str:
         return mask_text(text)
 
