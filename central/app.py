@@ -49,6 +49,7 @@ ROUTERS: tuple[str, ...] = (
     "central.routes.sandbox_controls",
     "central.routes.resident_code",
     "central.routes.progress",
+    "central.routes.appointments",
     "central.routes.doors_sandbox",
     "central.console.views",
 )

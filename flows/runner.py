@@ -314,6 +314,8 @@ class Runner:
     def _expand(self, value: Any) -> Any:
         if value == "{plate_with_fines}":
             return self._plate_with_fines()
+        if value == "{last_slip}":
+            return getattr(self, "_last_slip", "")
         if value == "{unrated_case}":
             # the newest case on this terminal nobody has rated yet (e.g. a queue ticket)
             for case in self.app.store.list_cases(limit=500):
@@ -442,6 +444,11 @@ class Runner:
                 self.app._backend_cache.clear()
         elif name == "scan":
             self._scan(str(arg))
+        elif name == "appointment_slip":   # {scan: false}: book only; scan "{last_slip}" later
+            spec = arg if isinstance(arg, dict) else {"card": arg}
+            self._last_slip = self._appointment_slip(spec)
+            if spec.get("scan", True):
+                self._scan(self._last_slip)
         elif name == "resident_code":
             self._scan(self._resident_code(arg if isinstance(arg, dict) else {"card": arg}))
         elif name == "sleep":
@@ -463,6 +470,19 @@ class Runner:
                 time.sleep(left)
         self.sim("scanner").scan(text, "qr")
         self._last_scan = (text, time.monotonic())
+
+    def _appointment_slip(self, spec: dict) -> str:
+        """The QR of a slip for an appointment starting in a few minutes (sandbox)."""
+        from devices.idcard.simulator import load_card
+
+        card = load_card(spec.get("card", "resident"))
+        business = spec.get("business", "property")
+        try:
+            a = self.app.central.call("POST", "/v1/sandbox/appointments", json_body={
+                "id_number": card["id_number"], "business": business, "in_minutes": int(spec.get("in_minutes", 10))})
+        except Exception as exc:  # noqa: BLE001 - any refusal ends the script with its reason
+            raise ScriptError(f"the sandbox made no appointment: {exc}") from None
+        return f"{a['code']}.{business}"
 
     def _resident_code(self, spec: dict) -> str:
         """A demo resident code from the sandbox for a packaged card's holder;

@@ -90,6 +90,21 @@ class ResidentCodeChecker:
             raise
 
 
+REFUSALS = ("slot_full", "slot_past", "already_booked", "no_appointment_today", "too_late", "not_found",
+            "not_booked", "no_such_slot")
+
+
+class Refused(Exception):
+    """Central said no for a reason the resident can act on; ``text`` says it (zh/en)."""
+
+    def __init__(self, key: str):
+        from kiosk.core.i18n import text
+
+        self.key = key
+        self.text = text(key)
+        super().__init__(self.text.en)
+
+
 class Doors:
     """The operations, bound to one ``KioskApp`` (devices, store, central)."""
 
@@ -106,6 +121,17 @@ class Doors:
             "resident_code": self.resident_code,
             "resident_code_ready": lambda: self.codes.available(),
             "progress": self.progress,
+            "appointment_slots": lambda business: self._central(
+                "GET", f"/v1/appointments/slots?business={business}")["slots"],
+            "appointment_book": lambda slot_id, id_number: self._central(
+                "POST", "/v1/appointments", {"slot_id": slot_id, "id_number": id_number}),
+            "appointment_mine": lambda id_number: self._central(
+                "POST", "/v1/appointments/mine", {"id_number": id_number})["appointments"],
+            "appointment_cancel": lambda appointment_id, id_number: self._central(
+                "POST", f"/v1/appointments/{appointment_id}/cancel", {"id_number": id_number}),
+            "appointment_reschedule": lambda appointment_id, id_number, slot_id: self._central(
+                "POST", f"/v1/appointments/{appointment_id}/reschedule", {"id_number": id_number, "slot_id": slot_id}),
+            "appointment_check_in": self.check_in,
         }
 
     def call(self, op: str, **kw: Any) -> Any:
@@ -114,6 +140,45 @@ class Doors:
     def resident_code(self, text: str) -> dict:
         identity, online = self.codes.check(text)
         return {"identity": identity, "online": online}
+
+    def _central(self, method: str, path: str, body: dict | None = None) -> Any:
+        """One call to central; a refusal with a reason the resident can act on
+        becomes ``Refused`` with that reason's message (doors.refused.<code>)."""
+        from offline_cache.client import (
+            CentralAuthError,
+            CentralRejected,
+            CentralUnavailable,
+        )
+
+        if self.app.central is None:
+            raise CentralUnavailable("no central client")
+        try:
+            return self.app.central.call(method, path, json_body=body)
+        except CentralAuthError:
+            raise
+        except CentralRejected as exc:
+            if exc.code in REFUSALS:
+                raise Refused(f"doors.refused.{exc.code}") from None
+            raise
+
+    def check_in(self, code: str | None = None, id_number: str | None = None, business: str | None = None) -> dict:
+        """A priority ticket for today's appointment; central unreachable: a
+        normal ticket (offline block) for the slip's business, with a note."""
+        from offline_cache.client import CentralUnavailable
+
+        try:
+            body = {"code": code} if code else {"id_number": id_number}
+            return {**self._central("POST", "/v1/appointments/check-in", body), "offline": False}
+        except CentralUnavailable as exc:
+            log.warning("appointment check-in offline: normal ticket", extra={"reason": exc.detail})
+        if not business:
+            return {"offline": True, "number": None}
+        b = next((x for x in self.app.queue_businesses() if x["code"] == business), None)
+        if b is None:
+            return {"offline": True, "number": None}
+        t = self.app.queue_number(b)
+        return {"offline": True, "number": t["number"], "business": business, "name_zh": b["name_zh"],
+                "name_en": b.get("name_en", ""), "counters": b.get("counters", ""), "priority": False}
 
     # -- progress lookup --------------------------------------------------------------
     def progress(self, id_number: str | None = None, ref: str | None = None) -> dict:
@@ -179,4 +244,5 @@ def handles(op: str) -> bool:
     return op in OPS
 
 
-OPS = frozenset({"resident_code", "resident_code_ready", "progress"})
+OPS = frozenset({"resident_code", "resident_code_ready", "progress", "appointment_slots", "appointment_book",
+                 "appointment_mine", "appointment_cancel", "appointment_reschedule", "appointment_check_in"})

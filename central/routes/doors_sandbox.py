@@ -1,5 +1,6 @@
 """Sandbox shortcuts of the hall's other front doors (demo mode only, outside
-the contract): issuing a resident code for a demo resident."""
+the contract): issuing a resident code for a demo resident, and an
+appointment starting in a few minutes (to show check-in at any hour)."""
 
 from __future__ import annotations
 
@@ -28,3 +29,27 @@ async def issue(request: Request):
     body = validate(IssueIn, await json_body(request))
     codes = await run_in_threadpool(codes_for, sandbox(request))
     return {"code": codes.issue(body.id_number, body.name, body.lifetime_s, body.age_s)}
+
+
+class WalkInIn(In):
+    id_number: str = Field(pattern=r"^[0-9]{17}[0-9X]$")
+    business: str = Field(default="property", min_length=1, max_length=32)
+    in_minutes: int = Field(default=10, ge=-60, le=600)
+
+
+@router.post("/v1/sandbox/appointments")
+async def appointment_soon(request: Request):
+    import datetime as dt
+
+    from ..appointments import Refused, appointments_for, slot_id
+
+    body = validate(WalkInIn, await json_body(request))
+    sb = sandbox(request)
+    a = await run_in_threadpool(appointments_for, sb)
+    when = dt.datetime.fromtimestamp(sb.clock()) + dt.timedelta(minutes=body.in_minutes)
+    sid = slot_id(body.business, when.date(), f"{when:%H:%M}")
+    try:
+        return await run_in_threadpool(a.book, sid, body.id_number, "sandbox", True)
+    except Refused as exc:
+        from ..common import err
+        return err(422, exc.code, exc.message)

@@ -55,4 +55,7 @@ def accept_code(step: Step, s: Session, result: dict | None) -> None:
     role = step.options.get("role", "applicant")
     s.data[f"{role}_verified"] = {"method": "resident_code", "by": "resident_code", "online": result["online"]}
     s.journal_note("resident_code", online=result["online"])
-    s.go(step.options.get("code_next") or step.next_step(s), cause="resident_code")
+    target = step.options.get("code_next")
+    if callable(target):
+        target = target(s)
+    s.go(target or step.next_step(s), cause="resident_code")
