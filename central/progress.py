@@ -31,7 +31,7 @@ SCHEMA = [
 SECRET_FILE = "progress.key"
 MAX_CASES = 50
 ON_THE_SPOT = {"issued", "completed", "paid", "printed", "ticket", "checked_in"}
-HOTLINE = {"complaint", "consultation"}
+HOTLINE = {"hotline_12345"}
 
 
 class Progress:
@@ -86,7 +86,8 @@ class Progress:
         due = None
         start = _date(created) or dt.date.fromtimestamp(received_at)
         if service in HOTLINE:
-            timeline.append({"at": received, "code": "assigned", "department": result.get("department") or ""})
+            timeline.append({"at": received, "code": "assigned", "department": result.get("department") or "",
+                             "department_en": result.get("department_en") or ""})
             status, due = "in_progress", start + dt.timedelta(days=5)
         elif str(result.get("status") or "") in ON_THE_SPOT:
             timeline.append({"at": received, "code": "completed"})

@@ -112,7 +112,8 @@ def progress_case_choices(s: Session) -> list[Choice]:
 
 def _event(e: dict) -> dict:
     return words(f"doors.progress.event.{e['code']}", e["code"], terminal=e.get("terminal_id") or "",
-                 department=e.get("department") or "", slot=e.get("slot") or "")
+                 department=e.get("department") or "", department_en=e.get("department_en") or "",
+                 slot=e.get("slot") or "")
 
 
 @fn
