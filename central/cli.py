@@ -128,16 +128,38 @@ def stats(obj, as_json: bool, url: str | None, db_url: str | None) -> None:
         except Exception as exc:
             fail(f"cannot read {db_url}: {exc}")
     else:
-        from offline_cache.client import CentralClient, CentralError
-
-        client = CentralClient(cfg, url=url)
-        try:
-            data = client.stats()
-        except CentralError as exc:
-            fail(f"{url}: {exc.detail}")
-        finally:
-            client.close()
+        data = _remote_get(cfg, url, "/v1/stats")
     emit(data, as_json, "  ".join(f"{k} {v}" for k, v in data.items()))
+
+
+def _remote_get(cfg, url: str, path: str) -> dict:
+    """GET a running platform's JSON with this terminal's credentials (central.token,
+    client certificate, CA bundle); a failure is one line."""
+    import httpx
+
+    token = cfg.get("central.token", "")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    timeout = httpx.Timeout(float(cfg.get("central.read_timeout_s", 10.0)),
+                            connect=float(cfg.get("central.connect_timeout_s", 3.0)))
+    try:
+        tls = ssl.create_default_context(cafile=cfg.get("central.ca_bundle", "") or None)
+        if not cfg.get("central.verify_tls", True):
+            tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE
+        if cfg.get("central.client_cert", ""):
+            tls.load_cert_chain(cfg.get("central.client_cert"), cfg.get("central.client_key", "") or None)
+        with httpx.Client(base_url=url.rstrip("/"), headers=headers, verify=tls, timeout=timeout,
+                          trust_env=False) as client:
+            resp = client.get(path)
+    except (httpx.HTTPError, OSError, ssl.SSLError) as exc:
+        fail(f"{url}: {type(exc).__name__}: {exc}")
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    if resp.status_code != 200 or not isinstance(body, dict):
+        detail = f"{body.get('error', '')} {body.get('message', '')}".strip() if isinstance(body, dict) else ""
+        fail(f"{url}: GET {path.split('?')[0]}: HTTP {resp.status_code} {detail}".rstrip())
+    return body
 
 
 def _sandbox_db_url(cfg, db_url: str | None) -> str:
@@ -225,16 +247,8 @@ def report(obj, as_json: bool, terminal: str | None, window: str, db_url: str | 
             fail("--stale-s and --at apply to a database read (--db or embedded://)", code=2)
         from urllib.parse import urlencode
 
-        from offline_cache.client import CentralClient, CentralError
-
         query = urlencode({k: v for k, v in (("terminal", terminal), ("window", window)) if v})
-        client = CentralClient(cfg, url=url)
-        try:
-            data = client.call("GET", f"/v1/report?{query}")
-        except CentralError as exc:
-            fail(f"{url}: {exc.detail}")
-        finally:
-            client.close()
+        data = _remote_get(cfg, url, f"/v1/report?{query}")
     else:
         from .db import Database
 

@@ -103,13 +103,8 @@ def _central_down(soak: "Soak") -> None:
 
 
 def _central_up(soak: "Soak") -> None:
-    from central.embedded import start_embedded
-
-    app = soak.app
-    port = int(app.central.base_url.rsplit(":", 1)[1])
-    # the same data dir: the sandbox keeps its per-install secret, so the app's token still holds
-    app.embedded = start_embedded(app.config.data_dir, port=port, auto_pay_s=app.auto_pay_s)
-    app._backend_cache.clear()
+    soak.app.restart_embedded()
+    soak.app._backend_cache.clear()
 
 
 def _disk_full(soak: "Soak") -> None:

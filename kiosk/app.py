@@ -135,25 +135,25 @@ class KioskApp:
 
     def _start_central(self) -> None:
         try:
-            from offline_cache.client import CentralClient
+            import offline_cache.client  # noqa: F401
         except ImportError as exc:
             log.warning("central client unavailable", extra={"reason": str(exc)})
             return
-        url = self.config.get("central.url", "embedded://")
         try:
-            if url.startswith("embedded:"):
-                from central.embedded import start_embedded
-
-                self.embedded = start_embedded(self.config.data_dir, auto_pay_s=self.auto_pay_s)
-                # demo: the sandbox's own per-install token for this terminal
-                token = self.config.get("central.token") or self.embedded.token_for(self.config.terminal_id)
-                self.central = CentralClient(self.config, url=self.embedded.url, token=token)
-            else:
-                self.central = CentralClient(self.config)
+            self.central = central_client(self.config, auto_pay_s=self.auto_pay_s)
+            self.embedded = self.central.embedded
         except Exception as exc:
             # The terminal still runs: services needing central show as unavailable.
             log.error("central platform client could not start", extra={"reason": str(exc)})
             self.central = None
+
+    def restart_embedded(self) -> None:
+        """Start the embedded sandbox again after it was stopped, on the same
+        port and data dir: its per-install secret, so the client's token, still holds."""
+        from central.embedded import start_embedded
+
+        port = int(self.central.base_url.rsplit(":", 1)[1])
+        self.embedded = start_embedded(self.config.data_dir, port=port, auto_pay_s=self.auto_pay_s)
 
     def _start_store(self) -> None:
         try:
@@ -546,3 +546,25 @@ class KioskApp:
         """Check the back-ends again on the next availability question (after
         faults were injected into or lifted from the sandbox)."""
         self._backend_cache.clear()
+
+
+def central_client(config: Config, *, auto_pay_s: float = 3.0, **kw: Any):
+    """The terminal's client of central. With ``central.url = "embedded://"``
+    (demo mode only) the sandbox is started here, in this process, and the
+    client stops it when closed; the sandbox's own per-install token for this
+    terminal is used unless ``central.token`` is set."""
+    from offline_cache.client import CentralClient
+
+    if not str(config.get("central.url", "embedded://")).startswith("embedded:"):
+        return CentralClient(config, **kw)
+    if not config.demo:
+        raise ValueError("central.url embedded:// (the sandbox) is not allowed in production mode")
+    from central.embedded import start_embedded
+
+    embedded = start_embedded(config.data_dir, auto_pay_s=auto_pay_s)
+    try:
+        token = config.get("central.token") or embedded.token_for(config.terminal_id)
+        return CentralClient(config, url=embedded.url, token=token, embedded=embedded, **kw)
+    except BaseException:
+        embedded.stop()
+        raise

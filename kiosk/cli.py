@@ -50,6 +50,7 @@ def cli(ctx: click.Context, config_path: str | None, log_level: str | None) -> N
 
     ctx.obj = KioskContext(config_path, log_level)
     ctx.obj.device_registry = _device_registry
+    ctx.obj.central_client = _central_client
     # Logs go to stderr so --json output on stdout stays machine-readable.
     setup_logging(level=log_level or "warning", fmt="text")
 
@@ -58,6 +59,12 @@ def _device_registry():
     from .app import device_registry
 
     return device_registry()
+
+
+def _central_client(config):
+    from .app import central_client
+
+    return central_client(config)
 
 
 def main(argv: list[str] | None = None) -> None:

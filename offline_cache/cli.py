@@ -23,14 +23,14 @@ def _store(obj, strict: bool = True):
 
 
 def _client(obj):
-    from central.embedded import EmbeddedError
-
+    """The application's central client (it starts the embedded sandbox for embedded://)."""
     from .client import CentralClient
 
+    make = getattr(obj, "central_client", None) or CentralClient
     try:
-        return CentralClient(obj.config)
-    except EmbeddedError as exc:
-        fail(f"embedded central sandbox: {exc}")
+        return make(obj.config)
+    except (RuntimeError, ValueError) as exc:
+        fail(f"central: {exc}")
 
 
 @click.group("cases")

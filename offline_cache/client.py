@@ -103,14 +103,15 @@ def retry_after(resp: requests.Response) -> float | None:
 class CentralClient:
     """``CentralClient(config)``; or keyword settings for tools and tests.
 
-    With ``central.url = "embedded://"`` the sandbox is started in-process
-    (``central.embedded``) and stopped by ``close()``.
+    ``central.url = "embedded://"`` (the demo's in-process sandbox) is started
+    by the application (``kiosk.app.central_client``), which passes its URL
+    and hands the running sandbox over as ``embedded``: ``close()`` stops it.
     """
 
     def __init__(self, config=None, *, url: str | None = None, token: str | None = None,
                  client_cert: str | None = None, client_key: str | None = None, ca_bundle: str | None = None,
                  verify_tls: bool | None = None, connect_timeout_s: float | None = None,
-                 read_timeout_s: float | None = None, terminal_id: str | None = None, data_dir=None):
+                 read_timeout_s: float | None = None, terminal_id: str | None = None, embedded=None):
         get = (lambda k, d=None: config.get(k, d)) if config is not None else (lambda k, d=None: d)
         self.terminal_id = terminal_id or (config.terminal_id if config is not None else "T-0001")
         self._config = config  # for the audit trail
@@ -124,19 +125,11 @@ class CentralClient:
         self.timeout = (float(connect_timeout_s if connect_timeout_s is not None else get("central.connect_timeout_s",
                                                                                           3.0)),
                         float(read_timeout_s if read_timeout_s is not None else get("central.read_timeout_s", 10.0)))
-        self.embedded = None
+        self.embedded = embedded  # a sandbox the application started for this client (stopped by close())
         base = url or get("central.url", "embedded://")
         if base.startswith("embedded:"):
-            from central.embedded import start_embedded
-            ddir = data_dir if data_dir is not None else (config.data_dir if config is not None else None)
-            if ddir is None:
-                raise ValueError("embedded:// needs a data directory")
-            if config is not None and not config.demo:
-                raise ValueError("central.url embedded:// (the sandbox) is not allowed in production mode")
-            self.embedded = start_embedded(ddir)
-            # demo: the sandbox's own per-install token for this terminal
-            self.token = self.token or self.embedded.token_for(self.terminal_id)
-            base = self.embedded.url
+            raise ValueError("central.url embedded:// is the sandbox the application starts "
+                             "(kiosk.app.central_client); give the client its URL")
         self.base_url = base.rstrip("/")
         self._session: requests.Session | None = None
         self._lock = threading.Lock()

@@ -20,6 +20,11 @@ from .config import Config, ConfigError, load_config
 class KioskContext:
     """Per-invocation state; the config is loaded on first use."""
 
+    # The application (kiosk.cli) sets this: config -> the terminal's central
+    # client, starting the embedded sandbox for embedded:// (command groups
+    # below the application cannot import the platform themselves).
+    central_client = None
+
     def __init__(self, config_path: str | None, log_level: str | None):
         self.config_path = config_path
         self.log_level = log_level

@@ -24,7 +24,7 @@ def kiosk_app(tmp_path_factory):
     config = load_config(env=env, overrides={"ui": {"idle_timeout_s": 60, "idle_warning_s": 10}})
     app = KioskApp(config).start()
     # the flow tests share one resident card: lift the sandbox's per-identity
-    # limit on phone lookups (tests/offline_cache checks the limits themselves)
+    # limit on phone lookups (tests/central checks the limits themselves)
     app.embedded.sandbox.phones.per_identity = (10_000, 3600.0)
     app.embedded.sandbox.phones.per_terminal = (10_000, 3600.0)
     yield app

@@ -130,11 +130,12 @@ def test_health_names_demo_mode_as_a_problem():
 
 
 def test_embedded_sandbox_is_not_started_for_production(tmp_path):
-    from offline_cache.client import CentralClient
+    from kiosk.app import central_client
 
     cfg = load_config(env={"KIOSK_MODE": "production", "KIOSK_DATA_DIR": str(tmp_path)})
     with pytest.raises(ValueError, match="production"):
-        CentralClient(cfg)
+        central_client(cfg)
+    assert not (tmp_path / "central").exists()
 
 
 def test_sandbox_database_is_owner_only_and_controls_exist_only_in_demo(tmp_path):
