@@ -21,7 +21,7 @@ from __future__ import annotations
 import importlib
 import logging
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kiosk.core import __version__
 
+from . import metrics
 from . import report as availability_report
 from .auth import AuthError, peer_common_name
 from .common import BadRequest, err
@@ -52,6 +53,7 @@ ROUTERS: tuple[str, ...] = (
     "central.routes.appointments",
     "central.routes.doors_sandbox",
     "central.console.views",
+    "central.metrics",
 )
 
 UNFAULTED = ("/v1/sandbox", "/v1/health", "/v1/openapi.yaml", "/pay/")
@@ -62,15 +64,20 @@ PUBLIC = ("/v1/health", "/v1/openapi.yaml", "/v1/verify/", "/v1/ca.pem")
 def create_app(db_url: str, *, faults: Faults | None = None,
                auto_pay_s: float = 3.0, clock: Callable[[], float] = time.time,
                report_stale_s: float = availability_report.DEFAULT_STALE_S, demo: bool = True,
-               deployment_ca: str | None = None) -> FastAPI:
-    """The platform app; ``demo=False`` leaves out the sandbox-only controls."""
+               deployment_ca: str | None = None, raw_keep_s: float | None = None,
+               state_dir: str | None = None) -> FastAPI:
+    """The platform app; ``demo=False`` leaves out the sandbox-only controls.
+    ``state_dir``: where file state lives (default: beside a SQLite database,
+    else ``KIOSK_CENTRAL_STATE``); ``raw_keep_s``: how long raw heartbeats stay."""
     sb = Sandbox(db_url, faults=faults, auto_pay_s=auto_pay_s, clock=clock,
-                 report_stale_s=report_stale_s, deployment_ca=deployment_ca)
+                 report_stale_s=report_stale_s, deployment_ca=deployment_ca, state_dir=state_dir,
+                 **({"raw_keep_s": raw_keep_s} if raw_keep_s is not None else {}))
     app = FastAPI(title="Central platform sandbox", version=__version__, openapi_url=None, docs_url=None,
                   redoc_url=None)
     app.state.sandbox = sb
     _error_handlers(app)
     _guard(app, sb)
+    metrics.instrument(app)  # outermost: the latency includes the guard
     for name in ROUTERS:
         module = importlib.import_module(name)
         if demo or not getattr(module, "DEMO_ONLY", False):
@@ -126,8 +133,20 @@ def _guard(app: FastAPI, sb: Sandbox) -> None:
         return await call_next(request)
 
 
+SETTINGS_ENV = "KIOSK_CENTRAL_SETTINGS"  # JSON: create_app's settings for worker processes
+
+
 def app_from_env() -> FastAPI:
-    """For ``uvicorn central.app:app_from_env --factory``."""
+    """For ``uvicorn central.app:app_from_env --factory`` and the worker
+    processes of ``kiosk central serve --workers N`` (settings in
+    ``KIOSK_CENTRAL_SETTINGS``; else ``KIOSK_CENTRAL_DB`` and ``KIOSK_MODE``)."""
+    import json
     import os
+
+    raw = os.environ.get(SETTINGS_ENV)
+    if raw:
+        settings = json.loads(raw)
+        faults = settings.pop("faults", None)
+        return create_app(faults=Faults.from_dict(faults) if faults else None, **settings)
     return create_app(os.environ.get("KIOSK_CENTRAL_DB", "sqlite:///central.db"),
                       demo=os.environ.get("KIOSK_MODE") == "demo")

@@ -57,15 +57,27 @@ def _load_secret(path: Path) -> bytes:
         data = path.read_bytes()
         if len(data) >= 32:
             return data
+        path.unlink()  # too short to be a secret: made anew
     except OSError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     data = secrets.token_bytes(32)
+    return write_once(path, data)
+
+
+def write_once(path: Path, data: bytes) -> bytes:
+    """Create ``path`` (0600) holding ``data`` unless it exists; returns what it
+    holds. Server processes starting at once all end up with the first one's."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
-    os.replace(tmp, path)
+    try:
+        os.link(tmp, path)  # never replaces: the first writer wins
+    except FileExistsError:
+        data = path.read_bytes()
+    finally:
+        os.unlink(tmp)
     return data
 
 
@@ -122,19 +134,8 @@ def peer_common_name(scope: dict) -> str | None:
 
 def peer_cert_protocol():
     """uvicorn's h11 protocol that records the verified client certificate's
-    CN per connection (uvicorn does not pass the peer certificate to the app)."""
-    from uvicorn.protocols.http.h11_impl import H11Protocol
-
-    class PeerCertProtocol(H11Protocol):
-        def connection_made(self, transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            cn = None
-            ssl_object = transport.get_extra_info("ssl_object")
-            cert = ssl_object.getpeercert() if ssl_object is not None else None
-            for rdn in (cert or {}).get("subject", ()):
-                for key, value in rdn:
-                    if key == "commonName":
-                        cn = value
-            self.app_state = {**self.app_state, "tls_peer_cn": cn}
+    CN per connection (uvicorn does not pass the peer certificate to the app);
+    ``central.tls_protocol:PeerCertProtocol`` names it for worker processes."""
+    from .tls_protocol import PeerCertProtocol
 
     return PeerCertProtocol

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import ssl
 from pathlib import Path
@@ -22,6 +23,8 @@ def central() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--db", "db_url", default=None,
               help="sqlite:///PATH (default: <data dir>/central/central.db) or postgresql://...")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Server processes (on PostgreSQL; they share nothing but the database).")
 @click.option("--auto-pay-s", type=float, default=3.0, show_default=True,
               help="Sandbox payments turn paid this long after creation (0: only when paid explicitly).")
 @click.option("--faults", default=None, help='Fault switches as JSON, e.g. \'{"fail_rate": 0.2}\'.')
@@ -31,52 +34,104 @@ def central() -> None:
               help="Require client certificates signed by this CA (mutual TLS).")
 @click.option("--stale-s", type=click.FloatRange(1, 86400), default=None,
               help="Availability report: a heartbeat's state holds at most this long (default: 3 x sync.heartbeat_s).")
+@click.option("--raw-heartbeats-days", type=click.FloatRange(1, 366), default=8.0, show_default=True,
+              help="Raw heartbeats older than this are pruned (reports read the hourly and daily rollups).")
 @click.pass_obj
-def serve(obj, port, host, db_url, auto_pay_s, faults, tls_cert, tls_key, client_ca,
-          stale_s) -> None:
-    """Run the sandbox in the foreground.
+def serve(obj, port, host, db_url, workers, auto_pay_s, faults, tls_cert, tls_key, client_ca,
+          stale_s, raw_heartbeats_days) -> None:
+    """Run the platform in the foreground.
 
     Every request is bound to one terminal: its client certificate's CN (with
     --client-ca) or its own token (``kiosk central token ID``)."""
     import uvicorn
 
-    from .app import create_app
-    from .auth import peer_cert_protocol
+    from .app import SETTINGS_ENV, create_app
     from .faults import Faults
     from .report import DEFAULT_HEARTBEAT_S, STALE_FACTOR
 
     cfg = obj.config
     db_url = db_url or f"sqlite:///{cfg.data_dir / 'central' / 'central.db'}"
     try:
-        fault_switches = Faults.from_dict(json.loads(faults)) if faults else Faults.from_env()
+        fault_dict = json.loads(faults) if faults else None
+        fault_switches = Faults.from_dict(fault_dict) if faults else Faults.from_env()
     except (ValueError, TypeError) as exc:
         fail(f"--faults: {exc}", code=2)
     if bool(tls_cert) != bool(tls_key):
         fail("--tls-cert and --tls-key go together", code=2)
     if client_ca and not tls_cert:
         fail("--client-ca needs --tls-cert/--tls-key", code=2)
+    settings = {"db_url": db_url, "auto_pay_s": auto_pay_s, "demo": cfg.demo, "raw_keep_s": raw_heartbeats_days * 86400,
+                "report_stale_s": stale_s or STALE_FACTOR * float(cfg.get("sync.heartbeat_s", DEFAULT_HEARTBEAT_S))}
     try:
-        app = create_app(db_url, faults=fault_switches, auto_pay_s=auto_pay_s, demo=cfg.demo,
-                         report_stale_s=stale_s or STALE_FACTOR * float(cfg.get("sync.heartbeat_s", DEFAULT_HEARTBEAT_S)))
-    except (ValueError, RuntimeError, OSError) as exc:
-        fail(f"cannot open {db_url}: {exc}")
+        # Built here also with workers: the schema is migrated and the state files made once, up front.
+        app = create_app(faults=fault_switches, **settings)
+    except Exception as exc:  # noqa: BLE001 (any reason the database cannot be opened is one line)
+        fail(f"cannot open {db_url}: {type(exc).__name__}: {exc}")
     tls = {}
     if tls_cert:
-        tls = {"ssl_certfile": tls_cert, "ssl_keyfile": tls_key, "http": peer_cert_protocol()}
+        tls = {"ssl_certfile": tls_cert, "ssl_keyfile": tls_key, "http": "central.tls_protocol:PeerCertProtocol"}
         if client_ca:
             tls.update(ssl_ca_certs=client_ca, ssl_cert_reqs=ssl.CERT_REQUIRED)
+    target = app
+    if workers > 1:
+        import tempfile
+
+        app.state.sandbox.db.close()
+        os.environ[SETTINGS_ENV] = json.dumps({**settings, "faults": fault_dict})
+        # each process writes its metrics here; /metrics adds them up
+        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="kiosk-central-metrics-"))
+        target, tls = "central.app:app_from_env", {**tls, "factory": True, "workers": workers}
     scheme = "https" if tls_cert else "http"
-    click.echo(f"central sandbox on {scheme}://{host}:{port} (db {db_url}; report at /report)", err=True)
+    click.echo(f"central platform on {scheme}://{host}:{port} ({workers} worker{'s' if workers > 1 else ''};"
+               f" db {_masked(db_url)}; report at /report)", err=True)
     try:
         # uvicorn stops gracefully on SIGINT and SIGTERM once it serves; before that
         # (and after) they end the command the same quiet way.
         signal.signal(signal.SIGTERM, _interrupted)
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, **tls)
+        uvicorn.run(target, host=host, port=port, log_level="warning", access_log=False, **tls)
     except OSError as exc:
         fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
     except KeyboardInterrupt:
         pass
-    click.echo("central sandbox stopped", err=True)
+    click.echo("central platform stopped", err=True)
+
+
+def _masked(url: str) -> str:
+    """A database URL without its password (it goes to the terminal and logs)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@"))
+    return urlunsplit(parts)
+
+
+@central.command("migrate")
+@click.option("--db", "db_url", default=None, help="sqlite:///PATH (default: <data dir>/central/central.db) "
+                                                    "or postgresql://...")
+@click.option("--to", "target", type=int, default=None, help="Schema version (default: the latest; lower: down).")
+@click.pass_obj
+def migrate_cmd(obj, db_url: str | None, target: int | None) -> None:
+    """Bring the platform's database schema up (or down) to a version."""
+    from .db import Database
+    from .migrations import LATEST, current_version, migrate
+
+    db_url = db_url or f"sqlite:///{obj.config.data_dir / 'central' / 'central.db'}"
+    try:
+        db = Database(db_url, migrate=False)
+        try:
+            done = migrate(db, target)
+            with db.transaction() as tx:
+                now = current_version(tx)
+        finally:
+            db.close()
+    except ValueError as exc:
+        fail(str(exc), code=2)
+    except Exception as exc:  # noqa: BLE001 (one line, never a traceback)
+        fail(f"cannot migrate {_masked(db_url)}: {type(exc).__name__}: {exc}")
+    for line in done:
+        click.echo(line)
+    click.echo(f"schema version {now} (latest {LATEST})")
 
 
 def _interrupted(*_: object) -> None:

@@ -31,7 +31,7 @@ def err(status: int, code: str, message: str, headers: dict | None = None, **ext
 
 
 def iso(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat(timespec="milliseconds")
+    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="milliseconds")
 
 
 class BadRequest(Exception):
@@ -71,6 +71,6 @@ def idem_key(request: Request) -> str:
     return key
 
 
-def sandbox(request: Request) -> "Sandbox":
+def sandbox(request: Request) -> Sandbox:
     """The platform's state for this request (set by ``create_app``)."""
     return request.app.state.sandbox

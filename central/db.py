@@ -1,148 +1,71 @@
-"""A thin database layer for the central sandbox: SQLite by default,
-PostgreSQL through psycopg (v3) when it is installed and a
-``postgresql://`` URL is given.
+"""The platform's database layer: PostgreSQL in production (psycopg 3 with a
+connection pool), SQLite for the embedded demo sandbox.
 
 SQL is written once with ``?`` placeholders and portable types (TEXT,
-BIGINT, DOUBLE PRECISION, ON CONFLICT DO NOTHING); the PostgreSQL path swaps
-the placeholders. Tests run the SQLite path; the PostgreSQL path is kept to
-the same statements so a real deployment can point ``--db`` at a server.
+BIGINT, DOUBLE PRECISION, ON CONFLICT); the PostgreSQL path swaps the
+placeholders. The schema is versioned (``central.migrations``): opening a
+database brings it to the latest version unless told otherwise.
+
+Concurrency: several server processes may share one PostgreSQL database.
+Exactly-once rests on unique constraints (a second insert of a key raises
+``IntegrityError`` once the first commits); statistics counters are added
+at commit time in name order (``Tx.count``), so two transactions never wait
+on each other's counters in opposite orders and a hot counter row is locked
+only for the commit itself.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import random
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
-SCHEMA = [
-    """CREATE TABLE IF NOT EXISTS idempotency (
-        key         TEXT PRIMARY KEY,
-        terminal_id TEXT NOT NULL,
-        endpoint    TEXT NOT NULL,
-        body_hash   TEXT NOT NULL,
-        status      BIGINT NOT NULL,
-        response    TEXT NOT NULL,
-        created_at  DOUBLE PRECISION NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS cases (
-        case_id         TEXT PRIMARY KEY,
-        central_no      BIGINT NOT NULL UNIQUE,
-        terminal_id     TEXT NOT NULL,
-        seq             BIGINT NOT NULL,
-        ref             TEXT NOT NULL,
-        service         TEXT NOT NULL,
-        created_at      TEXT NOT NULL,
-        body            TEXT NOT NULL,
-        received_at     DOUBLE PRECISION NOT NULL,
-        idempotency_key TEXT NOT NULL UNIQUE)""",
-    "CREATE INDEX IF NOT EXISTS cases_terminal ON cases(terminal_id, seq)",
-    """CREATE TABLE IF NOT EXISTS evaluations (
-        case_id         TEXT PRIMARY KEY,
-        level           BIGINT NOT NULL,
-        body            TEXT NOT NULL,
-        received_at     DOUBLE PRECISION NOT NULL,
-        idempotency_key TEXT NOT NULL UNIQUE)""",
-    """CREATE TABLE IF NOT EXISTS counters (
-        name  TEXT PRIMARY KEY,
-        value BIGINT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS terminals (
-        terminal_id       TEXT PRIMARY KEY,
-        registered_at     DOUBLE PRECISION NOT NULL,
-        offline_block     BIGINT NOT NULL UNIQUE,
-        last_heartbeat_at DOUBLE PRECISION,
-        last_heartbeat    TEXT)""",
-    """CREATE TABLE IF NOT EXISTS heartbeats (
-        terminal_id TEXT NOT NULL,
-        received_at DOUBLE PRECISION NOT NULL,
-        body        TEXT NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS heartbeats_terminal ON heartbeats(terminal_id, received_at)",
-    # When each service was first reported (the availability report starts counting it there).
-    """CREATE TABLE IF NOT EXISTS terminal_services (
-        terminal_id   TEXT NOT NULL,
-        service       TEXT NOT NULL,
-        first_seen_at DOUBLE PRECISION NOT NULL,
-        PRIMARY KEY (terminal_id, service))""",
-    """CREATE TABLE IF NOT EXISTS terminal_configs (
-        target     TEXT PRIMARY KEY,
-        version    BIGINT NOT NULL,
-        config     TEXT NOT NULL,
-        updated_at DOUBLE PRECISION NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS payments (
-        payment_id   TEXT PRIMARY KEY,
-        case_ref     TEXT NOT NULL,
-        amount_cents BIGINT NOT NULL,
-        description  TEXT NOT NULL,
-        items        TEXT NOT NULL,
-        status       TEXT NOT NULL,
-        created_at   DOUBLE PRECISION NOT NULL,
-        paid_at      DOUBLE PRECISION)""",
-    """CREATE TABLE IF NOT EXISTS paid_violations (
-        violation_id TEXT PRIMARY KEY,
-        payment_id   TEXT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS withdrawals (
-        withdrawal_id TEXT PRIMARY KEY,
-        case_ref      TEXT NOT NULL,
-        amount_cents  BIGINT NOT NULL,
-        body          TEXT NOT NULL,
-        created_at    DOUBLE PRECISION NOT NULL)""",
-    # certificates issued by terminals, by serial (GET /v1/verify/{ref}); only masked fields
-    """CREATE TABLE IF NOT EXISTS documents (
-        serial      TEXT PRIMARY KEY,
-        case_id     TEXT NOT NULL,
-        body        TEXT NOT NULL)""",
-    # Terminals' audit trails: each (terminal, seq) once (central/audit.py).
-    """CREATE TABLE IF NOT EXISTS audit_records (
-        terminal_id TEXT NOT NULL,
-        seq         BIGINT NOT NULL,
-        hash        TEXT NOT NULL,
-        prev        TEXT NOT NULL,
-        kind        TEXT NOT NULL,
-        body        TEXT NOT NULL,
-        received_at DOUBLE PRECISION NOT NULL,
-        PRIMARY KEY (terminal_id, seq))""",
-    # Requests refused because a terminal tried to act as another (app.py refuse):
-    # the platform's own audit of them, beside the log line and the counter.
-    """CREATE TABLE IF NOT EXISTS refusals (
-        at          DOUBLE PRECISION NOT NULL,
-        caller      TEXT NOT NULL,
-        action      TEXT NOT NULL,
-        reason      TEXT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS queue_tickets (
-        ticket_id   TEXT PRIMARY KEY,
-        business    TEXT NOT NULL,
-        day         TEXT NOT NULL,
-        number      BIGINT NOT NULL,
-        terminal_id TEXT NOT NULL,
-        issued_at   DOUBLE PRECISION NOT NULL)""",
-]
+POOL_MAX = int(os.environ.get("KIOSK_CENTRAL_POOL_MAX", "10"))  # PostgreSQL connections per process
+COUNT_SHARDS = 8
 
 
-class IntegrityError(Exception):
+class RetryableError(Exception):
+    """The transaction lost a race (another transaction stored the same row
+    first, or the server broke a deadlock); running it again resolves it."""
+
+
+class IntegrityError(RetryableError):
     """A unique constraint refused a row (both back-ends)."""
 
 
+def dialect_of(url: str) -> str:
+    scheme = urlsplit(url).scheme
+    return "postgresql" if scheme in ("postgres", "postgresql") else scheme
+
+
 class Database:
-    """``transaction()`` yields a ``Tx`` with ``one``/``all``/``run``.
+    """``transaction()`` yields a ``Tx`` with ``one``/``all``/``run``/``bump``/``count``.
 
-    Connections are lent from a small pool for one transaction each: the web
-    server's worker threads come and go, and a connection per thread would
-    stay open after its thread ended (descriptors and memory growing for as
-    long as the process runs)."""
+    Connections are lent for one transaction each: from a psycopg pool on
+    PostgreSQL, from a small idle list on SQLite (the web server's worker
+    threads come and go; a connection per thread would stay open after its
+    thread ended)."""
 
-    POOL_IDLE = 8  # connections kept open between transactions
+    POOL_IDLE = 8  # SQLite connections kept open between transactions
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, migrate: bool = True, pool_max: int | None = None,
+                 state_dir: str | os.PathLike | None = None):
         self.url = url
-        parts = urlsplit(url)
-        self.dialect = "postgresql" if parts.scheme in ("postgres", "postgresql") else parts.scheme
+        self._state_dir = Path(state_dir) if state_dir is not None else None
+        self.dialect = dialect_of(url)
         self._idle: list[Any] = []
         self._all_lock = threading.Lock()
+        self._pool = None
         if self.dialect == "sqlite":
+            parts = urlsplit(url)
             raw = url[len("sqlite:///"):] if url.startswith("sqlite:///") else parts.path
-            self.path = Path(raw)
+            self.path: Path | None = Path(raw)
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             # It holds names, ID numbers and addresses: owner only. SQLite gives
             # its -wal and -shm files the database file's mode.
@@ -150,45 +73,49 @@ class Database:
             os.chmod(self.path, 0o600)
         elif self.dialect == "postgresql":
             try:
-                import psycopg  # noqa: F401
+                from psycopg_pool import ConnectionPool
             except ImportError:
-                raise RuntimeError("postgresql:// needs the psycopg package (pip install 'psycopg[binary]')") from None
+                raise RuntimeError("postgresql:// needs psycopg and psycopg_pool "
+                                   "(pip install 'psycopg[binary]' psycopg-pool)") from None
             self.path = None
+            self._pool = ConnectionPool(url, min_size=1, max_size=pool_max or POOL_MAX, open=False,
+                                        kwargs={"autocommit": True}, name="central")
+            self._pool.open(wait=True, timeout=30)
         else:
             raise ValueError(f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://...")
-        with self.transaction() as tx:
-            for stmt in SCHEMA:
-                tx.run(stmt)
+        if migrate:
+            from .migrations import migrate as bring_up
+
+            bring_up(self)
 
     @property
     def state_dir(self) -> Path:
         """Where file state next to the database lives (the config-signing key)."""
+        if self._state_dir is not None:
+            return self._state_dir
         if self.path is not None:
             return self.path.parent
         return Path(os.path.expanduser(os.environ.get("KIOSK_CENTRAL_STATE", "~/.local/share/kiosk-central")))
 
-    def _new_connection(self):
-        if self.dialect == "sqlite":
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-            conn.execute("PRAGMA busy_timeout = 30000")
-            conn.execute("PRAGMA journal_mode = WAL")
-            # The dedupe record must survive a power cut as surely as the case.
-            conn.execute("PRAGMA synchronous = FULL")
-            return conn
-        import psycopg
-        return psycopg.connect(self.url, autocommit=True)
+    def _new_sqlite(self):
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute("PRAGMA journal_mode = WAL")
+        # The dedupe record must survive a power cut as surely as the case.
+        conn.execute("PRAGMA synchronous = FULL")
+        return conn
 
     @contextlib.contextmanager
-    def _connect(self) -> Iterator[Any]:
+    def _sqlite(self) -> Iterator[Any]:
         with self._all_lock:
             conn = self._idle.pop() if self._idle else None
         if conn is None:
-            conn = self._new_connection()
+            conn = self._new_sqlite()
         try:
             yield conn
         finally:
             with self._all_lock:
-                keep = len(self._idle) < self.POOL_IDLE and not getattr(conn, "closed", False)
+                keep = len(self._idle) < self.POOL_IDLE
                 if keep:
                     self._idle.append(conn)
             if not keep:
@@ -196,30 +123,34 @@ class Database:
                     conn.close()
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator["Tx"]:
-        with self._connect() as conn:
-            if self.dialect == "sqlite":
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield Tx(conn, self.dialect)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-            else:
-                with conn.transaction():
-                    yield Tx(conn, self.dialect)
+    def transaction(self) -> Iterator[Tx]:
+        if self._pool is not None:
+            with self._pool.connection() as conn, _pg_errors(), conn.transaction():
+                tx = Tx(conn, self.dialect)
+                yield tx
+                tx.flush_counts()
+            return
+        with self._sqlite() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                tx = Tx(conn, self.dialect)
+                yield tx
+                tx.flush_counts()
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
 
     @contextlib.contextmanager
-    def read(self) -> Iterator["Tx"]:
+    def read(self) -> Iterator[Tx]:
         """A read-only snapshot; on SQLite (WAL) it does not hold up writers
         the way ``transaction()``'s write lock would during a long report."""
-        if self.dialect != "sqlite":
+        if self._pool is not None:
             with self.transaction() as tx:
                 yield tx
             return
-        with self._connect() as conn:
+        with self._sqlite() as conn:
             conn.execute("BEGIN")
             try:
                 yield Tx(conn, self.dialect)
@@ -227,7 +158,20 @@ class Database:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
 
+    def retrying(self, work, attempts: int = 4):
+        """``work(tx)`` in a transaction, run again when it lost a race
+        (``RetryableError``): the next run sees what the winner committed."""
+        for attempt in range(attempts):
+            try:
+                with self.transaction() as tx:
+                    return work(tx)
+            except RetryableError:
+                if attempt == attempts - 1:
+                    raise
+
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
         with self._all_lock:
             for conn in self._idle:
                 with contextlib.suppress(Exception):
@@ -235,22 +179,32 @@ class Database:
             self._idle.clear()
 
 
+@contextlib.contextmanager
+def _pg_errors() -> Iterator[None]:
+    """PostgreSQL's lost races as this module's errors (also when raised at commit)."""
+    import psycopg
+
+    try:
+        yield
+    except psycopg.errors.IntegrityError as exc:
+        raise IntegrityError(str(exc).splitlines()[0]) from exc
+    except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure) as exc:
+        raise RetryableError(str(exc).splitlines()[0]) from exc
+
+
 class Tx:
     def __init__(self, conn, dialect: str):
         self.conn = conn
         self.dialect = dialect
+        self._counts: dict[str, int] = {}
 
     def _exec(self, sql: str, args: tuple):
         if self.dialect == "postgresql":
-            sql = sql.replace("?", "%s")
+            return self.conn.execute(sql.replace("?", "%s"), args)
         try:
             return self.conn.execute(sql, args)
         except sqlite3.IntegrityError as exc:
             raise IntegrityError(str(exc)) from exc
-        except Exception as exc:
-            if type(exc).__name__ in ("UniqueViolation", "IntegrityError"):
-                raise IntegrityError(str(exc)) from exc
-            raise
 
     def run(self, sql: str, args: tuple = ()) -> int:
         cur = self._exec(sql, args)
@@ -263,11 +217,27 @@ class Tx:
         return self._exec(sql, args).fetchall()
 
     def bump(self, name: str, by: int = 1) -> int:
-        """Increment a durable counter and return its new value."""
-        self.run("INSERT INTO counters(name, value) VALUES (?, 0) ON CONFLICT (name) DO NOTHING", (name,))
-        self.run("UPDATE counters SET value = value + ? WHERE name = ?", (by, name))
-        return self.one("SELECT value FROM counters WHERE name = ?", (name,))[0]
+        """Increment a durable counter now and return its new value (a
+        sequence: the row stays locked until this transaction ends)."""
+        row = self.one("INSERT INTO counters(name, value) VALUES (?, ?) ON CONFLICT (name)"
+                       " DO UPDATE SET value = counters.value + excluded.value RETURNING value", (name, by))
+        return int(row[0])
+
+    def count(self, name: str, by: int = 1) -> None:
+        """Add to a statistics counter when this transaction commits."""
+        self._counts[name] = self._counts.get(name, 0) + by
+
+    def flush_counts(self) -> None:
+        # Each count goes to one of COUNT_SHARDS rows, so server processes adding to
+        # the same counter at once seldom wait for one another's commit.
+        shard = random.randrange(COUNT_SHARDS)
+        for name in sorted(self._counts):
+            self.run("INSERT INTO counters(name, value) VALUES (?, ?) ON CONFLICT (name)"
+                     " DO UPDATE SET value = counters.value + excluded.value", (f"{name}#{shard}", self._counts[name]))
+        self._counts.clear()
 
     def counter(self, name: str) -> int:
-        row = self.one("SELECT value FROM counters WHERE name = ?", (name,))
-        return row[0] if row else 0
+        """A sequence's value or a statistics counter's total."""
+        row = self.one("SELECT COALESCE(SUM(value), 0) FROM counters WHERE name = ? OR name LIKE ?",
+                       (name, f"{name}#%"))
+        return int(row[0]) if row else 0

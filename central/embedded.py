@@ -53,7 +53,7 @@ class EmbeddedCentral:
         self.sandbox.db.close()
         self._server = None
 
-    def __enter__(self) -> "EmbeddedCentral":
+    def __enter__(self) -> EmbeddedCentral:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -101,14 +101,16 @@ def serve_in_thread(app, host: str = "127.0.0.1", port: int = 0, name: str = "ce
 
 
 def start_embedded(data_dir: str | os.PathLike, *, host: str = "127.0.0.1",
-                   port: int = 0, auto_pay_s: float = 3.0, faults=None) -> EmbeddedCentral:
-    """Start the sandbox for this terminal; returns a handle with ``url`` and ``stop()``."""
+                   port: int = 0, auto_pay_s: float = 3.0, faults=None, db_url: str | None = None) -> EmbeddedCentral:
+    """Start the sandbox for this terminal; returns a handle with ``url`` and ``stop()``.
+    Its database is ``<data_dir>/central/central.db`` unless ``db_url`` names another
+    (the file state stays in ``<data_dir>/central/``)."""
     from central.app import create_app
 
     db_path = Path(data_dir) / "central" / "central.db"
     try:
-        app = create_app(f"sqlite:///{db_path}", auto_pay_s=auto_pay_s,
-                         faults=faults)
+        app = create_app(db_url or f"sqlite:///{db_path}", auto_pay_s=auto_pay_s,
+                         faults=faults, state_dir=str(db_path.parent))
         server, thread, port = serve_in_thread(app, host, port)
     except EmbeddedError:
         raise

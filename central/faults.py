@@ -45,12 +45,12 @@ class Faults:
 
 
     @classmethod
-    def from_env(cls, env: dict | None = None) -> "Faults":
+    def from_env(cls, env: dict | None = None) -> Faults:
         raw = (env if env is not None else os.environ).get("KIOSK_SANDBOX_FAULTS", "")
         return cls.from_dict(json.loads(raw)) if raw.strip() else cls()
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Faults":
+    def from_dict(cls, data: dict) -> Faults:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
@@ -144,7 +144,7 @@ class FaultProxy:
             self.counts[mode] += 1
             return mode
 
-    def start(self) -> "FaultProxy":
+    def start(self) -> FaultProxy:
         t = threading.Thread(target=self._accept, name="fault-proxy", daemon=True)
         t.start()
         self._threads.append(t)
@@ -161,7 +161,7 @@ class FaultProxy:
                 _close(s)
             self._open.clear()
 
-    def __enter__(self) -> "FaultProxy":
+    def __enter__(self) -> FaultProxy:
         return self.start()
 
     def __exit__(self, *exc) -> None:

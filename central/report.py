@@ -28,9 +28,11 @@ The arithmetic is pure functions over rows (``Beat``, level counts);
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 WINDOWS: dict[str, float] = {"24h": 86400.0, "7d": 7 * 86400.0}
 DEFAULT_HEARTBEAT_S = 30.0          # sync.heartbeat_s default
@@ -52,7 +54,7 @@ class Beat:
 def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
-    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="seconds")
 
 
 def window_names(choice: str) -> tuple[str, ...]:
@@ -146,6 +148,8 @@ def window_availability(beats: Sequence[Beat], *, start: float, end: float, stal
 
 def evaluation_summary(levels: Mapping[int, int]) -> dict:
     """Counts per level 1..5, the average level and the share of 4-5 (满意, 非常满意)."""
+    if not levels:  # most services of most terminals in a fleet report
+        return {"count": 0, "levels": dict.fromkeys(map(str, LEVELS), 0), "average": None, "satisfied": None}
     counts = {str(level): int(levels.get(level, 0)) for level in LEVELS}
     n = sum(counts.values())
     total = sum(level * counts[str(level)] for level in LEVELS)
@@ -154,13 +158,17 @@ def evaluation_summary(levels: Mapping[int, int]) -> dict:
             "satisfied": round(happy / n, 4) if n else None}
 
 
-def service_title(service_id: str) -> dict:
+@functools.lru_cache(maxsize=1024)
+def _title(service_id: str) -> tuple[str, str]:
     from kiosk.core.i18n import has, t
 
     key = f"flows.svc.{service_id}.title"
-    if has(key):
-        return {"zh": t(key, "zh"), "en": t(key, "en")}
-    return {"zh": service_id, "en": service_id}
+    return (t(key, "zh"), t(key, "en")) if has(key) else (service_id, service_id)
+
+
+def service_title(service_id: str) -> dict:
+    zh, en = _title(service_id)
+    return {"zh": zh, "en": en}
 
 
 def _clean_devices(body: Mapping) -> dict:
@@ -172,10 +180,10 @@ def _clean_devices(body: Mapping) -> dict:
     return out
 
 
-def _now_state(last: Beat | None, now: float, stale_s: float, sid: str) -> tuple[str, list]:
+def _now_state(last: Beat | None, now: float, stale_s: float, sid: str,
+               states: Mapping[str, bool]) -> tuple[str, list]:
     if last is None or now - last.at > stale_s:
         return "unknown", []
-    states = service_states(last.body)
     if not states:
         return "unknown", []
     if sid not in states:
@@ -192,9 +200,11 @@ def terminal_report(terminal_id: str, beats: Sequence[Beat], *, now: float, stal
                     last: Beat | None = None, service_first_seen: Mapping[str, float] | None = None,
                     sessions: Mapping[str, Mapping[str, int]] | None = None,
                     levels: Mapping[str, Mapping[str, Mapping[int, int]]] | None = None,
-                    registered_at: float | None = None) -> dict:
+                    registered_at: float | None = None, per_window: Mapping[str, dict] | None = None) -> dict:
     """One terminal's report. ``sessions[window][service]`` = cases received,
-    ``levels[window][service][level]`` = evaluations received, per window."""
+    ``levels[window][service][level]`` = evaluations received, per window;
+    ``per_window`` the availability figures when already computed (from
+    rollups), else they are computed from ``beats``."""
     windows = list(windows)
     beats = [b for b in beats if b.at <= now]
     if last is None and beats:
@@ -204,17 +214,19 @@ def terminal_report(terminal_id: str, beats: Sequence[Beat], *, now: float, stal
     body = last.body if last is not None else {}
     age = round(now - last.at, 3) if last is not None else None
     stale = last is None or age > stale_s
-    per_window = {w: window_availability(beats, start=now - WINDOWS[w], end=now, stale_s=stale_s,
-                                         first_seen=first_seen, service_first_seen=service_first_seen)
-                  for w in windows}
-    sids = set(service_states(body))
+    if per_window is None:
+        per_window = {w: window_availability(beats, start=now - WINDOWS[w], end=now, stale_s=stale_s,
+                                             first_seen=first_seen, service_first_seen=service_first_seen)
+                      for w in windows}
+    states = service_states(body) if last is not None else {}
+    sids = set(states)
     for w in windows:
         sids |= set(per_window[w]["services"]) | set((sessions or {}).get(w, {})) | set((levels or {}).get(w, {}))
     # The terminal's own order (its catalog) first, then services it no longer reports.
-    ordered = [sid for sid in service_states(body) if sid in sids] + sorted(sids - set(service_states(body)))
+    ordered = [sid for sid in states if sid in sids] + sorted(sids - set(states))
     services = {}
     for sid in ordered:
-        state, reasons = _now_state(last, now, stale_s, sid)
+        state, reasons = _now_state(last, now, stale_s, sid, states)
         entry: dict[str, Any] = {"title": service_title(sid), "now": state, "reasons": reasons, "windows": {}}
         for w in windows:
             avail = per_window[w]["services"].get(sid, {"availability": None, "up_s": 0.0, "counted_s": 0.0,
@@ -252,49 +264,61 @@ def _load(raw: str) -> dict:
 
 def read_report(db, *, now: float, windows: Iterable[str] = tuple(WINDOWS), terminal: str | None = None,
                 stale_s: float = DEFAULT_STALE_S) -> dict:
-    """The report over a sandbox ``Database`` at time ``now`` (epoch seconds)."""
+    """The report over a platform ``Database`` at time ``now`` (epoch seconds),
+    from the availability rollups (``central.rollups``): a few grouped queries
+    for the whole fleet, never one per terminal.
+
+    The spans in the rollups were cut with the server's staleness limit when
+    they arrived; ``stale_s`` here applies to the last heartbeat's open span
+    and to the services' state now."""
+    from .rollups import window_from_rollups, window_sums
+
     windows = list(windows)
-    longest = max(WINDOWS[w] for w in windows)
-    out = []
+    one = (terminal,) if terminal is not None else ()
+    where = " WHERE terminal_id = ?" if terminal is not None else ""
     with db.read() as tx:
-        if terminal is None:
-            rows = tx.all("SELECT terminal_id, registered_at FROM terminals ORDER BY terminal_id")
-        else:
-            rows = tx.all("SELECT terminal_id, registered_at FROM terminals WHERE terminal_id = ?", (terminal,))
-        for tid, registered in rows:
-            first = tx.one("SELECT MIN(received_at) FROM heartbeats WHERE terminal_id = ?", (tid,))[0]
-            since = now - longest - stale_s
-            beats = [Beat(at, _load(body)) for at, body in tx.all(
-                "SELECT received_at, body FROM heartbeats WHERE terminal_id = ? AND received_at >= ?"
-                " AND received_at <= ? ORDER BY received_at", (tid, since, now))]
-            # the beat before that may be a backfilled span still running into the windows
-            before = tx.one("SELECT received_at, body FROM heartbeats WHERE terminal_id = ? AND received_at < ?"
-                            " ORDER BY received_at DESC LIMIT 1", (tid, since))
-            if before:
-                beats.insert(0, Beat(before[0], _load(before[1])))
-            last_row = tx.one("SELECT received_at, body FROM heartbeats WHERE terminal_id = ? AND received_at <= ?"
-                              " ORDER BY received_at DESC LIMIT 1", (tid, now))
-            first_seen_services = dict(tx.all(
-                "SELECT service, first_seen_at FROM terminal_services WHERE terminal_id = ?", (tid,)))
-            sessions: dict[str, dict[str, int]] = {}
-            levels: dict[str, dict[str, dict[int, int]]] = {}
-            for w in windows:
-                since = now - WINDOWS[w]
-                sessions[w] = dict(tx.all(
-                    "SELECT service, COUNT(*) FROM cases WHERE terminal_id = ? AND received_at > ?"
-                    " AND received_at <= ? GROUP BY service", (tid, since, now)))
-                per: dict[str, dict[int, int]] = {}
-                for sid, level, n in tx.all(
-                        "SELECT c.service, e.level, COUNT(*) FROM evaluations e JOIN cases c ON c.case_id = e.case_id"
-                        " WHERE c.terminal_id = ? AND e.received_at > ? AND e.received_at <= ?"
-                        " GROUP BY c.service, e.level", (tid, since, now)):
-                    per.setdefault(sid, {})[int(level)] = int(n)
-                levels[w] = per
+        rows = tx.all("SELECT terminal_id, registered_at, first_heartbeat_at, last_heartbeat_at, last_heartbeat"
+                      f" FROM terminals{where} ORDER BY terminal_id", one)
+        first_seen: dict[str, dict[str, float]] = {}
+        for tid, sid, at in tx.all(f"SELECT terminal_id, service, first_seen_at FROM terminal_services{where}", one):
+            first_seen.setdefault(tid, {})[sid] = at
+        sums, sessions, levels = {}, {}, {}
+        for w in windows:
+            since = now - WINDOWS[w]
+            sums[w] = window_sums(tx, start=since, end=now, terminal=terminal)
+            sessions[w] = _grouped(tx.all(
+                "SELECT terminal_id, service, COUNT(*) FROM cases WHERE received_at > ? AND received_at <= ?"
+                + (" AND terminal_id = ?" if terminal is not None else "") + " GROUP BY terminal_id, service",
+                (since, now) + one))
+            levels[w] = {}
+            for tid, sid, level, n in tx.all(
+                    "SELECT c.terminal_id, c.service, e.level, COUNT(*) FROM evaluations e"
+                    " JOIN cases c ON c.case_id = e.case_id WHERE e.received_at > ? AND e.received_at <= ?"
+                    + (" AND c.terminal_id = ?" if terminal is not None else "")
+                    + " GROUP BY c.terminal_id, c.service, e.level", (since, now) + one):
+                levels[w].setdefault(tid, {}).setdefault(sid, {})[int(level)] = int(n)
+        out = []
+        for tid, registered, first, last_at, last_body in rows:
+            if last_at is not None and last_at > now:  # a report as of an earlier time (--at)
+                row = tx.one("SELECT received_at, body FROM heartbeats WHERE terminal_id = ? AND received_at <= ?"
+                             " ORDER BY received_at DESC LIMIT 1", (tid, now))
+                last_at, last_body = row if row else (None, None)
+            first = first if first is not None and first <= now else None
+            last = Beat(last_at, _load(last_body)) if last_at is not None else None
+            per_window = {w: window_from_rollups(
+                sums[w].get(tid, {}), last, start=now - WINDOWS[w], end=now,
+                stale_s=stale_s, first_seen=first, service_first_seen=first_seen.get(tid, {})) for w in windows}
             out.append(terminal_report(
-                tid, beats, now=now, stale_s=stale_s, windows=windows,
-                first_seen=first if first is not None and first <= now else None,
-                last=Beat(last_row[0], _load(last_row[1])) if last_row else None,
-                service_first_seen=first_seen_services, sessions=sessions, levels=levels,
-                registered_at=registered))
+                tid, [], now=now, stale_s=stale_s, windows=windows, first_seen=first, last=last,
+                service_first_seen=first_seen.get(tid, {}), per_window=per_window,
+                sessions={w: sessions[w].get(tid, {}) for w in windows},
+                levels={w: levels[w].get(tid, {}) for w in windows}, registered_at=registered))
     return {"generated_at": iso(now), "stale_after_s": stale_s,
             "windows": {w: WINDOWS[w] for w in windows}, "terminals": out}
+
+
+def _grouped(rows: list[tuple]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for tid, sid, n in rows:
+        out.setdefault(tid, {})[sid] = int(n)
+    return out

@@ -23,21 +23,25 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from . import demo_data
+from . import demo_data, metrics, rollups
 from . import report as availability_report
-from .auth import Caller, TerminalAuth
+from .auth import Caller, TerminalAuth, write_once
 from .common import BadRequest, canonical, err, error, iso, validate
-from .db import Database, IntegrityError, Tx
+from .db import Database, Tx
 from .faults import Faults
 from .models import BatchIn, CaseIn, EvaluationIn
 from .phones import PhoneBook
 
 log = logging.getLogger(__name__)
+
+RAW_KEEP_S = 8 * 86400.0  # raw heartbeats kept (the 7-day report reads rollups; a day more for --at)
+PRUNE_EVERY_S = 600.0     # how often a server process prunes them
 
 
 class Sandbox:
@@ -45,8 +49,11 @@ class Sandbox:
 
     def __init__(self, db_url: str, faults: Faults | None = None,
                  auto_pay_s: float = 3.0, clock: Callable[[], float] = time.time,
-                 report_stale_s: float = availability_report.DEFAULT_STALE_S, deployment_ca: str | None = None):
-        self.db = Database(db_url)
+                 report_stale_s: float = availability_report.DEFAULT_STALE_S, deployment_ca: str | None = None,
+                 raw_keep_s: float = RAW_KEEP_S, state_dir: str | None = None):
+        self.db = Database(db_url, state_dir=state_dir)
+        self.raw_keep_s = raw_keep_s
+        self._pruned_at = 0.0
         self.deployment_ca_path = Path(deployment_ca) if deployment_ca else None
         self.auth = TerminalAuth(self.db.state_dir)
         self.phones = PhoneBook()
@@ -67,15 +74,11 @@ class Sandbox:
         d.mkdir(parents=True, exist_ok=True)
         priv, pub = d / "config-signing.key", d / "config-signing.pub"
         if priv.exists():
-            key = serialization.load_pem_private_key(priv.read_bytes(), password=None)
+            pem = priv.read_bytes()
         else:
-            key = Ed25519PrivateKey.generate()
-            pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption())
-            tmp = priv.with_suffix(".tmp")
-            tmp.write_bytes(pem)
-            tmp.chmod(0o600)
-            tmp.replace(priv)
+            pem = write_once(priv, Ed25519PrivateKey.generate().private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        key = serialization.load_pem_private_key(pem, password=None)
         pub_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
         if not pub.exists() or pub.read_bytes() != pub_pem:
@@ -116,10 +119,10 @@ class Sandbox:
         row = tx.one("SELECT body_hash, status, response FROM idempotency WHERE key = ?", (key,))
         if row is not None:
             if row[0] != digest:
-                tx.bump("key_conflicts")
+                tx.count("key_conflicts")
                 return 422, error("idempotency_key_reused",
                                   "this Idempotency-Key was used with a different request body"), False
-            tx.bump("duplicates_rejected")
+            tx.count("duplicates_rejected")
             return int(row[1]), json.loads(row[2]), True
         status, response = work(tx)
         if status < 500 and status not in (403, 409):
@@ -133,20 +136,19 @@ class Sandbox:
         claimed = self.claim([key])
         if not claimed:
             with self.db.transaction() as tx:
-                tx.bump("in_progress_rejected")
+                tx.count("in_progress_rejected")
             return err(409, "in_progress", "a request with this Idempotency-Key is still being processed",
                        headers={"Retry-After": "1"})
         try:
             self.hold()
-            try:
-                with self.db.transaction() as tx:
-                    status, response, replayed = self.idempotent(tx, endpoint, terminal_id, key, raw, work)
-            except IntegrityError:
-                # Another server process stored the same key first: answer from it.
-                with self.db.transaction() as tx:
-                    status, response, replayed = self.idempotent(tx, endpoint, terminal_id, key, raw, work)
+            # Another server process storing the same key at the same moment makes
+            # this transaction fail on the unique key; run again, it answers from the winner's row.
+            status, response, replayed = self.db.retrying(
+                lambda tx: self.idempotent(tx, endpoint, terminal_id, key, raw, work))
         finally:
             self.release(claimed)
+        if not replayed and status < 300:
+            metrics.INGESTED.labels(endpoint.split(":")[0]).inc()
         if not replayed and status < 300 and self.faults.fail_after_commit():
             return err(500, "injected_after_commit", "sandbox fault: stored, then failed")
         return JSONResponse(response, status_code=status,
@@ -162,7 +164,7 @@ class Sandbox:
                " idempotency_key) VALUES (?,?,?,?,?,?,?,?,?,?)",
                (case.case_id, no, case.terminal_id, case.seq, case.ref, case.service, case.created_at,
                 canonical(raw).decode("utf-8"), now, key))
-        tx.bump("cases")
+        tx.count("cases")
         self._register_document(tx, case.case_id, raw)
         if case.evaluation is not None:
             self._insert_evaluation(tx, f"{key}#case", case.case_id, raw["evaluation"], now)
@@ -222,7 +224,7 @@ class Sandbox:
     def _insert_evaluation(self, tx: Tx, key: str, case_id: str, ev: dict, now: float) -> None:
         tx.run("INSERT INTO evaluations(case_id, level, body, received_at, idempotency_key) VALUES (?,?,?,?,?)",
                (case_id, ev["level"], canonical(ev).decode("utf-8"), now, key))
-        tx.bump("evaluations")
+        tx.count("evaluations")
 
     def store_evaluation(self, tx: Tx, key: str, case_id: str, raw: dict) -> tuple[int, dict]:
         if not tx.one("SELECT 1 FROM cases WHERE case_id = ?", (case_id,)):
@@ -239,67 +241,78 @@ class Sandbox:
         return 201, {"case_id": case_id, "level": raw["level"], "received_at": iso(now), "status": "recorded"}
 
     def register_terminal(self, tx: Tx, terminal_id: str) -> int:
+        """The terminal's offline queue-number block, given on first contact."""
         row = tx.one("SELECT offline_block FROM terminals WHERE terminal_id = ?", (terminal_id,))
         if row:
             return row[0]
-        block = (tx.one("SELECT COALESCE(MAX(offline_block), -1) FROM terminals")[0]) + 1
-        tx.run("INSERT INTO terminals(terminal_id, registered_at, offline_block) VALUES (?,?,?)",
-               (terminal_id, self.clock(), block))
-        return block
+        # a sequence, not MAX()+1: terminals meeting central at once (several server
+        # processes) wait on its row in turn instead of colliding on the unique block
+        block = tx.bump("offline_blocks") - 1
+        tx.run("INSERT INTO terminals(terminal_id, registered_at, offline_block) VALUES (?,?,?)"
+               " ON CONFLICT (terminal_id) DO NOTHING", (terminal_id, self.clock(), block))
+        return tx.one("SELECT offline_block FROM terminals WHERE terminal_id = ?", (terminal_id,))[0]
 
     def batch(self, terminal_id: str, batch: BatchIn, raw: dict) -> JSONResponse:
         keys = [item.idempotency_key for item in batch.items]
         claimed = self.claim(keys)
-        results: list[dict] = []
-        stored_any = False
         try:
             self.hold()
-            with self.db.transaction() as tx:
-                for item, item_raw in zip(batch.items, raw["items"]):
-                    key = item.idempotency_key
-                    if key not in claimed:
-                        tx.bump("in_progress_rejected")
-                        results.append({"idempotency_key": key, "status": 409, "replayed": False,
-                                        "response": error("in_progress", "still being processed")})
-                        continue
-                    try:
-                        if item.kind == "case":
-                            case = validate(CaseIn, item.body)
-                            if case.terminal_id != terminal_id:
-                                results.append(self._refused_item(tx, key, f"case of terminal {case.terminal_id}",
-                                                                  terminal_id))
-                                continue
-                            work = lambda tx, case=case, key=key, body=item_raw["body"]: \
-                                self.store_case(tx, key, case, body)
-                            endpoint = "cases"
-                        else:
-                            if not item.case_id:
-                                raise BadRequest("an evaluation item needs case_id")
-                            owner = self.owner(tx, item.case_id)
-                            if owner is not None and owner != terminal_id:
-                                results.append(self._refused_item(tx, key, "rating another terminal's case", terminal_id))
-                                continue
-                            validate(EvaluationIn, item.body)
-                            work = lambda tx, cid=item.case_id, key=key, body=item_raw["body"]: \
-                                self.store_evaluation(tx, key, cid, body)
-                            endpoint = f"evaluation:{item.case_id}"
-                    except BadRequest as exc:
-                        results.append({"idempotency_key": key, "status": 400, "replayed": False,
-                                        "response": error("invalid_request", exc.message, details=exc.details)})
-                        continue
-                    status, response, replayed = self.idempotent(tx, endpoint, terminal_id, key,
-                                                                 item_raw["body"], work)
-                    stored_any = stored_any or (status < 300 and not replayed)
-                    results.append({"idempotency_key": key, "status": status, "replayed": replayed,
-                                    "response": response})
+            # All items in one transaction; one that another server process stored at the
+            # same moment fails it on the unique key, and the rerun answers from its row.
+            results, stored_any = self.db.retrying(
+                lambda tx: self._batch_items(tx, terminal_id, batch, raw, claimed))
         finally:
             self.release(claimed)
+        for item, result in zip(batch.items, results):
+            if result["status"] < 300 and not result["replayed"]:
+                metrics.INGESTED.labels("cases" if item.kind == "case" else "evaluation").inc()
         if stored_any and self.faults.fail_after_commit():
             return err(500, "injected_after_commit", "sandbox fault: stored, then failed")
         return JSONResponse({"results": results})
 
+    def _batch_items(self, tx: Tx, terminal_id: str, batch: BatchIn, raw: dict,
+                     claimed: set[str]) -> tuple[list[dict], bool]:
+        results: list[dict] = []
+        stored_any = False
+        for item, item_raw in zip(batch.items, raw["items"]):
+            key = item.idempotency_key
+            if key not in claimed:
+                tx.count("in_progress_rejected")
+                results.append({"idempotency_key": key, "status": 409, "replayed": False,
+                                "response": error("in_progress", "still being processed")})
+                continue
+            try:
+                if item.kind == "case":
+                    case = validate(CaseIn, item.body)
+                    if case.terminal_id != terminal_id:
+                        results.append(self._refused_item(tx, key, f"case of terminal {case.terminal_id}",
+                                                          terminal_id))
+                        continue
+                    work = lambda tx, case=case, key=key, body=item_raw["body"]: \
+                        self.store_case(tx, key, case, body)
+                    endpoint = "cases"
+                else:
+                    if not item.case_id:
+                        raise BadRequest("an evaluation item needs case_id")
+                    owner = self.owner(tx, item.case_id)
+                    if owner is not None and owner != terminal_id:
+                        results.append(self._refused_item(tx, key, "rating another terminal's case", terminal_id))
+                        continue
+                    validate(EvaluationIn, item.body)
+                    work = lambda tx, cid=item.case_id, key=key, body=item_raw["body"]: \
+                        self.store_evaluation(tx, key, cid, body)
+                    endpoint = f"evaluation:{item.case_id}"
+            except BadRequest as exc:
+                results.append({"idempotency_key": key, "status": 400, "replayed": False,
+                                "response": error("invalid_request", exc.message, details=exc.details)})
+                continue
+            status, response, replayed = self.idempotent(tx, endpoint, terminal_id, key, item_raw["body"], work)
+            stored_any = stored_any or (status < 300 and not replayed)
+            results.append({"idempotency_key": key, "status": status, "replayed": replayed, "response": response})
+        return results, stored_any
+
     def _audit_refusal(self, tx: Tx, caller: str, action: str, reason: str) -> None:
-        tx.bump("cross_terminal_refused")
+        tx.count("cross_terminal_refused")
         tx.run("INSERT INTO refusals (at, caller, action, reason) VALUES (?, ?, ?, ?)",
                    (self.clock(), caller[:64], action[:128], reason[:256]))
 
@@ -320,34 +333,76 @@ class Sandbox:
 
     # -- heartbeats ----------------------------------------------------------
     def heartbeat(self, terminal_id: str, raw: dict) -> dict:
-        """Store one heartbeat (and the spans it backfills); the acknowledgement."""
+        """Store one heartbeat (and the spans it backfills), fold the spans now
+        final into the availability rollups; the acknowledgement."""
         now = self.clock()
         backfill = raw.pop("backfill", None) or []
         body = json.dumps(raw, ensure_ascii=False)
-        with self.db.transaction() as tx:
-            self.register_terminal(tx, terminal_id)
-            previous = tx.one("SELECT last_heartbeat_at FROM terminals WHERE terminal_id = ?", (terminal_id,))[0]
-            accepted = _store_backfill(tx, terminal_id, backfill, now=now, previous=previous)
-            tx.run("INSERT INTO heartbeats(terminal_id, received_at, body) VALUES (?,?,?)",
-                   (terminal_id, now, body))
-            tx.run("UPDATE terminals SET last_heartbeat_at = ?, last_heartbeat = ? WHERE terminal_id = ?",
-                   (now, body, terminal_id))
-            for sid in list(raw.get("services") or {})[:availability_report.MAX_SERVICES]:
-                tx.run("INSERT INTO terminal_services(terminal_id, service, first_seen_at) VALUES (?,?,?)"
-                       " ON CONFLICT (terminal_id, service) DO NOTHING", (terminal_id, sid, now))
-            tx.bump("heartbeats")
+        sids = list(raw.get("services") or {})[:availability_report.MAX_SERVICES]
+
+        def work(tx: Tx) -> tuple[int, int, float | None]:
+            if tx.dialect == "postgresql":
+                # A heartbeat is not a case: one lost in a server crash costs a few seconds of
+                # figures, so its commit does not wait for the disk (rollups and the terminal
+                # row still commit together or not at all).
+                tx.run("SET LOCAL synchronous_commit = off")
+            lock = " FOR UPDATE" if tx.dialect == "postgresql" else ""  # one terminal's beats one at a time
+            row = tx.one(f"SELECT last_heartbeat_at, last_heartbeat FROM terminals WHERE terminal_id = ?{lock}",
+                         (terminal_id,))
+            if row is None:
+                self.register_terminal(tx, terminal_id)
+                row = (None, None)
+            prev_at, prev_body = row
+            known = dict(tx.all("SELECT service, first_seen_at FROM terminal_services WHERE terminal_id = ?",
+                                (terminal_id,)))
+            spans = _backfill_beats(backfill, now=now, previous=prev_at)
+            for beat in spans:
+                tx.run("INSERT INTO heartbeats(terminal_id, received_at, body) VALUES (?,?,?)",
+                       (terminal_id, beat.at, json.dumps(beat.body, ensure_ascii=False)))
+            if prev_at is not None:
+                rollups.store(tx, terminal_id, [availability_report.Beat(prev_at, _load(prev_body))] + spans,
+                              now, self.report_stale_s, known)
+            tx.run("INSERT INTO heartbeats(terminal_id, received_at, body) VALUES (?,?,?)", (terminal_id, now, body))
+            tx.run("UPDATE terminals SET last_heartbeat_at = ?, last_heartbeat = ?,"
+                   " first_heartbeat_at = COALESCE(first_heartbeat_at, ?) WHERE terminal_id = ?",
+                   (now, body, now, terminal_id))
+            for sid in sids:
+                if sid not in known:
+                    tx.run("INSERT INTO terminal_services(terminal_id, service, first_seen_at) VALUES (?,?,?)"
+                           " ON CONFLICT (terminal_id, service) DO NOTHING", (terminal_id, sid, now))
+            tx.count("heartbeats")
+            return len(spans), self._config_version(tx, terminal_id), prev_at
+
+        accepted, version, previous = self.db.retrying(work)
+        metrics.INGESTED.labels("heartbeat").inc()
+        if accepted:
+            metrics.INGESTED.labels("backfilled_span").inc(accepted)
+        if previous is not None and now >= previous:
+            metrics.ROLLUP_LAG.observe(now - previous)
+        self._maybe_prune(now)
         return {"terminal_id": terminal_id, "received_at": iso(now), "server_time": iso(now),
-                "config_version": self.terminal_config(terminal_id)["version"], "backfilled": accepted}
+                "config_version": version, "backfilled": accepted}
+
+    def _maybe_prune(self, now: float) -> None:
+        """Raw heartbeats older than ``raw_keep_s`` go (the rollups keep their figures)."""
+        if now - self._pruned_at < PRUNE_EVERY_S:
+            return
+        self._pruned_at = now
+        with self.db.transaction() as tx:
+            gone = tx.run("DELETE FROM heartbeats WHERE received_at < ?", (now - self.raw_keep_s,))
+        if gone:
+            log.info("raw heartbeats pruned", extra={"rows": gone, "kept_s": self.raw_keep_s})
 
     # -- terminal config (signed; see kiosk/core/remote_config.py) ----------------
     def terminal_config(self, terminal_id: str) -> dict:
         from kiosk.core.remote_config import sign_document
 
-        with self.db.transaction() as tx:
-            block = self.register_terminal(tx, terminal_id)
-            rows = {r[0]: r for r in tx.all(
+        def read(tx: Tx) -> tuple[int, dict]:
+            # a terminal new to central gets the next offline block; two at once: the loser reruns
+            return self.register_terminal(tx, terminal_id), {r[0]: r for r in tx.all(
                 "SELECT target, version, config, updated_at FROM terminal_configs WHERE target IN ('*', ?)",
                 (terminal_id,))}
+        block, rows = self.db.retrying(read)
         merged: dict = {}
         version = 1
         for target in ("*", terminal_id):
@@ -364,6 +419,11 @@ class Sandbox:
             "queue_offline": {"block": block, "start": start, "end": start + demo_data.OFFLINE_BLOCK - 1},
         }
         return sign_document(doc, self._signing_key)
+
+    @staticmethod
+    def _config_version(tx: Tx, terminal_id: str) -> int:
+        row = tx.one("SELECT COALESCE(SUM(version), 0) FROM terminal_configs WHERE target IN ('*', ?)", (terminal_id,))
+        return 1 + int(row[0])
 
     def set_terminal_config(self, target: str, config: dict) -> dict:
         with self.db.transaction() as tx:
@@ -414,26 +474,32 @@ STAT_COUNTERS = ("cases", "duplicates_rejected", "key_conflicts", "in_progress_r
                  "heartbeats", "payments", "withdrawals", "queue_tickets", "cross_terminal_refused")
 
 
-def _store_backfill(tx, terminal_id: str, spans: list, *, now: float, previous: float | None) -> int:
+def _backfill_beats(spans: list, *, now: float, previous: float | None) -> list[availability_report.Beat]:
     """Spans a terminal kept while its heartbeats failed, placed by receive time
     ("started ``ago_s`` before this heartbeat"). Only the time since the
     terminal's previous heartbeat is taken: central never rewrites time it saw
     itself, and a heartbeat sent again (lost acknowledgement) adds nothing.
-    Each span becomes one heartbeat row holding its states for ``hold_s``."""
+    Each span becomes one heartbeat holding its states for ``hold_s``."""
     if previous is None:
-        return 0  # before a terminal's first contact it was not in service
-    accepted = 0
+        return []  # before a terminal's first contact it was not in service
+    out = []
     for span in spans:  # at most BACKFILL_MAX_SPANS: HeartbeatIn checked that
         start = max(now - float(span["ago_s"]), previous)
         end = min(now - float(span["ago_s"]) + float(span["seconds"]), now)
         if end - start < 1.0:
             continue
-        body = {"backfilled": True, "hold_s": round(end - start, 3), "services": span.get("services") or {}}
-        tx.run("INSERT INTO heartbeats(terminal_id, received_at, body) VALUES (?,?,?)",
-               (terminal_id, start, json.dumps(body, ensure_ascii=False)))
+        out.append(availability_report.Beat(start, {"backfilled": True, "hold_s": round(end - start, 3),
+                                                   "services": span.get("services") or {}}))
         previous = end  # spans never overlap one another either
-        accepted += 1
-    return accepted
+    return out
+
+
+def _load(raw: str | None) -> dict:
+    try:
+        data = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def read_stats(db: Database) -> dict:

@@ -12,10 +12,14 @@ import uuid
 import pytest
 import requests
 
-from kiosk.core.remote_config import load_public_key, verify_document
-from offline_cache.client import CentralAuthError, CentralClient, CentralRejected, CentralUnavailable
 from central.embedded import start_embedded
-
+from kiosk.core.remote_config import load_public_key, verify_document
+from offline_cache.client import (
+    CentralAuthError,
+    CentralClient,
+    CentralRejected,
+    CentralUnavailable,
+)
 
 
 def auth(handle, terminal: str = "T-TEST") -> dict:

@@ -16,9 +16,14 @@ import pytest
 import requests
 
 from central.app import create_app
-from central.report import (Beat, evaluation_summary, read_report, terminal_report,
-                                          window_availability)
 from central.embedded import serve_in_thread
+from central.report import (
+    Beat,
+    evaluation_summary,
+    read_report,
+    terminal_report,
+    window_availability,
+)
 
 _SANDBOXES: dict = {}  # url -> Sandbox, for each terminal's own token
 

@@ -8,8 +8,6 @@ import uuid
 import requests
 
 
-
-
 def submit(central, ref: str, certificate: dict | None = None, name: str = "欧阳明") -> None:
     body = {"case_id": str(uuid.uuid4()), "ref": ref, "terminal_id": "T-TEST", "seq": 1,
             "service": "no_property_proof", "created_at": "2026-11-23T10:00:00+00:00",
