@@ -30,7 +30,7 @@ async def create_payment(request: Request):
         tx.run("INSERT INTO payments(payment_id, case_ref, amount_cents, description, items, status, created_at)"
                " VALUES (?,?,?,?,?,?,?)", (pid, p.case_ref, p.amount_cents, p.description,
                                            json.dumps(p.items), "pending", now))
-        tx.bump("payments")
+        tx.count("payments")
         return 201, {"payment_id": pid, "qr_text": f"{base}/pay/{pid}", "amount_cents": p.amount_cents,
                      "amount": demo_data.yuan(p.amount_cents), "status": "pending",
                      "expires_at": iso(now + 900)}

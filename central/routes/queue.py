@@ -61,7 +61,7 @@ async def queue_ticket(request: Request):
             tid = f"Q{uuid.uuid4().hex[:16].upper()}"
             tx.run("INSERT INTO queue_tickets(ticket_id, business, day, number, terminal_id, issued_at)"
                    " VALUES (?,?,?,?,?,?)", (tid, b["code"], day, n, t.terminal_id or "", now))
-            tx.bump("queue_tickets")
+            tx.count("queue_tickets")
         return JSONResponse({"ticket_id": tid, "business": b["code"], "name_zh": b["name_zh"],
                              "name_en": b["name_en"], "prefix": b["prefix"], "sequence": n,
                              "number": f"{b['prefix']}{n:03d}", "waiting": waiting, "counters": b["counters"],

@@ -80,7 +80,7 @@ async def withdrawal(request: Request):
         masked = mask_mapping(dict(raw, bank_card=w.bank_card, id_number=w.id_number))
         tx.run("INSERT INTO withdrawals(withdrawal_id, case_ref, amount_cents, body, created_at) VALUES (?,?,?,?,?)",
                (wid, w.case_ref, w.amount_cents, json.dumps(masked, ensure_ascii=False), sb.clock()))
-        tx.bump("withdrawals")
+        tx.count("withdrawals")
         return 201, {"withdrawal_id": wid, "status": "accepted", "amount_cents": w.amount_cents,
                      "amount": demo_data.yuan(w.amount_cents), "bank_card_masked": masked["bank_card"],
                      "expected_arrival": (day + dt.timedelta(days=3)).isoformat()}
