@@ -21,14 +21,15 @@ import sys
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
-from kiosk.ops import Operations
 from kiosk.core.watchdog import Watchdog, claim_notify_environment
+from kiosk.ops import Operations
 
 QML_DIR = Path(__file__).resolve().parent / "qml"
 SIZES = {"landscape": (1920, 1080), "portrait": (1080, 1920)}
@@ -134,6 +135,7 @@ class KioskUI:
     feed: Any
     backend: Any
     shown_at: float | None = None
+    qml_warnings: list[str] = field(default_factory=list)   # what the QML engine complained about
     cleanups: list[Callable[[], None]] = field(default_factory=list)
 
     def root(self):
@@ -210,8 +212,8 @@ def _image_provider(backend):
 
 def _qr_image(payload: str):
     """A QR code as a crisp black-on-white QImage (module-exact, no smoothing)."""
-    from PySide6.QtGui import QImage
     import qrcode
+    from PySide6.QtGui import QImage
 
     qr = qrcode.QRCode(border=2, error_correction=qrcode.constants.ERROR_CORRECT_M)
     qr.add_data(payload)
@@ -249,13 +251,13 @@ def _pdf_page_image(pdf: bytes, page: int):
 def build_ui(config, backend, *, orientation: str | None = None, elderly: bool = False, lang: str | None = None,
              voice=None, show: bool = True, fullscreen: bool = False) -> KioskUI:
     """Create the QML window bound to view-models over ``backend``."""
-    from PySide6.QtCore import QUrl, Qt
-    from PySide6.QtGui import QFont, QGuiApplication
     import PySide6.QtQuick  # noqa: F401 - registers the QtQuick types before QML loads
+    from PySide6.QtCore import Qt, QUrl
+    from PySide6.QtGui import QFont, QGuiApplication
     from PySide6.QtQuick import QQuickView
 
-    from kiosk.technician import PinGate
     from kiosk.diagnose import Diagnostics
+    from kiosk.technician import PinGate
 
     from . import camera as _camera  # noqa: F401 - registers CameraView for "import Kiosk"
     from .camera import CameraFeed
@@ -267,7 +269,7 @@ def build_ui(config, backend, *, orientation: str | None = None, elderly: bool =
     theme = Theme(config.get("branding.primary", "#B71C1C"), config.get("branding.accent", "#0D47A1"))
     vm = KioskViewModel(backend, config, theme=theme, voice=voice)
     if lang:
-        vm._default_lang = lang
+        vm.default_lang = lang
         vm.setLang(lang)
     if elderly:
         vm.setElderly(True)
@@ -279,9 +281,20 @@ def build_ui(config, backend, *, orientation: str | None = None, elderly: bool =
     view.setColor(Qt.white)
     view.setTitle("Kiosk")
     engine = view.engine()
+    warnings: list[str] = []
+
+    def warned(errors) -> None:
+        # a binding that no longer fits the engine's state shows here first
+        for e in errors:
+            warnings.append(e.toString())
+            log.warning("QML: %s", e.toString())
+    engine.setOutputWarningsToStandardError(False)
+    engine.warnings.connect(warned)
     engine.addImageProvider("kiosk", _image_provider(backend))
     ctx = view.rootContext()
     ctx.setContextProperty("vm", vm)
+    ctx.setContextProperty("catalog", vm.catalog)
+    ctx.setContextProperty("session", vm.session)
     ctx.setContextProperty("tech", tech)
     ctx.setContextProperty("theme", theme)
     ctx.setContextProperty("cameraFeed", feed)
@@ -290,7 +303,7 @@ def build_ui(config, backend, *, orientation: str | None = None, elderly: bool =
         raise RuntimeError("QML failed to load: " + "; ".join(e.toString() for e in view.errors()))
     w, h = SIZES[orientation or config.get("ui.orientation", "landscape")]
     view.resize(w, h)
-    ui = KioskUI(qapp, view, vm, tech, theme, feed, backend)
+    ui = KioskUI(qapp, view, vm, tech, theme, feed, backend, qml_warnings=warnings)
     def release_view():
         # Destroy the QML tree before the view-models it binds to go away.
         view.close()
@@ -333,7 +346,8 @@ def _start_kiosk_app(config, backend, ui: KioskUI, ready: Callable[[Any], None])
               help="Where to write the attract-screen screenshot (default: <data dir>/screenshots/attract.png).")
 @click.option("--exit-after", type=float, default=None, hidden=True, help="Quit after N seconds (scripts).")
 @click.option("--soak", "soak_sessions", type=int, default=None, hidden=True,
-              help="Play N scripted sessions with faults through the screen, print figures, quit (benchmarks/soak.py --ui).")
+              help="Play N scripted sessions with faults through the screen, print figures, quit "
+                   "(benchmarks/soak.py --ui).")
 @click.option("--soak-seed", type=int, default=1, hidden=True)
 @click.option("--soak-every", type=int, default=100, hidden=True)
 @click.pass_context
@@ -342,7 +356,6 @@ def run_command(ctx: click.Context, windowed: bool, portrait: bool, elderly: boo
                 soak_seed: int, soak_every: int) -> None:
     """Open the touch kiosk (simulated devices + sandbox central by default)."""
     from kiosk.core.clikit import fail
-
     from kiosk.core.config import ConfigError
     from kiosk.core.production import check_can_start
 
@@ -354,12 +367,43 @@ def run_command(ctx: click.Context, windowed: bool, portrait: bool, elderly: boo
     except ConfigError as exc:
         fail(str(exc), code=2)
     orientation = "portrait" if portrait else config.get("ui.orientation", "landscape")
-    size = SIZES[orientation]
-    display = prepare_display(size)
+    display, backend, ui = _open_window(config, orientation, elderly, lang, windowed)
+    shot = Path(screenshot_path) if screenshot_path else config.data_dir / "screenshots" / "attract.png"
+    write_shot = _attract_screenshot(ui, display, shot, t0)
+    watchdog = Watchdog()
+    qt_alive = watchdog.register("qt-event-loop", 10.0)
+    soak = (soak_sessions, soak_seed, soak_every) if soak_sessions else None
+    _start_kiosk_app(config, backend, ui, _attacher(config, backend, ui, watchdog, write_shot, t0, soak))
+    code, stopped_by = _run_loop(ui, qt_alive, exit_after)
+    watchdog.stop()
+    backend.close()
+    ui.close()  # the core and its devices, simulators and children
+    ui.view.close()
+    ui.qapp.processEvents()
+    display.stop()  # Xvfb only after Qt let go of it
+    if code == EXIT_RESTART:
+        click.echo("restarting the kiosk app")
+        os.execv(sys.executable, [sys.executable, "-m", "kiosk.cli", *sys.argv[1:]])
+    if stopped_by:
+        click.echo(f"kiosk stopped ({stopped_by[0]})")
+    # Everything is closed: leave without the interpreter's finalisation, which
+    # would tear down Qt objects in arbitrary order (PySide may abort there).
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _open_window(config, orientation: str, elderly: bool, lang: str | None, windowed: bool):
+    """A display to draw on and the kiosk window over a backend still without
+    its core; one clear line and exit 1 when either cannot be had."""
+    from kiosk.core.clikit import fail
+
+    display = prepare_display(SIZES[orientation])
     if display.note:
         click.echo(display.note)
     try:
-        from PySide6.QtCore import QTimer
+        import PySide6.QtCore  # noqa: F401 - present, or say how to get it
     except ImportError as exc:
         display.stop()
         fail(f"the touch UI needs PySide6 (pip install '.[ui]'): {exc}")
@@ -372,17 +416,16 @@ def run_command(ctx: click.Context, windowed: bool, portrait: bool, elderly: boo
     except Exception as exc:
         display.stop()
         fail(f"cannot open the kiosk window: {exc}")
-    shot = Path(screenshot_path) if screenshot_path else config.data_dir / "screenshots" / "attract.png"
-    started: dict[str, Any] = {}
+    return display, backend, ui
 
-    def first_frame():
-        if "shown" in started:
-            return
-        started["shown"] = time.perf_counter() - t0
-        click.echo(f"attract screen shown in {started['shown']:.2f} s")
-        # the screenshot waits for the core (it lists the services available
-        # now), but not forever
-        QTimer.singleShot(20000, write_shot)
+
+def _attract_screenshot(ui: KioskUI, display: Display, shot: Path, t0: float) -> Callable[[], None]:
+    """Says when the first frame is up and returns ``write_shot``, which saves
+    the attract screen once (after the core started, or 20 s after the first
+    frame at the latest: it lists the services available now)."""
+    from PySide6.QtCore import QTimer
+
+    started: dict[str, Any] = {}
 
     def write_shot():
         if "shot" in started:
@@ -394,16 +437,26 @@ def run_command(ctx: click.Context, windowed: bool, portrait: bool, elderly: boo
         except OSError as exc:
             click.echo(f"warning: {exc}", err=True)
 
+    def first_frame():
+        if "shown" in started:
+            return
+        started["shown"] = time.perf_counter() - t0
+        click.echo(f"attract screen shown in {started['shown']:.2f} s")
+        QTimer.singleShot(20000, write_shot)
+
     ui.view.frameSwapped.connect(first_frame)
     if display.kind == "offscreen":
         QTimer.singleShot(200, first_frame)  # offscreen windows may never swap
+    return write_shot
 
-    watchdog = Watchdog()
-    qt_alive = watchdog.register("qt-event-loop", 10.0)
+
+def _attacher(config, backend, ui: KioskUI, watchdog: Watchdog, write_shot: Callable[[], None], t0: float,
+              soak: tuple[int, int, int] | None) -> Callable[[Any], None]:
+    """What to do on the GUI thread once ``KioskApp`` has started."""
+    from PySide6.QtCore import QTimer
 
     def attach(app):
         backend.app = app
-        started["app"] = app
         ui.cleanups.insert(0, app.stop)
         ops = Operations(app, watchdog=watchdog).start()
         ui.cleanups.insert(0, ops.stop)
@@ -416,12 +469,17 @@ def run_command(ctx: click.Context, windowed: bool, portrait: bool, elderly: boo
         watchdog.ready("attract screen up, core ready")
         watchdog.start()
         QTimer.singleShot(1500, write_shot)
-        if soak_sessions:
+        if soak:
             from .soak import start_ui_soak
 
-            start_ui_soak(app, ui, backend, soak_sessions, soak_seed, soak_every)
+            start_ui_soak(app, ui, backend, *soak)
+    return attach
 
-    _start_kiosk_app(config, backend, ui, attach)
+
+def _run_loop(ui: KioskUI, qt_alive: Callable[[], None], exit_after: float | None) -> tuple[int, list[str]]:
+    """Qt's event loop until Ctrl-C, SIGTERM, --exit-after or the technician's
+    restart; returns the exit code and the signal that stopped it, if any."""
+    from PySide6.QtCore import QTimer
 
     # Ctrl-C: Qt's loop does not run Python signal handlers unless Python gets
     # the interpreter now and then.
@@ -444,21 +502,5 @@ def run_command(ctx: click.Context, windowed: bool, portrait: bool, elderly: boo
     # Later signals must not interrupt the shutdown with a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    watchdog.stop()
     heartbeat.stop()
-    backend.close()
-    ui.close()  # the core and its devices, simulators and children
-    ui.view.close()
-    ui.qapp.processEvents()
-    display.stop()  # Xvfb only after Qt let go of it
-    if code == EXIT_RESTART:
-        click.echo("restarting the kiosk app")
-        os.execv(sys.executable, [sys.executable, "-m", "kiosk.cli", *sys.argv[1:]])
-    if stopped_by:
-        click.echo(f"kiosk stopped ({stopped_by[0]})")
-    # Everything is closed: leave without the interpreter's finalisation, which
-    # would tear down Qt objects in arbitrary order (PySide may abort there).
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    return code, stopped_by

@@ -3,28 +3,23 @@
 ``EngineBackend`` wraps ``KioskApp`` (kiosk/app.py): the service catalog with
 availability, one ``flows.engine.Session`` at a time, the camera's latest
 frame, documents for previews, the staff call.  View-models call it from
-their worker thread; engine state changes arrive through ``subscribe``
-callbacks on whatever thread the engine is on.  Nothing here imports Qt.
+their worker thread.  Engine state reaches the screen one way only: through
+``subscribe`` callbacks, once per change, on whatever thread the engine is
+on; the calls that change it return nothing to apply again.  Nothing here
+imports Qt.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
+from flows.state import shown_text
 from kiosk.status import out_of_service_reason
 
 log = logging.getLogger(__name__)
-
-
-def _text_dict(value: Any) -> dict | None:
-    if value is None:
-        return None
-    if isinstance(value, dict):
-        return value
-    as_dict = getattr(value, "as_dict", None)
-    return as_dict() if callable(as_dict) else {"zh": str(value), "en": str(value)}
 
 
 class EngineBackend:
@@ -50,18 +45,20 @@ class EngineBackend:
 
     # --- catalog --------------------------------------------------------------
     def services(self) -> list[dict]:
-        """[{id, category, title, summary, available, reason, keywords}] for the catalog."""
+        """[{id, category, title, summary, available, reason, keywords}] for the
+        catalog, every text through the engine's one projection (flows.state.shown_text)."""
         out = []
         if self.app is None:  # still starting
             return out
         for item in self.app.services():
+            reasons = item.get("reasons") or ([item["reason"]] if item.get("reason") else [])
             out.append({
                 "id": item["id"],
                 "category": item.get("category", "public"),
-                "title": _text_dict(item.get("title")) or {"zh": item["id"], "en": item["id"]},
-                "summary": _text_dict(item.get("description") or item.get("summary")),
+                "title": shown_text(item.get("title")) or {"key": None, "zh": item["id"], "en": item["id"]},
+                "summary": shown_text(item.get("description") or item.get("summary")),
                 "available": bool(item.get("available", True)),
-                "reason": _first_reason(item),
+                "reason": shown_text(reasons[0]) if reasons else None,
                 "keywords": list(item.get("keywords") or []),
             })
         return out
@@ -75,7 +72,8 @@ class EngineBackend:
     def session(self):
         return self._session
 
-    def start(self, service_id: str, lang: str = "zh", elderly: bool = False) -> dict:
+    def start(self, service_id: str, lang: str = "zh", elderly: bool = False) -> None:
+        """Open ``service_id``; its first state comes to the subscribers."""
         if self.app is None:
             raise RuntimeError("kiosk core is still starting")
         self._drop()
@@ -87,20 +85,19 @@ class EngineBackend:
             session.data["elderly"] = True
         if getattr(session, "step", None) is None and not getattr(session, "ended", False):
             session.start()
-        return session.state()
+        else:
+            self._notify(session)   # started (or ended) before we listened: the screen still hears of it
 
-    def dispatch(self, event: dict) -> dict | None:
+    def dispatch(self, event: dict) -> None:
         session = self._session
         if session is None:
-            return None
+            return
         session.dispatch(event)
-        state = session.state()
-        if state.get("ended"):
+        if session.ended:
             self._drop()
-        return state
 
-    def tick(self) -> dict | None:
-        return self.dispatch({"type": "tick"})
+    def tick(self) -> None:
+        self.dispatch({"type": "tick"})
 
     def set_preferences(self, lang: str, elderly: bool) -> None:
         session = self._session
@@ -113,7 +110,7 @@ class EngineBackend:
         session = self._session
         if session is not None:
             session.dispatch({"type": "cancel"})
-            if not session.state().get("ended"):
+            if not session.ended:
                 session.close()
         self._drop()
 
@@ -149,12 +146,8 @@ class EngineBackend:
         if call is None:
             log.warning("staff call requested", extra={"page": page})
             return True
-        return call(reason=page, service=(service or {}).get("id") if isinstance(service, dict) else service) is not False
+        service_id = service.get("id") if isinstance(service, dict) else service
+        return call(reason=page, service=service_id) is not False
 
     def close(self) -> None:
         self._drop()
-
-
-def _first_reason(item: dict) -> dict | None:
-    reasons = item.get("reasons") or ([item["reason"]] if item.get("reason") else [])
-    return _text_dict(reasons[0]) if reasons else None

@@ -15,23 +15,26 @@ log = logging.getLogger(__name__)
 OPEN_TIMEOUT_S = 30.0
 
 
-def _ui_runner(soak, ui, backend) -> None:
+def through_screen(runner, app, ui, backend) -> None:
+    """Route a ``flows.runner.Runner``'s sessions and taps through the touch
+    screen's view-model: each session opens with a tap on its catalog tile,
+    each event is a tap, and the QML screens render every state."""
     from flows.engine import ServiceUnavailable
 
-    runner = soak.runner
-
     def opener(service: str, lang: str, clock, journal, on_artifact):
-        avail = soak.app.availability(service)
+        avail = app.availability(service)
         if not avail.ok:  # the screen shows the notice; the runner counts it as unavailable
             raise ServiceUnavailable(service, avail.reasons)
         before = backend.session
         backend.session_options = {"clock": clock, "journal": journal, "on_artifact": on_artifact}
+        if lang != ui.vm.lang:
+            ui.vm.run_on_gui(lambda: ui.vm.setLang(lang))
         deadline = time.monotonic() + OPEN_TIMEOUT_S
         while time.monotonic() < deadline:
             # The catalog the screen shows is refreshed in the background; a tap
             # on a tile it still shows as unavailable (just after a fault) only
             # gives a notice, so tap again once the list has caught up.
-            ui.vm.run_on_gui(lambda: (ui.vm.touchStart(), ui.vm.refresh_services(), ui.vm.openService(service)))
+            ui.vm.run_on_gui(lambda: (ui.vm.touchStart(), ui.vm.refresh_services(), ui.vm.catalog.open(service)))
             tap_until = time.monotonic() + 10.0
             while time.monotonic() < tap_until:
                 if backend.session is not before and backend.session is not None:
@@ -44,7 +47,7 @@ def _ui_runner(soak, ui, backend) -> None:
         (the view-model's one engine thread runs its calls in order)."""
         payload = {k: v for k, v in event.items() if k != "type"}
         taken = threading.Event()
-        ui.vm.run_on_gui(lambda: (ui.vm.send(event["type"], payload), ui.vm.worker.submit(taken.set)))
+        ui.vm.run_on_gui(lambda: (ui.vm.session.send(event["type"], payload), ui.vm.calls.worker.submit(taken.set)))
         if not taken.wait(OPEN_TIMEOUT_S):
             raise RuntimeError(f"the screen did not take {event['type']}")
 
@@ -61,7 +64,7 @@ def start_ui_soak(app, ui, backend, sessions: int, seed: int, every: int) -> thr
         children = ", ".join(f"{pid}: {_rss_mb(pid):.0f} MB" for pid in child_pids())
         click.echo(f"idle: app process {idle['rss_mb']:.0f} MB RSS; child processes {children or 'none'}")
         soak = Soak(app, seed=seed, out=lambda line: click.echo(line))
-        _ui_runner(soak, ui, backend)
+        through_screen(soak.runner, soak.app, ui, backend)
         started = time.monotonic()
         code = 1
         result = SoakResult()

@@ -20,8 +20,9 @@ import logging
 import shutil
 import subprocess
 import threading
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from kiosk.core import i18n
 
@@ -115,7 +116,7 @@ class VoicePack:
 
 class Voice:
     def __init__(self, enabled: bool = True, volume: float = 0.8,
-                 runner: Callable[[Sequence[str]], "subprocess.Popen | None"] | None = None,
+                 runner: Callable[[Sequence[str]], subprocess.Popen | None] | None = None,
                  pack: VoicePack | str | Path | None = None):
         self.binary = shutil.which("espeak-ng")
         self.player = shutil.which("play")

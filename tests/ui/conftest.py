@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -15,7 +14,6 @@ import pytest
 
 pytest.importorskip("PySide6.QtQuick")
 import PySide6.QtQuick  # noqa: E402,F401 - must be imported before QML loads
-
 from PySide6.QtCore import QCoreApplication, QPointF, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
@@ -48,13 +46,27 @@ class Driver:
         self.ui = ui
         self.qtbot = qtbot
 
-    def pump(self, seconds: float = 0.05) -> None:
-        end = time.monotonic() + seconds
-        while True:
-            QCoreApplication.processEvents()
-            if time.monotonic() >= end:
-                break
-            time.sleep(0.01)
+    def settle(self, timeout: float = 15.0) -> None:
+        """Until every engine call queued so far (taps, refreshes) has run on
+        the view-model's engine thread and its result has reached the screen."""
+        done: list[bool] = []
+        self.ui.vm.calls.call(lambda: None, then=lambda _r: done.append(True))
+        self.qtbot.waitUntil(lambda: bool(done), timeout=int(timeout * 1000))
+        QCoreApplication.processEvents()
+
+    def images_loaded(self) -> bool:
+        """No visible image on the screen is still loading."""
+        from PySide6.QtQml import QQmlEngine, QQmlExpression
+
+        stack = [self.ui.view.rootObject()]
+        while stack:
+            item = stack.pop()
+            if item.isVisible() and item.metaObject().className().startswith("QQuickImage"):
+                loading = QQmlExpression(QQmlEngine.contextForObject(item), item, "status === Image.Loading")
+                if loading.evaluate()[0]:
+                    return False
+            stack.extend(item.childItems())
+        return True
 
     def item(self, name: str, timeout: float = 5.0):
         found = {}
@@ -80,26 +92,39 @@ class Driver:
         window = self.ui.view
         if hold_ms:
             QTest.mousePress(window, Qt.LeftButton, Qt.NoModifier, centre)
-            self.pump(hold_ms / 1000)
+            self.qtbot.wait(hold_ms)   # the gesture itself: a finger held down this long
             QTest.mouseRelease(window, Qt.LeftButton, Qt.NoModifier, centre)
         else:
             QTest.mouseClick(window, Qt.LeftButton, Qt.NoModifier, centre)
-        self.pump()
+        self.settle()
 
     def wait_page(self, page: str, timeout: float = 10.0) -> None:
         self.qtbot.waitUntil(lambda: self.ui.vm.page == page, timeout=int(timeout * 1000))
-        self.pump(0.1)
+        self.settle()
 
     def wait_view(self, view: str, timeout: float = 15.0) -> dict:
         try:
-            self.qtbot.waitUntil(lambda: self.ui.vm.page == "step" and self.ui.vm.view == view,
+            self.qtbot.waitUntil(lambda: self.ui.vm.page == "step" and self.ui.vm.session.view == view,
                                  timeout=int(timeout * 1000))
         except Exception:
-            raw = self.ui.vm._raw
-            seen = f"notices={self.ui.vm.notices!r} page={self.ui.vm.page} view={raw.get('view')} step={raw.get('step')} message={raw.get('message')}"
+            raw = self.ui.vm.session.raw
+            seen = (f"notices={self.ui.vm.notices!r} page={self.ui.vm.page} view={raw.get('view')} "
+                    f"step={raw.get('step')} message={raw.get('message')}")
             raise AssertionError(f"waited {timeout:g}s for view {view!r}; screen shows {seen}") from None
-        self.pump(0.15)
-        return self.ui.vm._raw
+        self.settle()
+        return self.ui.vm.session.raw
+
+    def show_service(self, service: str, tab: str = "all") -> None:
+        """On the catalog: open ``tab`` and turn pages until the tile of
+        ``service`` shows (26+ services do not fit one page)."""
+        self.tap(f"tab_{tab}")
+        catalog = self.ui.vm.catalog
+        while self.absent(f"service_{service}"):
+            assert catalog.page < catalog.pages - 1, f"{service} is on no page of {tab}"
+            turned_to = catalog.page + 1
+            self.tap("btnNextPage")
+            self.qtbot.waitUntil(lambda n=turned_to: catalog.page == n, timeout=5000)
+        self.item(f"service_{service}")
 
     def unnamed(self) -> list[str]:
         """Items a screen reader would meet without a name on the current
@@ -143,7 +168,8 @@ class Driver:
         screens over a fake backend, which must not stand in the docs for the
         real catalog.  Every screen shot is also one a screen reader can read:
         no touch area or text without an accessible name."""
-        self.pump(0.2)
+        self.settle()
+        self.qtbot.waitUntil(self.images_loaded, timeout=15000)
         missing = self.unnamed()
         assert not missing, f"{name}: no accessible name for " + "; ".join(missing[:12])
         mode = "elderly" if self.ui.vm.elderly else "standard"
@@ -245,10 +271,13 @@ def make_ui(qtbot, voice_recorder):
         driver = Driver(ui, qtbot)
         driver.voice = voice_recorder
         made.append((ui, backend))
-        driver.pump(0.1)
+        driver.settle()
         return driver
 
     yield build
+    warned = [w for ui, _ in made for w in ui.qml_warnings]
     for ui, backend in made:
         backend.close()
         ui.close()
+    # every screen a test walked through bound cleanly to the view-models
+    assert not warned, "QML warnings:\n" + "\n".join(dict.fromkeys(warned))

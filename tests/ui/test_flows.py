@@ -19,6 +19,7 @@ def kiosk(real_kiosk):
 def start(kiosk, service: str) -> None:
     kiosk.tap("touchToStart")
     kiosk.wait_page("catalog")
+    kiosk.show_service(service)
     kiosk.tap(f"service_{service}")
 
 
@@ -44,9 +45,13 @@ def test_attract_and_catalog_show_the_real_services(kiosk):
         kiosk.shot("attract")
         kiosk.tap("touchToStart")
         kiosk.wait_page("catalog")
-        # elderly mode shows fewer tiles per page; the first page starts with the approvals
-        for service in ("no_property_proof",) if elderly else ("no_property_proof", "queue_ticket", "traffic_violations"):
-            kiosk.item(f"service_{service}")
+        kiosk.tap("tab_all")   # the whole menu, page by page, in catalog order
+        catalog = kiosk.ui.vm.catalog
+        offered = [s["id"] for s in kiosk.app.services()]
+        assert [s["id"] for s in catalog.services] == offered[:len(catalog.services)]
+        for service in catalog.services:
+            kiosk.item(f"service_{service['id']}")
+        assert len(catalog.services) == min(len(offered), 4 if elderly else 9)
         kiosk.shot("catalog")
         kiosk.tap("btnHome")
 
@@ -125,8 +130,10 @@ def test_printer_out_of_paper_makes_queue_unavailable_with_reason(kiosk):
     kiosk.ui.vm.refresh_services()
     kiosk.tap("touchToStart")
     kiosk.wait_page("catalog")
-    kiosk.qtbot.waitUntil(lambda: not any(s["available"] for s in kiosk.ui.vm._services if s["id"] == "queue_ticket"),
+    items = kiosk.ui.vm.catalog
+    kiosk.qtbot.waitUntil(lambda: not any(s["available"] for s in items.items if s["id"] == "queue_ticket"),
                           timeout=10000)
+    kiosk.show_service("queue_ticket")
     kiosk.tap("service_queue_ticket")
     assert "纸" in kiosk.text("noticeText")  # says the paper ran out, not just "error"
     kiosk.shot("catalog_printer_out")
@@ -172,7 +179,8 @@ def test_diagnostics_screen_runs_device_tests(kiosk):
     kiosk.tap("test_face")
     kiosk.qtbot.waitUntil(lambda: kiosk.ui.tech.results.get("face", "").startswith("正常"), timeout=30000)
     assert "人脸编码器 numpy" in kiosk.text("result_face") and "摄像头：" in kiosk.text("result_face")
-    assert re.search(r"上次同步 (从未|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", kiosk.text("outboxText")), kiosk.text("outboxText")
+    outbox = kiosk.text("outboxText")
+    assert re.search(r"上次同步 (从未|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", outbox), outbox
     kiosk.tap("test_logs")
     kiosk.shot("diagnostics")
     assert "fps" in kiosk.text("cameraFps")

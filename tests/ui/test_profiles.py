@@ -51,20 +51,20 @@ def kiosk(bank_core, make_ui):
 
 
 def header_colour(kiosk) -> str:
-    kiosk.pump(0.2)
+    kiosk.settle()
     image = kiosk.ui.view.grabWindow()
     return QColor(image.pixel(image.width() // 2, 4)).name().upper()
 
 
 def test_bank_profile_look_hours_and_services(kiosk):
-    vm = kiosk.ui.vm
+    vm = kiosk.ui.vm.catalog
     # services: the attract list and the catalog agree, both without the hall's extras
     kiosk.qtbot.waitUntil(lambda: len(vm.availableNow) > 0, timeout=10000)
-    offered = {s["id"] for s in vm._services}
+    offered = {s["id"] for s in vm.items}
     assert offered and not offered & set(NOT_AT_THE_BANK)
     assert offered <= set(kiosk.app.config.get("services.enabled"))
     advertised = {s["id"] for s in vm.availableNow}
-    assert advertised == {s["id"] for s in vm._services if s["available"]}
+    assert advertised == {s["id"] for s in vm.items if s["available"]}
     for sid in NOT_AT_THE_BANK:
         assert kiosk.absent(f"available_{sid}")
     kiosk.item("available_no_property_proof")
@@ -87,7 +87,7 @@ def test_bank_profile_look_hours_and_services(kiosk):
 
     kiosk.tap("touchToStart")
     kiosk.wait_page("catalog")
-    kiosk.item("service_no_property_proof")
+    kiosk.show_service("no_property_proof")
     for sid in NOT_AT_THE_BANK:
         assert kiosk.absent(f"service_{sid}")
     kiosk.tap("tab_public")  # the hall's queue ticket lives here; the bank has none

@@ -105,7 +105,7 @@ def test_search_with_on_screen_keyboard(kiosk):
     kiosk.wait_page("catalog")
     kiosk.tap("searchBox")
     kiosk.type_keys("QUEUE")
-    assert kiosk.ui.vm.search == "QUEUE"
+    assert kiosk.ui.vm.catalog.search == "QUEUE"
     assert not kiosk.absent("service_queue_ticket") and kiosk.absent("service_toy_plate")
     kiosk.shot("catalog_search", docs=False)
     kiosk.tap("keyClear")

@@ -7,6 +7,7 @@ Rectangle {
     property string kind: "primary"      // primary | secondary | danger | quiet
     property bool enabledLook: true
     property int fontSize: theme.body
+    property real padding: theme.spacing * 3   // room beside the label (rows of tabs use less)
     signal clicked()
 
     Accessible.role: Accessible.Button
@@ -15,7 +16,7 @@ Rectangle {
     Accessible.onPressAction: if (root.enabledLook) root.clicked()
 
     implicitHeight: Math.max(theme.button, theme.minTarget)
-    implicitWidth: Math.max(label.implicitWidth + theme.spacing * 3, theme.minTarget * 2)
+    implicitWidth: Math.max(label.implicitWidth + padding, theme.minTarget * 2)
     radius: theme.radius
     color: !enabledLook ? theme.disabled
          : kind === "primary" ? theme.primary

@@ -3,7 +3,7 @@ import QtQuick
 // A queue number, big, with the people waiting before it (when the central
 // queue said so) and the counters that serve it.
 Column {
-    readonly property var r: vm.session.result || ({})
+    readonly property var r: session.state.result || ({})
     spacing: theme.spacing / 2
     Text {
         objectName: "ticketNumber"

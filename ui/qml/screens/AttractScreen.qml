@@ -154,7 +154,7 @@ Item {
         // What can be done right now, so nobody starts a service that is down.
         Column {
             objectName: "availableNow"
-            visible: vm.availableNow.length > 0 && chips.rowsShown > 0
+            visible: catalog.availableNow.length > 0 && chips.rowsShown > 0
             width: parent.width
             spacing: theme.spacing
             KText {
@@ -172,7 +172,7 @@ Item {
                 clip: true   // whole rows only: what does not fit is in the catalog
                 spacing: theme.spacing / 2
                 Repeater {
-                    model: vm.availableNow
+                    model: catalog.availableNow
                     delegate: Rectangle {
                         objectName: "available_" + modelData.id
                         Accessible.role: Accessible.StaticText

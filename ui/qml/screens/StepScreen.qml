@@ -6,7 +6,7 @@ import "../components"
 Item {
     id: screen
     objectName: "stepScreen"
-    readonly property var s: vm.session
+    readonly property var s: session.state
     readonly property bool portrait: width < height
     readonly property bool isError: s.view === "error"
 
@@ -32,8 +32,8 @@ Item {
             }
             KText {
                 objectName: "onBehalf"
-                visible: !!s.on_behalf
-                text: s.on_behalf || ""
+                visible: text !== ""
+                text: session.onBehalf
                 color: theme.primary
                 font.pixelSize: theme.small
                 font.bold: true
@@ -139,7 +139,7 @@ Item {
                 kind: index === 0 && modelData.id !== "skip" ? "primary" : "secondary"
                 width: Math.max(implicitWidth, theme.elderly ? 360 : 280)
                 text: modelData.label
-                onClicked: vm.send("tap", {"action": modelData.id})
+                onClicked: session.send("tap", {"action": modelData.id})
             }
         }
         KButton {
@@ -148,7 +148,7 @@ Item {
             kind: "secondary"
             width: Math.max(implicitWidth, 240)
             text: vm.t["ui.common.cancel"]
-            onClicked: vm.cancel()
+            onClicked: session.cancel()
         }
         KButton {
             objectName: "btnBack"
@@ -156,7 +156,7 @@ Item {
             kind: "secondary"
             width: Math.max(implicitWidth, 200)
             text: "‹ " + vm.t["ui.top.back"]
-            onClicked: vm.send("back")
+            onClicked: session.send("back")
         }
         KButton {
             objectName: "btnRepeat"

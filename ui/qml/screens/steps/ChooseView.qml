@@ -5,7 +5,7 @@ import "../../components"
 Item {
     id: view
     objectName: "chooseView"
-    readonly property var s: vm.session
+    readonly property var s: session.state
     readonly property var all: s.choices || []
     readonly property int per: theme.elderly ? 4 : 8
     property int page: 0
@@ -30,7 +30,7 @@ Item {
                 Accessible.description: modelData.enabled ? (modelData.detail || "") : (modelData.reason || vm.t["ui.a11y.unavailable"])
                 Accessible.checkable: !!view.s.multi
                 Accessible.checked: !!modelData.selected
-                Accessible.onPressAction: vm.send("tap", {"action": modelData.id})
+                Accessible.onPressAction: session.send("tap", {"action": modelData.id})
                 width: (grid.width - grid.spacing * (grid.columns - 1)) / grid.columns
                 // fill the page evenly, never below a finger-sized target
                 readonly property int rowsPerPage: Math.ceil(view.per / grid.columns)
@@ -64,7 +64,7 @@ Item {
                         color: modelData.selected ? theme.onPrimary : (modelData.enabled ? theme.muted : theme.disabledText)
                     }
                 }
-                MouseArea { anchors.fill: parent; onClicked: vm.send("tap", {"action": modelData.id}) }
+                MouseArea { anchors.fill: parent; onClicked: session.send("tap", {"action": modelData.id}) }
             }
         }
     }
@@ -102,7 +102,7 @@ Item {
             visible: !!s.multi || (s.fields && s.fields.length > 0)
             width: parent.width
             text: vm.t["ui.common.next"]
-            onClicked: vm.send("submit")
+            onClicked: session.send("submit")
         }
     }
 }

@@ -5,7 +5,7 @@ import "../../components"
 // choices (agree / decline) as two large buttons.
 Item {
     objectName: "consentView"
-    readonly property var s: vm.session
+    readonly property var s: session.state
     Panel {
         anchors { left: parent.left; right: parent.right; top: parent.top; bottom: buttons.top; bottomMargin: theme.spacing }
         Flickable {
@@ -18,7 +18,7 @@ Item {
                 id: body
                 objectName: "consentText"
                 width: flick.width
-                text: s.body || s.prompt || ""
+                text: s.prompt || ""
                 lineHeight: 1.3
             }
         }
@@ -35,7 +35,7 @@ Item {
                 kind: index === 0 ? "primary" : "secondary"
                 width: Math.max(implicitWidth, theme.elderly ? 420 : 340)
                 text: modelData.label || modelData.id
-                onClicked: vm.send("tap", {"action": modelData.id})
+                onClicked: session.send("tap", {"action": modelData.id})
             }
         }
     }

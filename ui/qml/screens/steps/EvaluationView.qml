@@ -5,7 +5,7 @@ import "../../components"
 Item {
     id: view
     objectName: "evaluationView"
-    readonly property var s: vm.session
+    readonly property var s: session.state
     readonly property var levels: s.choices || []
     readonly property var tints: ["#1B5E20", "#2E7D32", "#4A5563", "#B3261E", "#8E1B15"]
     readonly property bool stacked: width < height
@@ -20,7 +20,7 @@ Item {
                 Accessible.role: Accessible.Button
                 Accessible.name: modelData.label || modelData.id
                 Accessible.description: vm.t["ui.a11y.rating"]
-                Accessible.onPressAction: vm.send("tap", {"action": modelData.id})
+                Accessible.onPressAction: session.send("tap", {"action": modelData.id})
                 width: view.stacked ? Math.min(view.width, 900) : (view.width - theme.spacing * 4) / Math.max(5, view.levels.length)
                 height: view.stacked ? Math.max(theme.minTarget, Math.min(theme.button * 2, (view.height - theme.spacing * 4) / Math.max(5, view.levels.length)))
                                      : Math.min(view.height * 0.8, theme.elderly ? 380 : 320)
@@ -50,7 +50,7 @@ Item {
                         horizontalAlignment: Text.AlignHCenter
                     }
                 }
-                MouseArea { anchors.fill: parent; onClicked: vm.send("tap", {"action": modelData.id}) }
+                MouseArea { anchors.fill: parent; onClicked: session.send("tap", {"action": modelData.id}) }
             }
         }
     }
@@ -59,6 +59,6 @@ Item {
         visible: !!s.multi
         anchors { right: parent.right; bottom: parent.bottom }
         text: vm.t["ui.common.next"]
-        onClicked: vm.send("submit")
+        onClicked: session.send("submit")
     }
 }

@@ -9,7 +9,7 @@ import "../../components"
 Item {
     id: view
     objectName: "faceView"
-    readonly property var s: vm.session
+    readonly property var s: session.state
     readonly property bool stacked: width < height
     Rectangle {
         id: frame
@@ -72,6 +72,6 @@ Item {
         kind: "secondary"
         fontSize: theme.small
         text: vm.t["ui.camera.alternative"]
-        onClicked: vm.send("tap", {"action": "other_way"})
+        onClicked: session.send("tap", {"action": "other_way"})
     }
 }

@@ -6,7 +6,7 @@ import "../../components"
 Item {
     id: form
     objectName: "formView"
-    readonly property var s: vm.session
+    readonly property var s: session.state
     readonly property var fields: s.fields || []
     property int current: 0
     property var typed: ({})          // what this screen typed, shown instead of a masked value
@@ -24,7 +24,7 @@ Item {
     }
     function setValue(name, value) {
         var t = typed; t[name] = value; typed = t
-        vm.send("input", {"field": name, "value": value})
+        session.send("input", {"field": name, "value": value})
     }
 
     Flickable {
@@ -129,7 +129,7 @@ Item {
         onClear: if (form.field) form.setValue(form.field.name, "")
         onDone: {
             if (form.current < form.fields.length - 1) form.current += 1
-            else vm.send("submit")
+            else session.send("submit")
         }
     }
 
@@ -139,6 +139,6 @@ Item {
         anchors { right: parent.right; bottom: parent.bottom }
         width: Math.max(implicitWidth, theme.elderly ? 420 : 320)
         text: vm.t["ui.common.next"]
-        onClicked: vm.send("submit")
+        onClicked: session.send("submit")
     }
 }

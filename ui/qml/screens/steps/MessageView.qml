@@ -3,7 +3,7 @@ import "../../components"
 
 Item {
     objectName: "messageView"
-    readonly property var s: vm.session
+    readonly property var s: session.state
     Column {
         anchors.centerIn: parent
         width: parent.width * 0.8
@@ -15,12 +15,6 @@ Item {
             width: theme.huge * 2; height: width; radius: width / 2
             color: theme.success
             CheckMark { objectName: "doneMark"; anchors.fill: parent; ink: theme.onSuccess }
-        }
-        KText {
-            width: parent.width
-            horizontalAlignment: Text.AlignHCenter
-            visible: text !== ""
-            text: s.body || ""
         }
     }
 }

@@ -4,7 +4,7 @@ import "../../components"
 // Payment QR from the sandbox payment service; the engine polls the payment.
 Item {
     objectName: "paymentView"
-    readonly property var s: vm.session
+    readonly property var s: session.state
     readonly property var pay: s.payment || ({})
     Row {
         anchors.centerIn: parent
@@ -27,12 +27,11 @@ Item {
             KText { text: vm.t["ui.payment.scan"] }
             KText {
                 objectName: "paymentAmount"
-                text: pay.amount_text || (pay.amount !== undefined ? "¥ " + pay.amount : "")
+                text: pay.amount !== undefined ? "¥ " + pay.amount : ""
                 font.pixelSize: theme.huge
                 font.bold: true
                 color: theme.danger
             }
-            KText { text: pay.status_text || ""; color: theme.muted }
         }
     }
 }

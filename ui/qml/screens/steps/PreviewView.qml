@@ -4,7 +4,7 @@ import "../../components"
 // A page of the document about to be printed, rendered from the engine's PDF.
 Item {
     objectName: "previewView"
-    readonly property var s: vm.session
+    readonly property var s: session.state
     readonly property var p: s.preview || ({})
     Rectangle {
         anchors.centerIn: parent
@@ -19,13 +19,8 @@ Item {
             fillMode: Image.PreserveAspectFit
             asynchronous: true
             cache: false
-            source: p.doc ? "image://kiosk/doc/" + s.session + "/" + p.doc + "/" + (p.page || 1) : (p.image || "")
-        }
-        KText {
-            visible: !p.doc && !p.image
-            anchors.centerIn: parent
-            width: parent.width * 0.8
-            text: p.text || ""
+            // the first page of the engine's PDF (flows.state.Preview)
+            source: p.document ? "image://kiosk/doc/" + s.session + "/" + p.document + "/1" : ""
         }
     }
 }

@@ -4,7 +4,7 @@ import "../../components"
 // Paper coming out of a printer while the job runs.
 Item {
     objectName: "printingView"
-    readonly property var s: vm.session
+    readonly property var s: session.state
     Rectangle {
         id: printer
         anchors.centerIn: parent
@@ -31,11 +31,11 @@ Item {
         objectName: "printingText"
         anchors.horizontalCenter: parent.horizontalCenter
         anchors.bottom: parent.bottom
-        text: (s.printing && s.printing.text) || vm.t["ui.printing.title"]
+        text: vm.t["ui.printing.title"]
         font.pixelSize: theme.title
     }
     TicketNumber {
         anchors { left: parent.left; top: parent.top }
-        visible: !!(vm.session.result && vm.session.result.ticket)
+        visible: !!(session.state.result && session.state.result.ticket)
     }
 }

@@ -5,7 +5,7 @@ import "../../components"
 // label/value rows, exactly as the engine put them in state.result.
 Panel {
     objectName: "resultView"
-    readonly property var s: vm.session
+    readonly property var s: session.state
     readonly property var r: s.result || ({})
     readonly property var rows: r.rows || []
     Column {

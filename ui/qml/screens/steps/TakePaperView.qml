@@ -24,7 +24,7 @@ Item {
     }
     Text {
         Accessible.role: Accessible.Graphic
-        Accessible.name: vm.session.title || ""
+        Accessible.name: session.state.title || ""
         anchors.horizontalCenter: parent.horizontalCenter
         anchors.bottom: slot.top
         anchors.bottomMargin: paper.height * 1.4
@@ -37,6 +37,6 @@ Item {
         // portrait: centred above the slot; landscape: in the free top-left corner
         x: parent.width < parent.height ? (parent.width - width) / 2 : 0
         anchors.top: parent.top
-        visible: !!(vm.session.result && vm.session.result.ticket)
+        visible: !!(session.state.result && session.state.result.ticket)
     }
 }
