@@ -234,14 +234,16 @@ def _qr_image(payload: str):
 
 
 def _pdf_page_image(pdf: bytes, page: int):
-    """Render one PDF page with poppler's pdftoppm (in memory, no temp file)."""
+    """Render one PDF page with poppler's pdftoppm, in memory: with no output
+    root it writes the PNG to stdout (a root of "-" would be a file named
+    "--1.png" in the working directory, holding a resident's document)."""
     from PySide6.QtGui import QImage
 
     binary = shutil.which("pdftoppm")
     if binary is None:
         return QImage()
     try:
-        out = subprocess.run([binary, "-png", "-r", "80", "-f", str(page), "-l", str(page), "-", "-"],
+        out = subprocess.run([binary, "-png", "-r", "80", "-f", str(page), "-l", str(page), "-singlefile", "-"],
                              input=pdf, capture_output=True, timeout=20, check=True).stdout
     except (subprocess.SubprocessError, OSError):
         return QImage()
