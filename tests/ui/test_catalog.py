@@ -170,6 +170,7 @@ def test_pinyin_search_looks_through_every_category(menu):
     kiosk = menu()
     kiosk.tap("tab_public")
     kiosk.tap("searchBox")
+    assert len(kiosk.ui.vm.catalog.quickWords) == 12   # suggestions stay two short rows
     kiosk.type_keys("GJJ")          # 公积金 (convenience) from the public tab
     assert set(shown_tiles(kiosk)) == {"provident_fund_proof", "provident_loan"}
     assert kiosk.ui.vm.catalog.category == ""      # no tab claims the results

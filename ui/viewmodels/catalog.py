@@ -17,6 +17,7 @@ from .common import GuiCalls, localize
 # category the strings do not name is listed under "all" only.
 CATEGORY_ORDER = ("approval", "convenience", "public")
 FREQUENT, ALL = "frequent", "all"
+QUICK_WORDS = 12   # suggestions under the search box: two short rows, not a wall of 26+
 
 
 class CatalogViewModel(QObject):
@@ -131,14 +132,16 @@ class CatalogViewModel(QObject):
     @Property("QVariantList", notify=changed)
     def quickWords(self) -> list:
         """One search word per service offered here (its first keyword in the
-        current language), so a profile never suggests a service it lacks."""
+        current language), so a profile never suggests a service it lacks;
+        the most used services' words first."""
         en = self._lang() == "en"
+        by_id = {s["id"]: s for s in self.items}
         words: list[str] = []
-        for svc in self.items:
-            word = next((w for w in svc.get("keywords") or [] if w.isascii() == en and w not in words), None)
+        for sid in self.usage.ranked(list(by_id)):
+            word = next((w for w in by_id[sid].get("keywords") or [] if w.isascii() == en and w not in words), None)
             if word is not None:
                 words.append(word)
-        return words
+        return words[:QUICK_WORDS]
 
     # --- taps ---------------------------------------------------------------
     @Slot(str)
