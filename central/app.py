@@ -51,6 +51,7 @@ ROUTERS: tuple[str, ...] = (
     "central.routes.resident_code",
     "central.routes.progress",
     "central.routes.appointments",
+    "central.routes.guide",
     "central.routes.doors_sandbox",
     "central.console.views",
     "central.metrics",

@@ -8,6 +8,7 @@ central is unreachable (``offline`` in its answer, or a fallback).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -132,7 +133,9 @@ class Doors:
             "appointment_reschedule": lambda appointment_id, id_number, slot_id: self._central(
                 "POST", f"/v1/appointments/{appointment_id}/reschedule", {"id_number": id_number, "slot_id": slot_id}),
             "appointment_check_in": self.check_in,
+            "guide": lambda: self.guide.current(refresh=True),
         }
+        self.guide = GuideStore(app.config, lambda: app.central)
 
     def call(self, op: str, **kw: Any) -> Any:
         return self.ops[op](**kw)
@@ -221,6 +224,94 @@ class Doors:
         return out
 
 
+class GuideStore:
+    """The service guide in force: the newest signed copy central pushed (checked
+    with the remote-configuration key, kept on disk as the last good copy), or
+    the shipped one.  A document that fails any check is ignored, with a log line."""
+
+    REFRESH_S = 600.0
+
+    def __init__(self, config, central: Callable[[], Any]):
+        self.config = config
+        self.central = central
+        self.path = config.data_dir / "guide" / "guide.json"
+        self._checked = 0.0
+        self._lock = threading.Lock()
+
+    def _verified(self, doc: Any) -> dict:
+        import base64
+
+        from cryptography.exceptions import InvalidSignature
+
+        from flows.guide import problem
+        from kiosk.core.remote_config import canonical, trusted_keys_from_config
+
+        if not isinstance(doc, dict) or not isinstance(doc.get("version"), int):
+            raise ValueError("no version")
+        signature = base64.b64decode(str(doc.get("signature") or ""), validate=True)
+        for key in trusted_keys_from_config(self.config):
+            try:
+                key.verify(signature, canonical(doc))
+                break
+            except InvalidSignature:
+                continue
+        else:
+            raise ValueError("signature does not verify with the platform key")
+        why = problem(doc.get("content"))
+        if why:
+            raise ValueError(why)
+        return doc
+
+    def _stored(self) -> dict | None:
+        try:
+            return self._verified(json.loads(self.path.read_text("utf-8")))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, TypeError) as exc:
+            log.warning("stored guide ignored", extra={"reason": str(exc)})
+            return None
+
+    def current(self, refresh: bool = False) -> dict:
+        """``{version, entries, source: shipped|central}``."""
+        from flows.guide import shipped
+
+        with self._lock:
+            if refresh and time.monotonic() - self._checked >= self.REFRESH_S:
+                self._checked = time.monotonic()
+                self._pull()
+            stored = self._stored()
+        base = shipped()
+        if stored is not None and stored["version"] > base["version"]:
+            return {"version": stored["version"], "entries": stored["content"]["entries"], "source": "central"}
+        return {**base, "source": "shipped"}
+
+    def _pull(self) -> None:
+        from offline_cache.client import CentralError
+
+        client = self.central()
+        if client is None:
+            return
+        try:
+            doc = self._verified(client.call("GET", "/v1/guide"))
+        except CentralError as exc:
+            log.info("guide not refreshed", extra={"reason": exc.detail})
+            return
+        except (ValueError, TypeError) as exc:
+            log.warning("guide from central refused, keeping the last good copy", extra={"reason": str(exc)})
+            return
+        old = self._stored()
+        if old is not None and old["version"] >= doc["version"]:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = self.path.with_suffix(".tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, ensure_ascii=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path)
+        log.info("guide updated", extra={"version": doc["version"]})
+
+
 LOCAL_SCAN = 500   # newest cases of this terminal searched by holder (retention keeps the store small)
 
 
@@ -245,4 +336,5 @@ def handles(op: str) -> bool:
 
 
 OPS = frozenset({"resident_code", "resident_code_ready", "progress", "appointment_slots", "appointment_book",
-                 "appointment_mine", "appointment_cancel", "appointment_reschedule", "appointment_check_in"})
+                 "appointment_mine", "appointment_cancel", "appointment_reschedule", "appointment_check_in",
+                 "guide"})

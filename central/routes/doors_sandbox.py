@@ -53,3 +53,15 @@ async def appointment_soon(request: Request):
     except Refused as exc:
         from ..common import err
         return err(422, exc.code, exc.message)
+
+
+@router.put("/v1/sandbox/guide")
+async def publish_guide(request: Request):
+    """Publish a new guide version (the operator console's job on a real platform)."""
+    from ..common import BadRequest
+    from .guide import publish
+
+    content = await json_body(request)
+    if not isinstance(content, dict) or not isinstance(content.get("entries"), dict):
+        raise BadRequest("a guide is a JSON object with an entries table")
+    return {"version": await run_in_threadpool(publish, sandbox(request), content)}

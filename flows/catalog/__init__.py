@@ -33,7 +33,7 @@ import yaml
 
 from ..engine import Choice, Field, Flow, FlowError, Step
 from ..steps import STEP_TYPES
-from . import doors_appointments, doors_functions, doors_hotline  # noqa: F401  (register the front doors' @functions)
+from . import doors_appointments, doors_functions, doors_guide, doors_hotline  # noqa: F401  (register the front doors' @functions)
 from .functions import FUNCTIONS
 
 STEP_KEYS = {"view", "title", "prompt", "fields", "choices", "store", "multi", "actions", "devices", "timeout_s",
