@@ -259,5 +259,8 @@ class Device:
     def _probe(self) -> DeviceStatus:
         return DeviceStatus(DeviceState.ONLINE)
 
-    def describe(self) -> dict:
-        return {"name": self.name, "family": self.family, "url": self.url, "status": self.status().as_dict()}
+    def describe(self, refresh: bool = False) -> dict:
+        """The one device entry every status reader uses (kiosk/status.py): family,
+        URL, the common status and whether it is usable; families add live figures."""
+        st = self.refresh_status() if refresh else self.status()
+        return {"family": self.family, "url": self.url, **st.as_dict(), "usable": st.usable}

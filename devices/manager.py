@@ -87,12 +87,8 @@ class DeviceManager:
         return {n: (d.refresh_status() if refresh else d.status()) for n, d in self.devices.items()}
 
     def describe(self, refresh: bool = False) -> list[dict]:
-        out = []
-        for name, dev in self.devices.items():
-            st = dev.refresh_status() if refresh else dev.status()
-            out.append({"name": name, "family": dev.family, "url": dev.url,
-                        "simulated": name in self.simulators, **st.as_dict(), "usable": st.usable})
-        return out
+        return [{"name": name, "simulated": name in self.simulators, **dev.describe(refresh)}
+                for name, dev in self.devices.items()]
 
     def stop(self) -> None:
         for dev in self.devices.values():

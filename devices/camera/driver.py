@@ -357,8 +357,8 @@ class Camera(Device):
             return DeviceStatus(DeviceState.USER_ERROR, detail=detail, message=msg, last_error=msg.en)
         return DeviceStatus(DeviceState.ONLINE, detail=detail, message=text("camera.online"))
 
-    def describe(self) -> dict:
-        out = super().describe()
+    def describe(self, refresh: bool = False) -> dict:
+        out = super().describe(refresh)
         res = self.resolution
         got = self.latest()
         out.update({"fps": round(self.fps(), 1), "resolution": f"{res[0]}x{res[1]}" if res else None,

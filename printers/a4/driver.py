@@ -289,7 +289,7 @@ class A4Printer(Device):
         raise PrintFailed("a4.job_timeout", result, DeviceState.OFFLINE, job=job_id,
                           seconds=f"{result.seconds:.0f}")
 
-    def describe(self) -> dict:
-        info = super().describe()
+    def describe(self, refresh: bool = False) -> dict:
+        info = super().describe(refresh)
         info["endpoint"] = self._client.endpoint.printer_uri if self._client else None
         return info

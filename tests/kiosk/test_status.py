@@ -50,6 +50,7 @@ def no_reader(tmp_path_factory):
         "smartcard": {"url": "serial:///dev/ttyKIOSKNONE1"}, "a4_printer": {"url": "ipp://127.0.0.1:9/ipp/print"}}})
     app = KioskApp(config).start()
     yield app
+    app.wait_ready(120)  # the face models finish loading before the app and then the process end
     app.stop()
 
 
