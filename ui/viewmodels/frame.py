@@ -111,6 +111,11 @@ class KioskViewModel(QObject):
     volume = Property(float, lambda self: self.voice.volume, notify=changed)
     voiceOn = Property(bool, lambda self: self.voice.enabled, notify=changed)
 
+    @Property(str, notify=changed)
+    def otherStart(self) -> str:
+        """"Touch to start" in the other language, under the screen's own."""
+        return i18n.t("ui.attract.start", "en" if self._lang == "zh" else "zh")
+
     @Property(str, notify=clockChanged)
     def clock(self) -> str:
         return time.strftime("%H:%M")

@@ -34,7 +34,7 @@ Rectangle {
             width: parent.width
             visible: !theme.elderly || !tile.service.available
             text: tile.service.available ? (tile.service.summary || vm.t["ui.catalog." + tile.service.category] || "")
-                                         : vm.t["ui.catalog.unavailable"] + (tile.service.reason ? (vm.lang === "zh" ? "：" : ": ") + tile.service.reason : "")
+                                         : vm.t["ui.catalog.unavailable"] + (tile.service.reason ? vm.t["ui.common.colon"] + tile.service.reason : "")
             font.pixelSize: theme.small
             color: tile.service.available ? theme.muted : theme.disabledText
             maximumLineCount: theme.elderly ? 2 : 3

@@ -26,7 +26,7 @@ Item {
     readonly property real chipRoom: height - headMin - (roomy ? date.implicitHeight + head.spacing : 0) - footFixed
 
     Accessible.role: Accessible.Button
-    Accessible.name: vm.lang === "zh" ? "点击开始" : "Touch to start"
+    Accessible.name: vm.t["ui.attract.start"]
     Accessible.description: vm.hallName
     Accessible.onPressAction: vm.touchStart()
     MouseArea { anchors.fill: parent; onClicked: vm.touchStart() }
@@ -90,7 +90,7 @@ Item {
             id: touch
             objectName: "touchToStart"
             Accessible.role: Accessible.Button
-            Accessible.name: vm.lang === "zh" ? "点击开始" : "Touch to start"
+            Accessible.name: vm.t["ui.attract.start"]
             Accessible.onPressAction: vm.touchStart()
             anchors.horizontalCenter: parent.horizontalCenter
             width: Math.min(parent.width, 1000)
@@ -110,7 +110,7 @@ Item {
                     Accessible.name: text
                     objectName: "touchText"
                     anchors.horizontalCenter: parent.horizontalCenter
-                    text: vm.lang === "zh" ? "点击开始" : "Touch to start"
+                    text: vm.t["ui.attract.start"]
                     font.family: theme.font
                     font.pixelSize: theme.title * 1.3
                     font.bold: true
@@ -121,7 +121,7 @@ Item {
                     Accessible.name: text
                     anchors.horizontalCenter: parent.horizontalCenter
                     visible: !screen.tight
-                    text: vm.lang === "zh" ? "Touch to start" : "点击开始"
+                    text: vm.otherStart
                     font.family: theme.font
                     font.pixelSize: theme.body
                     color: theme.onPrimary

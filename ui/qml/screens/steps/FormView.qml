@@ -42,7 +42,7 @@ Item {
                     width: col.width
                     spacing: 6
                     KText {
-                        text: (modelData.label || modelData.name) + (modelData.required ? "" : (vm.lang === "zh" ? "（选填）" : " (optional)"))
+                        text: (modelData.label || modelData.name) + (modelData.required ? "" : vm.t["ui.form.optional"])
                         font.bold: true
                     }
                     Rectangle {

@@ -18,7 +18,7 @@ Item {
             Accessible.role: Accessible.StaticText
             Accessible.name: text
             anchors.centerIn: parent
-            text: vm.lang === "zh" ? "身份证感应区" : "ID card reader"
+            text: vm.t["ui.card.reader"]
             font.family: theme.font; font.pixelSize: theme.small
             color: theme.surface
         }
