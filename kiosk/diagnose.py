@@ -138,13 +138,12 @@ class Diagnostics:
 
         app = self.app
         if app is None or getattr(app, "store", None) is None:
-            return {"ok": False, "pending": None, "depth": None, "last_sync": None, "error": "case store not running"}
+            return {"ok": False, "pending": None, "last_sync": None, "error": "case store not running"}
         _store, sync, counts, last_sync = status.outbox(app)
         sync = sync or {}
         dead = counts["dead"] or 0
         pending = counts["pending"] or 0
-        # "depth": the technician screen's former name for pending, until it reads "pending"
-        return {"ok": dead == 0, "pending": pending, "depth": pending, "dead": dead,
+        return {"ok": dead == 0, "pending": pending, "dead": dead,
                 "oldest_pending_at": counts["oldest_pending_at"], "last_sync": last_sync,
                 "last_sync_local": local_time(last_sync),
                 "sync_state": sync.get("state"), "last_error": sync.get("last_error")}
