@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .console import accounts as console_accounts
+from .console import queries as console_queries
 from .db import Database, Tx
 
 LOCK_ID = 0x6B696F736B  # "kiosk": the advisory lock migrations take on PostgreSQL
@@ -160,6 +162,11 @@ def _rebuild_rollups(tx: Tx) -> None:
     rebuild(tx, DEFAULT_STALE_S)
 
 
+# central/console's tables (its modules hold the statements)
+CONSOLE = [*console_accounts.SCHEMA, *console_queries.SCHEMA]
+CONSOLE_TABLES = ("console_operators", "console_sessions", "console_login_failures", "console_audit")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", tuple(INITIAL), tuple(f"DROP TABLE IF EXISTS {t}" for t in reversed(INITIAL_TABLES))),
     Migration(2, "availability rollups, first heartbeat, raw heartbeat pruning", (
@@ -183,6 +190,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         "ALTER TABLE terminals DROP COLUMN first_heartbeat_at",
         "DROP TABLE IF EXISTS availability_rollups",
     )),
+    Migration(3, "operator console: operators, sessions, sign-in failures, audit trail",
+              tuple(CONSOLE), tuple(f"DROP TABLE IF EXISTS {t}" for t in reversed(CONSOLE_TABLES))
+              + ("DELETE FROM counters WHERE name = 'console_audit'",)),
 )
 LATEST = MIGRATIONS[-1].version
 

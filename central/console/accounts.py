@@ -17,6 +17,7 @@ never reads this cookie.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
@@ -24,6 +25,7 @@ import secrets
 import threading
 from dataclasses import dataclass
 
+# Created by migration 3 (central/migrations.py).
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS console_operators (
         name        TEXT PRIMARY KEY,
@@ -83,8 +85,10 @@ def check_password(password: str, stored: str) -> bool:
 # take every core and all memory (each hash holds 16 MiB).
 _HASHING = threading.BoundedSemaphore(2)
 
-# Spent on unknown names too, so a wrong name takes as long as a wrong password.
-_DUMMY = hash_password(secrets.token_hex(16))
+@functools.cache
+def _dummy() -> str:
+    """Spent on unknown names too, so a wrong name takes as long as a wrong password."""
+    return hash_password(secrets.token_hex(16))
 
 
 def check_new(name: str, password: str) -> None:
@@ -96,16 +100,9 @@ def check_new(name: str, password: str) -> None:
         raise AccountError("password: no leading or trailing spaces, and not containing the name")
 
 
-def ensure_schema(db) -> None:
-    with db.transaction() as tx:
-        for stmt in SCHEMA:
-            tx.run(stmt)
-
-
 def add_operator(db, name: str, password: str, now: float) -> None:
     check_new(name, password)
     pw = hash_password(password)
-    ensure_schema(db)
     with db.transaction() as tx:
         if tx.one("SELECT 1 FROM console_operators WHERE name = ?", (name,)):
             raise AccountError(f"operator {name} exists (use 'operator password' to change it)")
@@ -159,7 +156,7 @@ def login(db, name: str, password: str, now: float) -> Login:
     if lock and lock[1] > now:
         return Login(False, locked_s=lock[1] - now, checked=False)
     with _HASHING:
-        good = check_password(password[:MAX_PASSWORD], row[0] if row else _DUMMY) and row is not None and not row[1]
+        good = check_password(password[:MAX_PASSWORD], row[0] if row else _dummy()) and row is not None and not row[1]
     with db.transaction() as tx:
         # names nobody failed on for a day start again from zero (and guessed names do not pile up)
         tx.run("DELETE FROM console_login_failures WHERE locked_until < ?", (now - FORGET_S,))

@@ -27,9 +27,7 @@ def _db(obj, db_url: str | None):
 def _accounts(obj, db_url: str | None):
     from . import accounts
 
-    db = _db(obj, db_url)
-    accounts.ensure_schema(db)
-    return db, accounts
+    return _db(obj, db_url), accounts
 
 
 def _password(from_stdin: bool) -> str:

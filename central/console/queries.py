@@ -9,7 +9,6 @@ escaped by the templates and defused in CSV cells here.
 
 from __future__ import annotations
 
-import bisect
 import csv
 import io
 import json
@@ -21,6 +20,7 @@ from typing import Any
 from .. import report as availability_report
 from ..report import Beat
 
+# Created by migration 3 (central/migrations.py).
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS console_audit (
         id          BIGINT PRIMARY KEY,
@@ -36,12 +36,6 @@ STATES = ("reporting", "stale", "never")
 FILTERS = ("site", "profile", "version", "state")
 MAX_SETTINGS = 16 * 1024          # bytes of TOML an operator may push at once
 MAX_TARGETS = 5000
-
-
-def ensure_schema(db) -> None:
-    with db.transaction() as tx:
-        for stmt in SCHEMA:
-            tx.run(stmt)
 
 
 def _load(raw: str | None) -> dict:
@@ -133,21 +127,25 @@ def hour_starts(end: float, hours: int) -> list[float]:
     return [top - 3600 * (hours - i) for i in range(hours)]
 
 
-def timeline(heartbeats: list[Beat], services: Iterable[str], *, end: float, hours: int, stale_s: float,
-             first_seen: float | None, service_first_seen: Mapping[str, float] | None = None) -> dict:
-    """Per service, the availability of each of the last ``hours`` hours
-    (None: nothing to count, e.g. before the first heartbeat); the same rules
-    as the availability report, one hour at a time."""
-    times = [b.at for b in heartbeats]
-    out: dict[str, list] = {sid: [] for sid in services}
+def timeline(db, tid: str, services: Iterable[str], *, end: float, hours: int, stale_s: float,
+             first_seen: float | None, service_first_seen: Mapping[str, float], last: Beat | None) -> dict:
+    """Per service, the availability of each of the last ``hours`` clock hours
+    (None: nothing to count, e.g. before the first heartbeat), from the hourly
+    rollups the report reads too, plus the last heartbeat's open span."""
+    from ..rollups import HOUR, window_from_rollups
+
     starts = hour_starts(end, hours)
+    with db.read() as tx:
+        rows = tx.all("SELECT service, bucket, available_s, not_offered_s FROM availability_rollups"
+                      " WHERE terminal_id = ? AND span = ? AND bucket >= ? AND bucket < ?",
+                      (tid, HOUR, starts[0], end))
+    sums: dict[float, dict[str, tuple[float, float]]] = {}
+    for sid, bucket, up, off in rows:
+        sums.setdefault(float(bucket), {})[sid] = (float(up), float(off))
+    out: dict[str, list] = {sid: [] for sid in services}
     for a in starts:
-        b = min(a + 3600, end)
-        lo = max(bisect.bisect_left(times, a) - 1, 0)
-        hi = bisect.bisect_right(times, b)
-        part = availability_report.window_availability(
-            heartbeats[lo:hi], start=a, end=max(b, a), stale_s=stale_s, first_seen=first_seen,
-            service_first_seen=service_first_seen) if b > a else {"services": {}}
+        part = window_from_rollups(sums.get(a, {}), last, start=a, end=min(a + HOUR, end), stale_s=stale_s,
+                                   first_seen=first_seen, service_first_seen=service_first_seen)
         for sid, cells in out.items():
             fig = part["services"].get(sid)
             cells.append(fig["availability"] if fig else None)
@@ -213,7 +211,7 @@ def terminal_detail(db, tid: str) -> dict | None:
                      (tid,))
         if row is None:
             return None
-        first = tx.one("SELECT MIN(received_at) FROM heartbeats WHERE terminal_id = ?", (tid,))[0]
+        first = tx.one("SELECT first_heartbeat_at FROM terminals WHERE terminal_id = ?", (tid,))[0]
         seen = dict(tx.all("SELECT service, first_seen_at FROM terminal_services WHERE terminal_id = ?", (tid,)))
         cfg = tx.all("SELECT target, version, config FROM terminal_configs WHERE target IN ('*', ?)", (tid,))
     return {"registered_at": row[0], "last_at": row[1], "body": _load(row[2]), "first_seen": first,

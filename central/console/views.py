@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
-import weakref
 from dataclasses import dataclass
 from typing import Literal
 
@@ -20,6 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from .. import report as availability_report
+from ..report import Beat
 from ..common import sandbox
 from . import accounts, queries
 from .web import (
@@ -58,19 +57,8 @@ class Ctx:
         return accounts.session(self.db, request.cookies.get(SESSION_COOKIE), self.now())
 
 
-_ready: weakref.WeakSet = weakref.WeakSet()     # databases whose console tables exist
-_ready_lock = threading.Lock()
-
-
 def _ctx(request: Request) -> Ctx:
-    sb = sandbox(request)
-    if sb.db not in _ready:
-        with _ready_lock:
-            if sb.db not in _ready:
-                accounts.ensure_schema(sb.db)
-                queries.ensure_schema(sb.db)
-                _ready.add(sb.db)
-    return Ctx(sb)
+    return Ctx(sandbox(request))
 
 
 def address(request: Request) -> str:
@@ -205,15 +193,15 @@ def _terminal_routes(router: APIRouter) -> None:
             return page(request, "missing.html", 404, who=who, tid=tid, nav="fleet")
         now, stale_s = ctx.now(), ctx.sb.report_stale_s
         hours = WINDOW_HOURS[window]
-        start = queries.hour_starts(now, hours)[0]
-        beats = queries.beats(ctx.db, tid, start - stale_s, now)
         row = queries.terminal_row(tid, detail["registered_at"], detail["last_at"], detail["body"], now, stale_s)
         sids = list(detail["body"].get("services") or {})[:availability_report.MAX_SERVICES] \
             if isinstance(detail["body"].get("services"), dict) else []
         sids += sorted(set(detail["service_first_seen"]) - set(sids))
-        line = queries.timeline(beats, sids, end=now, hours=hours, stale_s=stale_s,
+        last = Beat(detail["last_at"], detail["body"]) if detail["last_at"] is not None else None
+        line = queries.timeline(ctx.db, tid, sids, end=now, hours=hours, stale_s=stale_s, last=last,
                                 first_seen=detail["first_seen"], service_first_seen=detail["service_first_seen"])
-        problems = queries.recent_problems([b for b in beats if b.at >= now - 86400], stale_s=stale_s)
+        # problems from the raw heartbeats of the last day (kept longer than that)
+        problems = queries.recent_problems(queries.beats(ctx.db, tid, now - 86400, now), stale_s=stale_s)
         body = detail["body"]
         return page(request, "terminal.html", who=who, t=row, body=body, window=window, line=line,
                     titles={sid: availability_report.service_title(sid) for sid in sids}, problems=problems,

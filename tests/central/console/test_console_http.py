@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -24,8 +25,10 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def app(tmp_path):
-    app = create_app(f"sqlite:///{tmp_path / 'central' / 'central.db'}", auto_pay_s=0)
+def app(tmp_path, db_url, monkeypatch):
+    """The platform on each back-end (``db_url``: tests/central/conftest.py)."""
+    monkeypatch.setenv("KIOSK_CENTRAL_STATE", str(tmp_path / "central"))   # the keys beside a PostgreSQL database
+    app = create_app(db_url, auto_pay_s=0)
     yield app
     app.state.sandbox.db.close()
 
@@ -83,9 +86,8 @@ def test_a_post_without_the_sessions_csrf_token_changes_nothing(http, app):
     assert [r["action"] for r in queries.audit_records(sb.db)] == ["login"]
 
 
-def test_operators_exist_only_once_added_and_passwords_are_scrypt_hashes(http, app, tmp_path):
+def test_operators_exist_only_once_added_and_passwords_are_scrypt_hashes(http, app, tmp_path, db_url):
     sb = app.state.sandbox
-    db_url = f"sqlite:///{tmp_path / 'central' / 'central.db'}"
     runner = CliRunner()
     assert "no operators" in runner.invoke(cli, ["central", "operator", "list", "--db", db_url]).output
     assert sign_in(http, "admin", "admin").status_code == 401       # no default account
@@ -98,7 +100,8 @@ def test_operators_exist_only_once_added_and_passwords_are_scrypt_hashes(http, a
     with sb.db.read() as tx:
         stored = tx.one("SELECT pw_hash FROM console_operators WHERE name = 'alice'")[0]
     assert stored.startswith("scrypt$") and PASSWORD not in stored
-    assert PASSWORD.encode() not in (tmp_path / "central" / "central.db").read_bytes()
+    if db_url.startswith("sqlite"):
+        assert PASSWORD.encode() not in Path(db_url.removeprefix("sqlite:///")).read_bytes()
     r = sign_in(http)
     assert r.status_code == 303 and r.headers["location"] == "/console"
     cookie = r.headers["set-cookie"]
@@ -149,3 +152,22 @@ def test_a_large_fleet_is_paged(http, app):
     filtered = http.get("/console?state=never&p=9").text               # past the end: the last page
     assert filtered.count("data-terminal=") == 50
     assert http.get("/console?p=0").status_code == 400
+
+
+def test_console_tables_come_and_go_with_migration_3(db_url):
+    from central.db import Database
+    from central.migrations import migrate
+
+    db = Database(db_url, migrate=False)
+    try:
+        migrate(db, 2)
+        with pytest.raises(Exception, match="console_operators"):
+            accounts.list_operators(db)
+        assert migrate(db, 3) == ["up 3 operator console: operators, sessions, sign-in failures, audit trail"]
+        accounts.add_operator(db, "alice", PASSWORD, 0.0)
+        assert [o["name"] for o in accounts.list_operators(db)] == ["alice"]
+        migrate(db, 2)
+        with pytest.raises(Exception, match="console_operators"):
+            accounts.list_operators(db)
+    finally:
+        db.close()
