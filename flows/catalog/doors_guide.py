@@ -67,8 +67,8 @@ def guide_detail(s: Session) -> None:
             for f in FIELDS]
     s.set_result(status="ok", headline=raw_text(entry["title"]["zh"], entry["title"]["en"]), rows=rows)
     # the voice reads the message: the whole guide, in the resident's language
-    s.set_message(text("doors.guide.read", summary="；".join(_lines(entry, "zh")),
-                       summary_en="; ".join(_lines(entry, "en"))))
+    s.set_message(text("doors.guide.read", summary="".join(_lines(entry, "zh")),
+                       summary_en=" ".join(_lines(entry, "en"))))
 
 
 @fn
