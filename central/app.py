@@ -45,6 +45,7 @@ ROUTERS: tuple[str, ...] = (
     "central.routes.terminals",
     "central.routes.reports",
     "central.routes.services",
+    "central.routes.hall",
     "central.routes.payments",
     "central.routes.queue",
     "central.routes.sandbox_controls",

@@ -409,6 +409,11 @@ class KioskApp:
             return c.submit_withdrawal(kw["id_number"], kw["amount"], kw["bank_card"], kw["case_ref"],
                                        purpose=kw.get("purpose", "rent"), name=kw.get("name"),
                                        idempotency_key=kw.get("idempotency_key"))
+        if op == "hall_query":  # the data-driven services' back-ends (central contract: /v1/services/hall/...)
+            return c.call("POST", f"/v1/services/hall/{kw['dataset']}/query", json_body=kw.get("params") or {})
+        if op == "hall_apply":
+            return c.call("POST", f"/v1/services/hall/{kw['dataset']}/applications", json_body=kw.get("params") or {},
+                          idempotency_key=kw["key"], attempts=3)
         if op == "sandbox_pay":
             return c.call("POST", f"/v1/sandbox/payments/{kw['payment_id']}/pay")
         raise KeyError(f"unknown back-end operation {op}")

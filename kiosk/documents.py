@@ -26,7 +26,12 @@ def render_document(app, kind: str, data: dict, lang: str = "zh") -> bytes:
     if kind == "no_property" and app.config.get("certificates.issuer"):
         data.setdefault("authority", app.config.get("certificates.issuer"))
     data.setdefault("verify_base", _verify_base(app))
-    data.setdefault("serial", make_serial(SERIAL_PREFIXES.get(kind, "DOC"), dt.datetime.now()))
+    prefix = SERIAL_PREFIXES.get(kind)
+    if prefix is None and kind == "hall":  # a data-driven service's certificate: its template names the prefix
+        from printers.documents.hall import template
+
+        prefix = template(str(data.get("template", "")))["serial_prefix"]
+    data.setdefault("serial", make_serial(prefix or "DOC", dt.datetime.now()))
     pdf = RENDERERS[kind](data, app.signer, lang=lang)
     if app.audit is not None:  # the serial and the file's hash only: no personal data
         app.audit.record("certificate_issued", document=kind, serial=data["serial"],

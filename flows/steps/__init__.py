@@ -7,6 +7,7 @@ from __future__ import annotations
 from .basic import MessageStep, ResultStep, TakePaperStep, ThanksStep, WorkStep, CommitStep
 from .doors import DOORS_STEPS
 from .evaluation import EvaluationStep
+from .hall import STEPS as HALL_STEPS
 from .identity import ConsentStep, FaceStep, OtherWayStep, ReadCardStep, SmsCodeStep, SmsPhoneStep, StaffStep
 from .payment import PaymentStep
 from .printing import PrintStep
@@ -28,6 +29,7 @@ STEP_TYPES = {
     "sms_code": SmsCodeStep,
     "payment": PaymentStep,
     "print": PrintStep,
+    **HALL_STEPS,   # data-driven steps of services without code of their own
 }
 
 STEP_TYPES.update(DOORS_STEPS)  # scan (receipts, appointment slips)

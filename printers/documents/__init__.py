@@ -16,12 +16,12 @@ import importlib
 # Loaded on first use: verifying a file needs neither reportlab nor the templates.
 _WHERE = {
     "render_no_property": "no_property", "render_provident_fund_receipt": "provident_fund",
-    "render_social_security_proof": "social_security", "render_test_page": "test_page",
+    "render_social_security_proof": "social_security", "render_test_page": "test_page", "render_hall": "hall",
     "Signer": "signing", "Trust": "signing", "signer_for_config": "signing", "trust_for_config": "signing",
     "Verdict": "verify", "verify_pdf": "verify", "verify_pdf_bounded": "verify", "verify_qr": "verify",
 }
 _RENDERERS = {"no_property": "render_no_property", "social_security": "render_social_security_proof",
-              "provident_fund": "render_provident_fund_receipt"}
+              "provident_fund": "render_provident_fund_receipt", "hall": "render_hall"}
 
 
 def __getattr__(name: str):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import re
 import string
 import tomllib
 from importlib import resources
@@ -149,10 +150,12 @@ def _label(wr: _Writer, b: dict) -> None:
 
 def _pair(wr: _Writer, b: dict) -> None:
     key = b["key"]
-    label = f"{t(key, 'zh')} {t(key, 'en')}"
-    value = _fill(b["value"], wr.fields)
+    _pair_line(wr, f"{t(key, 'zh')} {t(key, 'en')}", _fill(b["value"], wr.fields), b.get("bold"))
+
+
+def _pair_line(wr: _Writer, label: str, value: str, bold: Any = False) -> None:
     cols = wr.enc.columns
-    wr.style({"bold": b.get("bold")})
+    wr.style({"bold": bold})
     gap = cols - text_width(label) - text_width(value)
     if gap >= 1:
         wr.enc.line(label + " " * gap + value)
@@ -161,6 +164,18 @@ def _pair(wr: _Writer, b: dict) -> None:
         for ln in wrap(value, cols):
             wr.enc.line(" " * (cols - text_width(ln)) + ln)
     wr.enc.bold(False)
+
+
+def _rows(wr: _Writer, b: dict) -> None:
+    """A service's own lines (``from``, default ``lines``): ``[{"label": key or "text": label, "value": text
+    or {zh, en}}]``, each as a pair (label left, value right)."""
+    for item in wr.fields.get(b.get("from", "lines")) or []:
+        value = item.get("value", "")
+        if isinstance(value, dict):
+            zh, en = str(value.get("zh", "")), str(value.get("en", ""))
+            value = zh if not en or en == zh else f"{zh} {en}"
+        label = item.get("text") or f"{t(item['label'], 'zh')} {t(item['label'], 'en')}"
+        _pair_line(wr, str(label), str(value), b.get("bold"))
 
 
 def _rule(wr: _Writer, b: dict) -> None:
@@ -211,7 +226,8 @@ def _cut(wr: _Writer, b: dict) -> None:
 
 
 _BLOCKS = {"text": _text, "label": _label, "pair": _pair, "rule": _rule, "qr": _qr, "barcode": _barcode,
-           "image": _image, "feed": _feed, "cut": _cut}
+           "image": _image, "feed": _feed, "cut": _cut, "rows": _rows}
+_LAYOUT_NAME = re.compile(r"^[a-z0-9_]{1,40}$")
 
 
 def render(name: str, data: dict, paper_mm: int = 80) -> bytes:
@@ -221,6 +237,10 @@ def render(name: str, data: dict, paper_mm: int = 80) -> bytes:
             fields[key], fields[f"{key}_en"] = value.get("zh", ""), value.get("en", "")
         elif value is not None:
             fields[key] = value
+    if name == "receipt" and data.get("layout"):  # a service's own receipt layout
+        name = str(data["layout"])
+        if not _LAYOUT_NAME.match(name):
+            raise LayoutError(f"bad layout name {name!r}")
     enc = Encoder(paper_mm).init()
     wr = _Writer(enc, fields)
     for block in load_layout(name):
