@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from importlib import resources
 
 import pytest
@@ -45,3 +46,25 @@ def test_a_service_receipt_prints_its_own_rows_in_its_own_layout():
     assert "审验通过".encode("gb18030") not in render("receipt", {**job, "layout": None})
     with pytest.raises(LayoutError):
         render("receipt", {**job, "layout": "../receipt"})
+
+
+NO_FACE = ["driving_licence_review", "income_tax_certificate", "medical_transfer_filing", "fund_deposit_certificate",
+           "marriage_appointment", "business_licence_query"]
+
+
+@pytest.mark.parametrize("service", NO_FACE)
+def test_data_driven_services_run_their_scripts_with_the_typed_state(runner, service):
+    from flows.runner import load_script, shipped_script
+
+    report = runner.run(load_script(shipped_script(service)))
+    assert report.ok, report.error
+    if service != "business_licence_query":
+        assert report.case_ref and report.artifacts   # a case and what the resident takes home
+
+
+def test_no_record_is_said_plainly_and_leaves_no_case(runner, kiosk_app):
+    from flows.runner import load_script
+
+    script = load_script(Path(__file__).resolve().parents[2] / "flows/scripts/errors/driving_points_no_licence.yaml")
+    report = runner.run(script)
+    assert report.ok and report.case_ref is None
