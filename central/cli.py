@@ -333,7 +333,7 @@ central.add_command(_resident_code_command())
 
 
 def _operator_command():
-    from .console.cli import operator   # the console's operator accounts
+    from .console.cli import operator  # the console's operator accounts
     return operator
 
 

@@ -29,11 +29,15 @@ EMPLOYERS = ["华信科技有限公司", "城建集团第三工程有限公司",
 
 BUSINESSES = [
     {"code": "household", "prefix": "A", "name_zh": "户籍业务", "name_en": "Household registration", "counters": "1-3"},
-    {"code": "social_security", "prefix": "B", "name_zh": "社保医保", "name_en": "Social and medical insurance", "counters": "4-7"},
-    {"code": "provident_fund", "prefix": "C", "name_zh": "住房公积金", "name_en": "Housing provident fund", "counters": "8-9"},
-    {"code": "property", "prefix": "D", "name_zh": "不动产登记", "name_en": "Property registration", "counters": "10-12"},
+    {"code": "social_security", "prefix": "B", "name_zh": "社保医保", "name_en": "Social and medical insurance",
+     "counters": "4-7"},
+    {"code": "provident_fund", "prefix": "C", "name_zh": "住房公积金", "name_en": "Housing provident fund",
+     "counters": "8-9"},
+    {"code": "property", "prefix": "D", "name_zh": "不动产登记", "name_en": "Property registration",
+     "counters": "10-12"},
     {"code": "exit_entry", "prefix": "E", "name_zh": "出入境", "name_en": "Exit and entry", "counters": "13-14"},
-    {"code": "vehicles", "prefix": "F", "name_zh": "车驾管业务", "name_en": "Vehicles and driving licences", "counters": "15-16"},
+    {"code": "vehicles", "prefix": "F", "name_zh": "车驾管业务", "name_en": "Vehicles and driving licences",
+     "counters": "15-16"},
 ]
 
 # Offline queue numbers: online numbers are 3 digits (A001-A999); a terminal
@@ -41,7 +45,8 @@ BUSINESSES = [
 # terminals never print the same number.
 OFFLINE_BASE, OFFLINE_BLOCK = 5000, 100
 
-PLATE_RE = re.compile(r"^[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-HJ-NP-Z][A-HJ-NP-Z0-9]{5,6}$")
+PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+PLATE_RE = re.compile(rf"^[{PROVINCES}][A-HJ-NP-Z][A-HJ-NP-Z0-9]{{5,6}}$")
 
 VIOLATIONS = [
     ("1039", "机动车违反规定停放、临时停车，驾驶人不在现场", "Illegal parking, driver absent", 20000, 0),
@@ -77,7 +82,8 @@ def property_query(id_number: str, name: str, today: dt.date) -> dict:
             street, city = DISTRICTS[(h >> (12 + i)) % len(DISTRICTS)]
             year = 2005 + (h >> (16 + i)) % 18
             properties.append({
-                "address": f"{city}{street}{(h >> (20 + i)) % 200 + 1}号{(h >> 24) % 20 + 1}栋{(h >> 28) % 30 + 1}0{i + 1}室",
+                "address": (f"{city}{street}{(h >> (20 + i)) % 200 + 1}号{(h >> 24) % 20 + 1}栋"
+                            f"{(h >> 28) % 30 + 1}0{i + 1}室"),
                 "area_m2": round(45 + (h >> (32 + i)) % 120 + ((h >> 40) % 100) / 100, 2),
                 "certificate_no": f"({year})不动产权第{(h >> (44 + i)) % 9000000 + 1000000:07d}号",
                 "registered_on": dt.date(year, (h >> 48) % 12 + 1, (h >> 52) % 28 + 1).isoformat(),

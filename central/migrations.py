@@ -168,7 +168,8 @@ CONSOLE_TABLES = ("console_operators", "console_sessions", "console_login_failur
 
 
 MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "initial schema", tuple(INITIAL), tuple(f"DROP TABLE IF EXISTS {t}" for t in reversed(INITIAL_TABLES))),
+    Migration(1, "initial schema", tuple(INITIAL),
+              tuple(f"DROP TABLE IF EXISTS {t}" for t in reversed(INITIAL_TABLES))),
     Migration(2, "availability rollups, first heartbeat, raw heartbeat pruning", (
         ROLLUPS,
         "CREATE INDEX availability_rollups_bucket ON availability_rollups(span, bucket)",

@@ -163,7 +163,8 @@ def _terminal(term: dict, windows: list[str]) -> str:
             detail = st.get("detail") if isinstance(st.get("detail"), dict) else {}
             extra = f" ({', '.join(f'{k} {v}' for k, v in list(detail.items())[:3])})" \
                 if state_name != "online" and detail else ""
-            out.append(f"<span class=chip><i class='dot bg-{cls}'></i>{escape(name)}: {escape(state_name + extra)}</span>")
+            out.append(f"<span class=chip><i class='dot bg-{cls}'></i>"
+                       f"{escape(name)}: {escape(state_name + extra)}</span>")
         out.append("</div>")
     figures = ("central.report.availability", "central.report.sessions", "central.report.rating")
     head = [label("central.report.service"), label("central.report.now")]
@@ -173,7 +174,7 @@ def _terminal(term: dict, windows: list[str]) -> str:
                + "".join(f"<th colspan=3 class=win>{label(f'central.report.window.{w}')}</th>" for w in windows)
                + "</tr><tr>" + "".join(f"<th>{label(k)}</th>" for _ in windows for k in figures)
                + "</tr></thead><tbody>")
-    for sid, svc in term["services"].items():
+    for svc in term["services"].values():
         now = svc["now"]
         why = "".join(f"<span class=why>{escape(str(r)[:160])}</span>" for r in svc["reasons"][:2])
         cells = [f"<td class=svc>{escape(svc['title']['zh'])}<small>{escape(svc['title']['en'])}</small></td>",

@@ -18,8 +18,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from .. import report as availability_report
-from ..report import Beat
 from ..common import sandbox
+from ..report import Beat
 from . import accounts, queries
 from .web import (
     HEADERS,
@@ -320,7 +320,8 @@ def _export_routes(router: APIRouter) -> None:
         body = queries.to_csv(header, ([r["terminal_id"], r["site"], r["profile"], r["version"], r["state"],
                                         availability_report.iso(r["last_at"]),
                                         None if r["age_s"] is None else round(r["age_s"]), r["services_up"],
-                                        r["services_total"], " ".join(name for name, _ in r["devices_bad"]), r["outbox_pending"],
+                                        r["services_total"], " ".join(name for name, _ in r["devices_bad"]),
+                                        r["outbox_pending"],
                                         r["outbox_dead"]] for r in rows))
         return _csv(body, "fleet.csv")
 

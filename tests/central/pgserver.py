@@ -69,7 +69,8 @@ class PostgresServer:
         try:
             self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
                       "-E", "UTF8", "--locale=C", "--no-sync")
-            opts = (f"-p {self.port} -k {self.socket_dir} -c listen_addresses='' -c fsync={'on' if self.fsync else 'off'}"
+            fsync = "on" if self.fsync else "off"
+            opts = (f"-p {self.port} -k {self.socket_dir} -c listen_addresses='' -c fsync={fsync}"
                     f" -c max_connections={self.max_connections} -c shared_buffers=64MB")
             if not self.fsync:
                 opts += " -c synchronous_commit=off -c full_page_writes=off"

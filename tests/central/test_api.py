@@ -128,8 +128,10 @@ def test_one_rating_per_case_at_central(central):
     body = case_body()
     post_case(central, body, str(uuid.uuid4()))
     url = f"{central.url}/v1/cases/{body['case_id']}/evaluation"
-    first = requests.put(url, json={"level": 2, "reasons": ["slow"]}, headers={**auth(central), "Idempotency-Key": "e1"}, timeout=5)
-    same = requests.put(url, json={"level": 2, "reasons": ["slow"]}, headers={**auth(central), "Idempotency-Key": "e2"}, timeout=5)
+    first = requests.put(url, json={"level": 2, "reasons": ["slow"]}, headers={**auth(central),
+                                                                               "Idempotency-Key": "e1"}, timeout=5)
+    same = requests.put(url, json={"level": 2, "reasons": ["slow"]}, headers={**auth(central), "Idempotency-Key": "e2"},
+                        timeout=5)
     other = requests.put(url, json={"level": 5}, headers={**auth(central), "Idempotency-Key": "e3"}, timeout=5)
     assert (first.status_code, same.status_code, other.status_code) == (201, 200, 422)
 

@@ -92,7 +92,8 @@ def test_a_terminal_that_never_reported_has_no_figures():
 
 
 def test_a_heartbeat_before_the_window_covers_its_start_for_at_most_the_staleness_limit():
-    rows = [Beat(NOW - DAY - 100, {"services": {"queue_ticket": UP}}), Beat(NOW - 1000, {"services": {"queue_ticket": UP}})]
+    rows = [Beat(NOW - DAY - 100, {"services": {"queue_ticket": UP}}), Beat(NOW - 1000,
+                                                                            {"services": {"queue_ticket": UP}})]
     fig = window_availability(rows, start=NOW - DAY, end=NOW, stale_s=180, first_seen=NOW - 30 * DAY)
     assert fig["services"]["queue_ticket"]["up_s"] == pytest.approx(80 + 180)
 
@@ -114,7 +115,8 @@ def test_no_service_states_is_unavailable_and_an_unlisted_service_is_not_offered
 
 def test_a_service_added_later_is_counted_from_its_first_report():
     added = NOW - 6 * 3600
-    rows = beats(NOW - DAY, NOW, 60, lambda t: {"queue_ticket": UP, **({"traffic_violations": UP} if t >= added else {})})
+    rows = beats(NOW - DAY, NOW, 60, lambda t: {"queue_ticket": UP,
+                                                **({"traffic_violations": UP} if t >= added else {})})
     fig = window_availability(rows, start=NOW - DAY, end=NOW, stale_s=180, first_seen=NOW - DAY,
                               service_first_seen={"traffic_violations": added})
     assert avail(fig, "traffic_violations") == pytest.approx(1.0)
@@ -183,7 +185,8 @@ def case(url, terminal, service, level=None, seq=1):
             "applicant": {"name": "欧阳明", "id_number": "110101198503120316"}, "result": {}}
     if level is not None:
         body["evaluation"] = {"level": level, "reasons": [] if level > 2 else ["slow"]}
-    r = requests.post(f"{url}/v1/cases", json=body, headers={**auth(url, terminal), "Idempotency-Key": str(uuid.uuid4())}, timeout=5)
+    r = requests.post(f"{url}/v1/cases", json=body, headers={**auth(url, terminal),
+                                                             "Idempotency-Key": str(uuid.uuid4())}, timeout=5)
     assert r.status_code == 201, r.text
 
 
@@ -243,10 +246,13 @@ def test_v1_report_json_shape(history):
     svc = term["services"]["no_property_proof"]
     assert svc["title"]["zh"] and svc["now"] == "available"
     assert set(svc["windows"]["24h"]) >= {"availability", "sessions", "evaluations"}
-    only = requests.get(f"{url}/v1/report", params={"terminal": "T-B0002"}, headers=auth(url, "T-A0001"), timeout=5).json()
+    only = requests.get(f"{url}/v1/report", params={"terminal": "T-B0002"}, headers=auth(url, "T-A0001"),
+                        timeout=5).json()
     assert [t["terminal_id"] for t in only["terminals"]] == ["T-B0002"]
-    assert requests.get(f"{url}/v1/report", params={"terminal": "T-NONE"}, headers=auth(url, "T-A0001"), timeout=5).status_code == 404
-    assert requests.get(f"{url}/v1/report", params={"window": "1y"}, headers=auth(url, "T-A0001"), timeout=5).status_code == 400
+    assert requests.get(f"{url}/v1/report", params={"terminal": "T-NONE"}, headers=auth(url, "T-A0001"),
+                        timeout=5).status_code == 404
+    assert requests.get(f"{url}/v1/report", params={"window": "1y"}, headers=auth(url, "T-A0001"),
+                        timeout=5).status_code == 400
     assert requests.get(f"{url}/v1/report", timeout=5).status_code == 401
 
 
@@ -372,7 +378,8 @@ def test_hours_served_offline_count_once_central_hears_of_them(sandbox, tmp_path
     states = {"queue_ticket": UP, "no_property_proof": UP}
     store = CaseStore(tmp_path / "terminal", "T-C0003")
     live = CentralClient(url=url, token=_SANDBOXES[url].auth.token_for("T-C0003"), terminal_id="T-C0003")
-    dead = CentralClient(url=dead_url, token=_SANDBOXES[url].auth.token_for("T-C0003"), terminal_id="T-C0003", connect_timeout_s=0.5)
+    dead = CentralClient(url=dead_url, token=_SANDBOXES[url].auth.token_for("T-C0003"), terminal_id="T-C0003",
+                         connect_timeout_s=0.5)
     worker = SyncWorker(store, live, heartbeat_s=600, send_cases=False, clock=clock, monotonic=lambda: mono[0],
                         status_provider=lambda: {"services": dict(states)})
 
@@ -441,7 +448,8 @@ def test_a_restart_during_the_outage_keeps_what_came_before_it(sandbox, tmp_path
     states = {"queue_ticket": UP}
     store = CaseStore(tmp_path / "terminal", "T-E0005")
     live = CentralClient(url=url, token=_SANDBOXES[url].auth.token_for("T-E0005"), terminal_id="T-E0005")
-    dead = CentralClient(url=dead_url, token=_SANDBOXES[url].auth.token_for("T-E0005"), terminal_id="T-E0005", connect_timeout_s=0.5)
+    dead = CentralClient(url=dead_url, token=_SANDBOXES[url].auth.token_for("T-E0005"), terminal_id="T-E0005",
+                         connect_timeout_s=0.5)
 
     def worker(mono):
         return SyncWorker(store, dead, heartbeat_s=600, send_cases=False, clock=clock, monotonic=lambda: mono[0],

@@ -53,7 +53,8 @@ def test_migrations_go_up_and_down_and_keep_the_data(db_url):
             assert current_version(tx) == LATEST
             assert tx.one("SELECT first_heartbeat_at FROM terminals")[0] == NOW - 3600
             # the rollups were folded from the raw heartbeats already there
-            assert tx.one("SELECT SUM(available_s) FROM availability_rollups WHERE service = 'q' AND span = 3600")[0] == 120
+            rolled = "SELECT SUM(available_s) FROM availability_rollups WHERE service = 'q' AND span = 3600"
+            assert tx.one(rolled)[0] == 120
         migrate(db, 0)
         assert tables(db) <= {"schema_migrations"}
         migrate(db)
@@ -157,7 +158,8 @@ def two_workers(pg_url, tmp_path):
                 break
         except requests.RequestException:
             pass
-        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.poll() is not None else "start"
+        assert proc.poll() is None and time.monotonic() < deadline, \
+            proc.stderr.read() if proc.poll() is not None else "start"
         threading.Event().wait(0.2)
     token = _kiosk("central", "token", "T-DUP", "--db", pg_url, env=env).stdout.strip()
     yield url, {"Authorization": f"Bearer {token}", "X-Terminal-Id": "T-DUP"}

@@ -21,7 +21,8 @@ def submit(central, ref: str, certificate: dict | None = None, name: str = "欧�
 
 def certificate(serial: str, until: str) -> dict:
     return {"type": "no_property", "serial": serial, "holder": "欧** 1****************6",
-            "result": "未查询到该权利人名下的房屋等不动产登记信息", "issued": "2026-11-23T10:00:00", "valid_until": until}
+            "result": "未查询到该权利人名下的房屋等不动产登记信息", "issued": "2026-11-23T10:00:00",
+            "valid_until": until}
 
 
 def test_receipt_and_certificate_verify_without_credentials(central):

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from offline_cache.client import CentralClient
 from central.embedded import start_embedded
+from offline_cache.client import CentralClient
 from offline_cache.store import CaseStore
-
 
 
 def auth(central, terminal: str = "T-TEST") -> dict:

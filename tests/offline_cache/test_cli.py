@@ -14,7 +14,6 @@ import time
 import requests
 
 
-
 def kiosk(*args, env_extra=None, data_dir=None, timeout=60):
     env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
     if data_dir is not None:

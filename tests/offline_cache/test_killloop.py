@@ -86,7 +86,8 @@ def test_kill9_at_random_points_loses_and_duplicates_nothing(tmp_path, central, 
     script.write_text(ZYGOTE)
     errors = open(tmp_path / "zygote.err", "w+")
     central.sandbox.faults.update({"fail_rate": 0.05, "commit_then_fail_rate": 0.05, "seed": 1})
-    zygote = subprocess.Popen([sys.executable, str(script), str(data_dir), central.url, central.token_for("T-KILL"), str(ack)],
+    zygote = subprocess.Popen([sys.executable, str(script), str(data_dir), central.url, central.token_for("T-KILL"),
+                               str(ack)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, text=True, bufsize=1)
     rng = random.Random(2024)
     runs, exited_early = 0, 0

@@ -62,7 +62,7 @@ def test_faults_on_the_wire_and_at_the_server_converge_without_loss_or_duplicate
         client.session.headers["Connection"] = "close"  # a fresh connection (and fault) per request
         rng = random.Random(5)
         ids, ratings = [], {}
-        for round_ in range(12):
+        for _round in range(12):
             worker = fast_worker(store, client, batch_size=rng.choice([1, 3, 10, 40]))
             for _ in range(rng.randint(5, 25)):
                 kw = make_case(rng)

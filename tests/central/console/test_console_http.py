@@ -10,8 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
