@@ -50,7 +50,7 @@ def sign_in(browser, fleet, name: str = "alice", password: str | None = None, la
     load(browser, browser.find_element(By.CSS_SELECTOR, "button[type=submit]"))
 
 
-def wait_for(condition, timeout: float = 20.0, what: str = "condition"):
+def wait_for(condition, timeout: float = 60.0, what: str = "condition"):
     """Poll ``condition`` until it gives something truthy, within a generous bound."""
     deadline = time.monotonic() + timeout
     while True:
