@@ -39,9 +39,9 @@ def _interrupted(*_: object) -> None:
 
 
 def run_core(args) -> int:
-    from flows.soak import Soak, SoakResult, report_lines
     from kiosk.app import KioskApp
     from kiosk.core.config import load_config
+    from kiosk.soak import Soak, SoakResult, report_lines
 
     data = Path(tempfile.mkdtemp(prefix="kiosk-soak-"))
     env = {k: v for k, v in os.environ.items() if k not in ("KIOSK_CONFIG", "KIOSK_CENTRAL_URL")}

@@ -1,7 +1,7 @@
 """The headless session runner: a scripted resident through the real engine.
 
 A script (YAML) says what the person does and what the simulated devices
-see; the runner drives a :class:`flows.engine.Session` from ``KioskApp`` with
+see; the runner drives a :class:`flows.session.Session` from ``KioskApp`` with
 the real drivers on the simulators, collects what the resident would take
 home (PDFs, ticket and receipt images) and reports per-step timings: machine
 time (the terminal working) against waiting for the person.
@@ -40,11 +40,13 @@ import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
-from .engine import Journal, ServiceUnavailable, Session
+from .availability import ServiceUnavailable
+from .journal import Journal
+from .session import Session
 
 EXPECT_TIMEOUT_S = 40.0
 
@@ -342,120 +344,156 @@ class Runner:
         if len(action) != 1:
             raise ScriptError("each script step is one action")
         (name, arg), = action.items()
-        arg = self._expand(arg)
-        s = self.session
-        if name == "expect":
-            spec = arg if isinstance(arg, dict) else {"step": arg}
-            self._wait_ready(spec.get("step"), spec.get("view"), spec.get("timeout"), spec.get("hint"))
-        elif name == "tap":
-            self._wait_ready()
-            self._send({"type": "tap", "action": str(arg)})
-        elif name == "input":
-            self._wait_ready()
-            for fname, value in arg.items():
-                self._send({"type": "input", "field": fname, "value": self._expand(value)})
-        elif name == "submit":
-            self._wait_ready()
-            self._send({"type": "submit"})
-        elif name in ("back", "cancel"):
-            self._send({"type": name})
-        elif name == "choose":
-            st = self._wait_ready()
-            enabled = [c["id"] for c in st["choices"] if c["enabled"]]
-            picks = enabled if arg == "all" else [enabled[int(arg)]] if int(arg) < len(enabled) else []
-            if not picks:
-                raise ScriptError(f"no enabled choice {arg} on {st['step']}")
-            for cid in picks:
-                self._send({"type": "tap", "action": cid})
-        elif name == "card":
-            self.sim("idcard").present(arg)
-        elif name == "remove_card" or (name == "idcard" and arg == "remove"):
-            self.sim("idcard").remove()
-        elif name == "idcard":
-            self.sim("idcard").present(arg)
-        elif name == "idcard_fault":
-            self.sim("idcard").set_fault(arg)
-        elif name == "smartcard":
-            if arg == "remove":
-                self.sim("smartcard").remove()
-            elif isinstance(arg, dict):
-                self.sim("smartcard").insert(arg.get("insert", "social_security"), arg.get("data"))
-            else:
-                self.sim("smartcard").insert(str(arg))
-        elif name == "remove_smartcard":
-            self.sim("smartcard").remove()
-        elif name == "camera":
-            self.sim("camera").show(arg)
-        elif name == "printer":
-            spec = arg if isinstance(arg, dict) else {"paper": arg}
-            handle = self.sim("escpos", spec.get("device"))
-            if "paper" in spec:
-                handle.set_paper(spec["paper"])
-            if "cover" in spec:
-                handle.set_cover(spec["cover"] in (True, "open"))
-        elif name == "a4":
-            spec = arg if isinstance(arg, dict) else {"fault": arg}
-            self.sim("a4", spec.get("device")).set_fault(spec.get("fault"))
-        elif name == "pay":
-            st = self._wait_ready(view="payment_qr")
-            payment = st.get("payment") or {}
-            if not payment.get("payment_id"):
-                raise ScriptError("no payment QR is shown")
-            self.app.backend("sandbox_pay", payment_id=payment["payment_id"])
-        elif name == "sms_code":
-            self._wait_ready()
-            code = self.app.sms.last_code()
-            if code is None:
-                raise ScriptError("no one-time code was sent")
-            if arg == "wrong":  # a mistyped code: every digit off by one
-                code = "".join(str((int(c) + 1) % 10) for c in code)
-            self._send({"type": "input", "field": "code", "value": code})
-        elif name == "sms_gateway":
-            if arg not in ("down", "up"):
-                raise ScriptError("sms_gateway is 'down' or 'up'")
-            self.app.sms.down = arg == "down"
-        elif name == "wait":
-            self.clock.offset += float(arg)
-            self._send({"type": "tick"})
-        elif name == "idle":
-            # stay away: until the warning shows ("warning"), or until the session is wiped
-            st = s.state()
-            left = st["seconds_left"] or 0
-            self.clock.offset += max(0.0, left - s.idle_warning_s + 1) if arg == "warning" else left + 1
-            self._send({"type": "tick"})
-        elif name in ("assert", "assert_in"):
-            st = self._wait_ready()
-            for path, want in arg.items():
-                got = _dig(st, path)
-                if name == "assert" and got != want:
-                    raise ScriptError(f"{path} is {got!r}, expected {want!r}")
-                if name == "assert_in" and str(want) not in json.dumps(got, ensure_ascii=False):
-                    raise ScriptError(f"{path} ({got!r}) does not contain {want!r}")
-        elif name == "central_faults":
-            central = getattr(self.app, "central", None)
-            if central is None:
-                raise ScriptError("no central platform to inject faults into")
-            try:
-                central.call("POST", "/v1/sandbox/faults", json_body=arg)
-            except Exception as exc:
-                if arg.get("fail_rate", 0) == 0:
-                    raise ScriptError(f"cannot reset sandbox faults: {exc}") from None
-            if hasattr(self.app, "_backend_cache"):
-                self.app._backend_cache.clear()
-        elif name == "scan":
-            self._scan(str(arg))
-        elif name == "appointment_slip":   # {scan: false}: book only; scan "{last_slip}" later
-            spec = arg if isinstance(arg, dict) else {"card": arg}
-            self._last_slip = self._appointment_slip(spec)
-            if spec.get("scan", True):
-                self._scan(self._last_slip)
-        elif name == "resident_code":
-            self._scan(self._resident_code(arg if isinstance(arg, dict) else {"card": arg}))
-        elif name == "sleep":
-            time.sleep(float(arg))
-        else:
+        handler = ACTIONS.get(name)
+        if handler is None:
             raise ScriptError(f"unknown action {name!r}")
+        handler(self, self._expand(arg))
 
+    # --- what the person does -----------------------------------------------------
+    def _expect(self, arg: Any) -> None:
+        spec = arg if isinstance(arg, dict) else {"step": arg}
+        self._wait_ready(spec.get("step"), spec.get("view"), spec.get("timeout"), spec.get("hint"))
+
+    def _tap(self, arg: Any) -> None:
+        self._wait_ready()
+        self._send({"type": "tap", "action": str(arg)})
+
+    def _input(self, arg: dict) -> None:
+        self._wait_ready()
+        for fname, value in arg.items():
+            self._send({"type": "input", "field": fname, "value": self._expand(value)})
+
+    def _submit(self, arg: Any) -> None:
+        self._wait_ready()
+        self._send({"type": "submit"})
+
+    def _back(self, arg: Any) -> None:
+        self._send({"type": "back"})
+
+    def _cancel(self, arg: Any) -> None:
+        self._send({"type": "cancel"})
+
+    def _choose(self, arg: Any) -> None:
+        st = self._wait_ready()
+        enabled = [c["id"] for c in st["choices"] if c["enabled"]]
+        picks = enabled if arg == "all" else [enabled[int(arg)]] if int(arg) < len(enabled) else []
+        if not picks:
+            raise ScriptError(f"no enabled choice {arg} on {st['step']}")
+        for cid in picks:
+            self._send({"type": "tap", "action": cid})
+
+    def _pay(self, arg: Any) -> None:
+        st = self._wait_ready(view="payment_qr")
+        payment = st["payment"] or {}
+        if not payment.get("payment_id"):
+            raise ScriptError("no payment QR is shown")
+        self.app.backend("sandbox_pay", payment_id=payment["payment_id"])
+
+    def _sms_code(self, arg: Any) -> None:
+        self._wait_ready()
+        code = self.app.sms.last_code()
+        if code is None:
+            raise ScriptError("no one-time code was sent")
+        if arg == "wrong":  # a mistyped code: every digit off by one
+            code = "".join(str((int(c) + 1) % 10) for c in code)
+        self._send({"type": "input", "field": "code", "value": code})
+
+    def _wait(self, arg: Any) -> None:
+        self.clock.offset += float(arg)
+        self._send({"type": "tick"})
+
+    def _idle(self, arg: Any) -> None:
+        # stay away: until the warning shows ("warning"), or until the session is wiped
+        s = self.session
+        left = s.state()["seconds_left"] or 0
+        self.clock.offset += max(0.0, left - s.idle_warning_s + 1) if arg == "warning" else left + 1
+        self._send({"type": "tick"})
+
+    def _assert(self, arg: dict, contains: bool = False) -> None:
+        st = self._wait_ready()
+        for path, want in arg.items():
+            got = _dig(st, path)
+            if not contains and got != want:
+                raise ScriptError(f"{path} is {got!r}, expected {want!r}")
+            if contains and str(want) not in json.dumps(got, ensure_ascii=False):
+                raise ScriptError(f"{path} ({got!r}) does not contain {want!r}")
+
+    def _assert_in(self, arg: dict) -> None:
+        self._assert(arg, contains=True)
+
+    def _scan_action(self, arg: Any) -> None:
+        self._scan(str(arg))
+
+    def _appointment_slip_action(self, arg: Any) -> None:
+        # {scan: false}: book only; scan "{last_slip}" later
+        spec = arg if isinstance(arg, dict) else {"card": arg}
+        self._last_slip = self._appointment_slip(spec)
+        if spec.get("scan", True):
+            self._scan(self._last_slip)
+
+    def _resident_code_action(self, arg: Any) -> None:
+        self._scan(self._resident_code(arg if isinstance(arg, dict) else {"card": arg}))
+
+    def _sleep(self, arg: Any) -> None:
+        time.sleep(float(arg))
+
+    # --- what the simulated devices and the sandbox see ---------------------------
+    def _card(self, arg: Any) -> None:
+        self.sim("idcard").present(arg)
+
+    def _remove_card(self, arg: Any) -> None:
+        self.sim("idcard").remove()
+
+    def _idcard(self, arg: Any) -> None:
+        if arg == "remove":
+            self.sim("idcard").remove()
+        else:
+            self.sim("idcard").present(arg)
+
+    def _idcard_fault(self, arg: Any) -> None:
+        self.sim("idcard").set_fault(arg)
+
+    def _smartcard(self, arg: Any) -> None:
+        if arg == "remove":
+            self.sim("smartcard").remove()
+        elif isinstance(arg, dict):
+            self.sim("smartcard").insert(arg.get("insert", "social_security"), arg.get("data"))
+        else:
+            self.sim("smartcard").insert(str(arg))
+
+    def _remove_smartcard(self, arg: Any) -> None:
+        self.sim("smartcard").remove()
+
+    def _camera(self, arg: Any) -> None:
+        self.sim("camera").show(arg)
+
+    def _printer(self, arg: Any) -> None:
+        spec = arg if isinstance(arg, dict) else {"paper": arg}
+        handle = self.sim("escpos", spec.get("device"))
+        if "paper" in spec:
+            handle.set_paper(spec["paper"])
+        if "cover" in spec:
+            handle.set_cover(spec["cover"] in (True, "open"))
+
+    def _a4(self, arg: Any) -> None:
+        spec = arg if isinstance(arg, dict) else {"fault": arg}
+        self.sim("a4", spec.get("device")).set_fault(spec.get("fault"))
+
+    def _sms_gateway(self, arg: Any) -> None:
+        if arg not in ("down", "up"):
+            raise ScriptError("sms_gateway is 'down' or 'up'")
+        self.app.sms.down = arg == "down"
+
+    def _central_faults(self, arg: dict) -> None:
+        central = getattr(self.app, "central", None)
+        if central is None:
+            raise ScriptError("no central platform to inject faults into")
+        try:
+            central.call("POST", "/v1/sandbox/faults", json_body=arg)
+        except Exception as exc:
+            if arg.get("fail_rate", 0) == 0:
+                raise ScriptError(f"cannot reset sandbox faults: {exc}") from None
+        self.app.forget_backend_status()
 
     def _scan(self, text: str) -> None:
         """The resident holds a code under the scanner (once the screen listens for one)."""
@@ -508,6 +546,20 @@ class Runner:
             code = f"{head}.{payload}.{sig}"
         self._last_code = code
         return code
+
+
+ACTIONS: dict[str, Callable[[Runner, Any], None]] = {
+    "expect": Runner._expect, "tap": Runner._tap, "input": Runner._input, "submit": Runner._submit,
+    "back": Runner._back, "cancel": Runner._cancel, "choose": Runner._choose, "pay": Runner._pay,
+    "sms_code": Runner._sms_code, "wait": Runner._wait, "idle": Runner._idle, "assert": Runner._assert,
+    "assert_in": Runner._assert_in, "sleep": Runner._sleep,
+    "card": Runner._card, "remove_card": Runner._remove_card, "idcard": Runner._idcard,
+    "idcard_fault": Runner._idcard_fault, "smartcard": Runner._smartcard,
+    "remove_smartcard": Runner._remove_smartcard, "camera": Runner._camera, "printer": Runner._printer,
+    "a4": Runner._a4, "sms_gateway": Runner._sms_gateway, "central_faults": Runner._central_faults,
+    "scan": Runner._scan_action, "resident_code": Runner._resident_code_action,
+    "appointment_slip": Runner._appointment_slip_action,
+}
 
 
 def format_report(report: RunReport) -> str:

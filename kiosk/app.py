@@ -6,7 +6,7 @@ store and its sync worker, the central client, the certificate signer, the
 face verifier (loaded on first use) and the service catalog.  The touch UI,
 the headless session runner, ``kiosk diagnose`` and ``kiosk health`` all use it.
 
-It is also the ``services`` object flow steps talk to (see flows/engine.py):
+It is also the ``services`` object flow steps talk to (see flows/services.py):
 device lookups, back-end calls, case commits, document rendering, the staff
 call and the one-time-code messages.
 """
@@ -240,7 +240,7 @@ class KioskApp:
         return (not enabled or service_id in enabled) and service_id not in hidden
 
     def availability(self, service_id: str, refresh: bool = True):
-        from flows.engine import Availability, check_availability
+        from flows.availability import Availability, check_availability
 
         flow = self.catalog[service_id]
         if not self._enabled(service_id):
@@ -272,9 +272,10 @@ class KioskApp:
     def new_session(self, service_id: str, lang: str = "zh", *, clock=None, journal=None, on_artifact=None,
                     start: bool = False):
         """A session for ``service_id`` (not started: subscribe, then ``start()``).
-        Raises ``flows.engine.ServiceUnavailable`` with the reasons when the
+        Raises ``flows.availability.ServiceUnavailable`` with the reasons when the
         service cannot be offered now, so nobody is stranded half-way."""
-        from flows.engine import ServiceUnavailable, Session
+        from flows.availability import ServiceUnavailable
+        from flows.session import Session
 
         if service_id not in self.catalog:
             raise KeyError(service_id)
@@ -288,13 +289,7 @@ class KioskApp:
         session.availability = avail
         if self.metrics is not None:
             self.metrics.sessions_started.labels(service_id).inc()
-            counted: list[bool] = []
-
-            def count(s) -> None:  # once, when the session ends
-                if s.ended and not counted:
-                    counted.append(True)
-                    self._session_metrics(s)
-            session.on_change(count)
+            session.on_end(self._session_metrics)
         return session.start() if start else session
 
     def _session_metrics(self, session) -> None:
@@ -462,6 +457,12 @@ class KioskApp:
 
         return render_document(self, kind, data, lang)
 
+    def document_fields(self, pdf: bytes) -> dict | None:
+        """The signed fields of a certificate this terminal just rendered."""
+        from printers.documents.verify import issued_fields
+
+        return issued_fields(pdf)
+
     def render_slip(self, kind: str, job: dict) -> bytes:
         """A receipt or ticket on an A4 page, when the receipt printer cannot print it."""
         from kiosk.documents import render_slip
@@ -481,6 +482,18 @@ class KioskApp:
 
                 self._face = FaceVerifier.from_config(self.config)
             return self._face
+
+    def face_session(self, id_face, max_attempts: int):
+        """One resident's face attempts against the card photo (a decision fused from several frames)."""
+        from devices.face.verifier import FaceSession
+
+        return FaceSession(self.face_verifier(), id_face, max_attempts)
+
+    def one_time_code(self, clock=None):
+        """A fresh SMS code and its checker (only a salted digest is kept)."""
+        from devices.face.alternatives import OneTimeCode
+
+        return OneTimeCode.issue(clock=clock) if clock is not None else OneTimeCode.issue()
 
     def liveness_checker(self):
         mode = self.config.get("face.liveness", "blink")

@@ -56,7 +56,7 @@ def through_screen(runner, app, ui, backend) -> None:
 
 def start_ui_soak(app, ui, backend, sessions: int, seed: int, every: int) -> threading.Thread:
     """Run the soak on a thread; the app quits with 0 (goals met) or 1 when it is done."""
-    from flows.soak import Soak, SoakResult, child_pids, process_figures
+    from kiosk.soak import Soak, SoakResult, child_pids, process_figures
 
     def run() -> None:
         app.wait_ready()
@@ -96,7 +96,7 @@ def _rss_mb(pid: int) -> float:
 
 
 def _summary(result, started: float) -> bool:
-    from flows.soak import report_lines
+    from kiosk.soak import report_lines
 
     lines, ok = report_lines(result, started)
     for line in lines:

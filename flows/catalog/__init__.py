@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from ..engine import Choice, Field, Flow, FlowError, Step
+from ..model import Choice, Field, Flow, FlowError, Step
 from ..steps import STEP_TYPES
 from . import doors_appointments, doors_functions, doors_guide, doors_hotline  # noqa: F401  (register the front doors' @functions)
 from .functions import FUNCTIONS

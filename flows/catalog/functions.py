@@ -18,7 +18,9 @@ from typing import Any, Callable
 from kiosk.core.i18n import text
 from kiosk.core.masking import mask_card_number, mask_id_number, mask_name
 
-from ..engine import Choice, Job, Session, raw_text, text_dict
+from ..jobs import Job
+from ..model import Choice, raw_text, text_dict
+from ..session import Session
 from ..validators import plate_kind
 
 FUNCTIONS: dict[str, Callable] = {}
@@ -108,12 +110,10 @@ def _person(s: Session) -> dict:
 
 
 def _render(s: Session, kind: str, data: dict) -> bytes:
-    from printers.documents.verify import issued_fields
-
     pdf = s.services.render_document(kind, data, lang=s.lang)
     s.data["document_hash"] = hashlib.sha256(pdf).hexdigest()
     # the signed fields (holder masked) go with the case: central answers /v1/verify/<serial> from them
-    fields = issued_fields(pdf) or {}
+    fields = s.services.document_fields(pdf) or {}
     s.data["certificate"] = {k: fields.get(k) for k in ("type", "serial", "holder", "result", "issued",
                                                          "valid_until")} if fields else None
     return pdf

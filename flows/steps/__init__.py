@@ -1,5 +1,5 @@
 """Reusable step types.  The catalog (flows/catalog/*.yaml) names them with
-``use:``; anything else is a plain :class:`flows.engine.Step` described by data.
+``use:``; anything else is a plain :class:`flows.model.Step` described by data.
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ from typing import Any
 
 from kiosk.core.i18n import text
 
-from ..engine import END, Choice, Job, Session, Step
+from ..jobs import Job
+from ..model import END, Choice, Step
+from ..session import Session
 
 
 class WorkStep(Step):

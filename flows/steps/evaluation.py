@@ -12,7 +12,9 @@ from typing import Any
 
 from kiosk.core.i18n import text
 
-from ..engine import Choice, Field, Job, Session, Step
+from ..jobs import Job
+from ..model import Choice, Field, Step
+from ..session import Session
 from .basic import commit_case
 
 LEVELS = (5, 4, 3, 2, 1)

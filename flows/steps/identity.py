@@ -7,10 +7,12 @@ import logging
 import time
 from typing import Any
 
-from kiosk.core import logs
 from kiosk.core.i18n import text
 
-from ..engine import Choice, Field, Job, Session, Step
+from ..jobs import Job
+from ..model import Choice, Field, Step, StepError
+from ..services import CODE_EXPIRED, CODE_LOCKED, CODE_OK
+from ..session import Session
 from .resident_code import accept_code, start_code_scan
 
 ROLES = ("applicant", "agent")
@@ -82,9 +84,7 @@ class ReadCardStep(Step):
         if isinstance(identity, dict):
             s.go(self.next_step(s), cause="card_read")
             return
-        logs.remember_personal(name=identity.name, address=identity.address,
-                               others=[identity.extra.get("english_name", "")],
-                               numbers=[identity.id_number, identity.extra.get("pass_number", "")])
+        # (the card reader registered the name and numbers for log masking when it read them)
         if self.options.get("face") and identity.photo:
             # Encode the card photo now, while the person reads the consent text.
             verifier = s.services.face_verifier()
@@ -116,8 +116,6 @@ def _family(card: str) -> str:
 
 
 def _read_card(job: Job, sources: list, skip_id: str | None = None) -> tuple[str, Any]:
-    from devices.base import DeviceError
-
     if not sources:
         raise CardNotPresented()
     errors: dict[str, BaseException] = {}
@@ -126,7 +124,9 @@ def _read_card(job: Job, sources: list, skip_id: str | None = None) -> tuple[str
         for kind, dev in sources:
             try:
                 present = dev.wait_for_card(0.25)
-            except DeviceError as exc:
+            except Exception as exc:
+                if not getattr(exc, "key", None):
+                    raise  # not a device error the resident can be told about: a fault
                 errors[kind] = exc
                 if len(errors) == len(sources):
                     raise
@@ -257,31 +257,25 @@ class NotLive:
 
 
 def _next_frame(job: Job, camera: Any, last_ts: Any, deadline: float):
-    from devices.base import DeviceError, DeviceState
-
     while not job.cancelled:
         got = camera.latest()
         if got is not None and got[1] != last_ts:
             return got
         if time.monotonic() > deadline:
-            raise DeviceError("flows.face.no_frames", DeviceState.HARDWARE_ERROR)
+            raise StepError("flows.face.no_frames")
         job.wait(0.02)
     return None
 
 
 def _verify_face(job: Job, s: Session, role: str, fut: Any, max_attempts: int) -> Any:
-    from devices.base import DeviceError, DeviceState
-    from devices.face.verifier import FaceSession
-
     id_face = fut.result(timeout=30)
-    verifier = s.services.face_verifier()
     face_session = s.data.get(f"{role}_face_session")
     if face_session is None:
         # counts compared attempts; frames refused by a quality gate are guidance only
-        face_session = s.data[f"{role}_face_session"] = FaceSession(verifier, id_face, max_attempts)
+        face_session = s.data[f"{role}_face_session"] = s.services.face_session(id_face, max_attempts)
     camera = s.services.device("camera")
     if camera is None:
-        raise DeviceError("flows.face.no_camera", DeviceState.NO_DEVICE)
+        raise StepError("flows.face.no_camera")
     liveness = s.services.liveness_checker()
     last_ts = None
     if liveness is not None:
@@ -312,7 +306,7 @@ def _verify_face(job: Job, s: Session, role: str, fut: Any, max_attempts: int) -
             job.post({"type": "device", "event": "face_hint", "hint": hint})
             last_hint = hint
         if time.monotonic() > deadline:
-            raise DeviceError(hint or "flows.face.timeout", DeviceState.USER_ERROR)
+            raise StepError(hint or "flows.face.timeout")
         job.machine_from = None  # waiting for a better frame is the person's time again
     return None
 
@@ -413,8 +407,6 @@ class SmsPhoneStep(Step):
             s.local["prompt"] = text("flows.sms.send_prompt", phone=to["masked"])
 
     def tap(self, s: Session, action: str) -> bool:
-        from devices.face.alternatives import OneTimeCode
-
         to = s.data.get(f"{_role(self)}_sms")
         if action != "send" or not to:
             return False
@@ -422,7 +414,7 @@ class SmsPhoneStep(Step):
             s.set_message("flows.sms.too_many_sends")
             return True
         s.data["sms_sends"] = s.data.get("sms_sends", 0) + 1
-        code, s.data["otp"] = OneTimeCode.issue(clock=s.clock)  # only a salted digest is kept
+        code, s.data["otp"] = s.services.one_time_code(s.clock)  # only a salted digest is kept
         s.start_job("send_code", lambda job: s.services.send_sms(to["handle"], text("flows.sms.message", code=code),
                                                                  masked=to["masked"]))
         return True
@@ -444,16 +436,14 @@ class SmsCodeStep(Step):
     }
 
     def check(self, s: Session, values: dict) -> dict | None:
-        from devices.face.alternatives import EXPIRED, LOCKED, OK
-
         otp = s.data.get("otp")
         code = values.pop("code")
-        verdict = otp.check(code) if otp is not None else EXPIRED
-        if verdict == OK:
+        verdict = otp.check(code) if otp is not None else CODE_EXPIRED
+        if verdict == CODE_OK:
             return None
-        if verdict == EXPIRED:
+        if verdict == CODE_EXPIRED:
             return {"code": text("flows.sms.expired")}
-        if verdict == LOCKED:
+        if verdict == CODE_LOCKED:
             return {"code": text("flows.sms.too_many")}
         return {"code": text("flows.sms.wrong", left=otp.remaining_tries)}
 

@@ -13,7 +13,9 @@ from typing import Any
 
 from kiosk.core.i18n import text
 
-from ..engine import Job, Session, Step
+from ..jobs import Job
+from ..model import Step
+from ..session import Session
 
 
 class PrintFailed(Exception):

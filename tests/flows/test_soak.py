@@ -29,7 +29,7 @@ def test_short_soak_with_faults_stays_within_bounds(kiosk_app, monkeypatch):
     """200 sessions of every service with a fixed-seed fault schedule through
     the one shared core: nothing grows, no session fails unless a fault was
     injected, every fault is shown to the resident and recovers by itself."""
-    from flows.soak import FAULTS, Soak
+    from kiosk.soak import FAULTS, Soak
 
     # Liveness takes seconds of real camera time per face session; the
     # endurance question is the same without it (benchmarks/soak.py keeps it).

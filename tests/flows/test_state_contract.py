@@ -2,9 +2,9 @@
 the screen has exactly the declared keys and shapes.
 
 The ``runner`` fixture (conftest.py) checks every state at every change of
-every scripted run, so the seed services (test_services.py) and the error
-paths (test_error_paths.py) are checked where they already run; the shipped
-scripts no other test runs are run here."""
+every scripted run, so the shipped scripts the other flow tests run (the seed
+services, the error paths...) are checked where they already run; the ones no
+other test names are run here."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from flows.state import STATE_KEYS, validate_state
 HERE = Path(__file__).parent
 FOLDER = Path(shipped_script("x")).parent
 SHIPPED = sorted(str(p.relative_to(FOLDER).with_suffix("")) for p in FOLDER.rglob("*.yaml"))
-RUN_ELSEWHERE = (HERE / "test_services.py").read_text("utf-8") + (HERE / "test_error_paths.py").read_text("utf-8")
+RUN_ELSEWHERE = "".join(p.read_text("utf-8") for p in HERE.glob("test_*.py") if p.name != Path(__file__).name)
 NOT_RUN_ELSEWHERE = [name for name in SHIPPED if f'"{Path(name).name}"' not in RUN_ELSEWHERE]
 
 

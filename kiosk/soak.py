@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .runner import Runner, demo_scripts, load_script, shipped_script
+from flows.runner import Runner, demo_scripts, load_script, shipped_script
 
 HEALTH_INTERVAL_S = 5.0   # the app's status snapshot period (kiosk.health.StatusPublisher)
 WAL_LIMIT_KB = 16 * 1024
@@ -94,17 +94,17 @@ def _sim(soak: "Soak", family: str):
 
 def _sandbox_faults(soak: "Soak", **faults: Any) -> None:
     soak.app.embedded.sandbox.faults.update(faults)
-    soak.app._backend_cache.clear()
+    soak.app.forget_backend_status()
 
 
 def _central_down(soak: "Soak") -> None:
     soak.app.embedded.stop()
-    soak.app._backend_cache.clear()
+    soak.app.forget_backend_status()
 
 
 def _central_up(soak: "Soak") -> None:
     soak.app.restart_embedded()
-    soak.app._backend_cache.clear()
+    soak.app.forget_backend_status()
 
 
 def _disk_full(soak: "Soak") -> None:
