@@ -14,8 +14,20 @@ from __future__ import annotations
 from .availability import Availability, ServiceUnavailable, check_availability, resident_reason
 from .jobs import FakeClock, InlineExecutor, Job
 from .journal import Journal
-from .model import (CATEGORIES, END, USER_EVENTS, VIEWS, Choice, Field, Flow, FlowError, Step, as_text, raw_text,
-                    text_dict)
+from .model import (
+                    CATEGORIES,
+                    END,
+                    USER_EVENTS,
+                    VIEWS,
+                    Choice,
+                    Field,
+                    Flow,
+                    FlowError,
+                    Step,
+                    as_text,
+                    raw_text,
+                    text_dict,
+)
 from .replay import replay
 from .session import Session
 from .state import SessionState, shown_text

@@ -11,7 +11,8 @@ import itertools
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .session import Session
@@ -40,7 +41,7 @@ class Job:
     ``person_done()`` when the part that waits for the person (a card to be
     placed, a blink) is over, and may ``post`` progress events."""
 
-    def __init__(self, session: "Session", seq: int, name: str, step: str, person: bool, background: bool):
+    def __init__(self, session: Session, seq: int, name: str, step: str, person: bool, background: bool):
         self.session = session
         self.seq = seq
         self.name = name
@@ -98,7 +99,7 @@ class JobBoard:
     """The jobs of one session: started by its steps, run on the executor, each
     result handed back to the session as a ``done``/``failed`` event."""
 
-    def __init__(self, session: "Session", executor: Any):
+    def __init__(self, session: Session, executor: Any):
         self.session = session
         self.executor = executor
         self.running: dict[int, Job] = {}

@@ -5,8 +5,9 @@ given; how to write one is in docs/flows.md ("Writing a step")."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from kiosk.core.i18n import Text, text
 
@@ -68,10 +69,10 @@ class Field:
     max_length: int | None = None
     placeholder: str | None = None
     default: Any = None
-    validate: Callable[[Any, "Session"], Any] | None = None
+    validate: Callable[[Any, Session], Any] | None = None
     replay_value: str | None = None   # synthetic value used when replaying a masked journal
 
-    def clean(self, raw: Any, session: "Session") -> tuple[Any, Text | None]:
+    def clean(self, raw: Any, session: Session) -> tuple[Any, Text | None]:
         from . import validators
 
         value = raw.strip() if isinstance(raw, str) else raw
@@ -166,10 +167,10 @@ class Step:
         self.options = dict(options or {})
 
     # --- hooks ----------------------------------------------------------------
-    def skip(self, s: "Session") -> bool:
+    def skip(self, s: Session) -> bool:
         return self.agent_skip and bool(s.data.get("on_behalf"))
 
-    def enter(self, s: "Session") -> None:
+    def enter(self, s: Session) -> None:
         """Called on arrival; may start jobs.  Values already collected are pre-filled."""
         for f in self.fields:
             if f.name in s.data and not f.secret:
@@ -180,12 +181,12 @@ class Step:
         if hook is not None:
             hook(s)
 
-    def get_choices(self, s: "Session") -> list[Choice]:
+    def get_choices(self, s: Session) -> list[Choice]:
         if self.choices_fn is not None:
             return list(self.choices_fn(s))
         return list(self.choices or [])
 
-    def tap(self, s: "Session", action: str) -> bool:
+    def tap(self, s: Session, action: str) -> bool:
         """A tap on a choice or action; return False when not understood."""
         choices = {c.id: c for c in self.get_choices(s)}
         if action in choices:
@@ -208,7 +209,7 @@ class Step:
             return self.on_action(s, action)
         return False
 
-    def on_action(self, s: "Session", action: str) -> bool:
+    def on_action(self, s: Session, action: str) -> bool:
         if action == "submit":
             self.submit(s)
             return True
@@ -217,7 +218,7 @@ class Step:
             return True
         return False
 
-    def submit(self, s: "Session") -> None:
+    def submit(self, s: Session) -> None:
         errors: dict[str, Text] = {}
         values = s.local.setdefault("values", {})
         cleaned: dict[str, Any] = {}
@@ -243,34 +244,34 @@ class Step:
             s.data[self.store] = list(s.local.get("selected", []))
         self.accept(s)
 
-    def check(self, s: "Session", values: dict) -> dict | None:
+    def check(self, s: Session, values: dict) -> dict | None:
         """Cross-field validation after each field passed on its own."""
         hook = self.options.get("check")
         return hook(s, values) if hook is not None else None
 
-    def accept(self, s: "Session") -> None:
+    def accept(self, s: Session) -> None:
         hook = self.options.get("accept")
         if hook is not None:
             hook(s)
         else:
             s.go(self.next_step(s), cause="submit")
 
-    def on_done(self, s: "Session", job: "Job", result: Any) -> None:
+    def on_done(self, s: Session, job: Job, result: Any) -> None:
         s.go(self.next_step(s), cause=f"done:{job.name}")
 
-    def on_failed(self, s: "Session", job: "Job", error: BaseException) -> None:
+    def on_failed(self, s: Session, job: Job, error: BaseException) -> None:
         s.fail_here(error, retry=True)
 
-    def on_device(self, s: "Session", event: dict) -> None:
+    def on_device(self, s: Session, event: dict) -> None:
         pass
 
-    def on_auto(self, s: "Session") -> None:
+    def on_auto(self, s: Session) -> None:
         s.go(self.next_step(s), cause="auto")
 
-    def on_timeout(self, s: "Session") -> None:
+    def on_timeout(self, s: Session) -> None:
         s.finish("completed" if (self.final or s.delivered) else "timeout")
 
-    def next_step(self, s: "Session") -> str:
+    def next_step(self, s: Session) -> str:
         nxt = self.next
         if callable(nxt):
             nxt = nxt(s)
@@ -278,7 +279,7 @@ class Step:
             nxt = s.flow.after(self.id)
         return nxt
 
-    def extra_state(self, s: "Session") -> dict:
+    def extra_state(self, s: Session) -> dict:
         return {}
 
     # --- description --------------------------------------------------------

@@ -15,7 +15,7 @@ KEYBOARDS = {"plate": "plate", "number": "numeric", "amount": "numeric", "phone"
              "pin": "numeric", "id_number": "id", "date": "date", "checkbox": "none"}
 
 
-def project(s: "Session") -> SessionState:
+def project(s: Session) -> SessionState:
     """The snapshot of ``s``: the start screen once ended, else the current step."""
     if s.ended or s.step is None:
         return ended_state(s)
@@ -55,7 +55,7 @@ def project(s: "Session") -> SessionState:
     return state
 
 
-def ended_state(s: "Session") -> SessionState:
+def ended_state(s: Session) -> SessionState:
     return {"session": s.id, "service": service_ref(s), "lang": s.lang, "step": None,
             "view": "start", "title": None, "prompt": None, "hint": None, "message": None,
             "fields": [], "errors": {}, "choices": [], "multi": False, "actions": [], "progress": None,
@@ -64,12 +64,12 @@ def ended_state(s: "Session") -> SessionState:
             "on_behalf": None, "ended": s.ended, "outcome": s.outcome}
 
 
-def service_ref(s: "Session") -> ServiceRef:
+def service_ref(s: Session) -> ServiceRef:
     return {"id": s.flow.id, "title": text_dict(s.flow.title), "category": s.flow.category,
             "root": s.root.id}
 
 
-def fields(s: "Session", step: Step) -> list[FieldState]:
+def fields(s: Session, step: Step) -> list[FieldState]:
     if s.local.get("failed"):
         return []
     values = s.local.get("values", {})
@@ -83,7 +83,7 @@ def fields(s: "Session", step: Step) -> list[FieldState]:
     } for f in step.fields]
 
 
-def choices(s: "Session", step: Step) -> list[ChoiceState]:
+def choices(s: Session, step: Step) -> list[ChoiceState]:
     if s.local.get("failed"):
         return []
     selected = s.local.get("selected", [])
@@ -92,13 +92,13 @@ def choices(s: "Session", step: Step) -> list[ChoiceState]:
             for c in step.get_choices(s)]
 
 
-def actions(s: "Session", step: Step) -> list[ActionState]:
+def actions(s: Session, step: Step) -> list[ActionState]:
     ids = s.local["actions"] if s.local.get("failed") else (s.local.get("actions") or [a.id for a in step.actions])
     labels = {a.id: a.label for a in step.actions}
     return [{"id": a, "label": text_dict(labels.get(a) or f"flows.action.{a}")} for a in ids]
 
 
-def progress(s: "Session", step: Step) -> Progress | None:
+def progress(s: Session, step: Step) -> Progress | None:
     """Position among the steps that count ("step n of m")."""
     ids = [st.id for st in s.flow.steps.values() if st.interactive() and not st.skip(s)]
     return {"index": ids.index(step.id) + 1, "total": len(ids)} if step.id in ids else None

@@ -37,10 +37,11 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
@@ -212,7 +213,8 @@ class Runner:
                 try:
                     self._act(action if isinstance(action, dict) else {action: True})
                 except ScriptError as exc:
-                    raise ScriptError(f"step {i} {json.dumps(action, ensure_ascii=False, default=str)}: {exc}") from None
+                    shown = json.dumps(action, ensure_ascii=False, default=str)
+                    raise ScriptError(f"step {i} {shown}: {exc}") from None
             try:
                 self.session.wait_for(lambda st: st["ended"], 10)
             except TimeoutError:

@@ -18,8 +18,9 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from kiosk.core import logs
 from kiosk.core.i18n import Text, text
@@ -57,9 +58,9 @@ class Session:
         self.on_artifact = on_artifact
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
-        self._listeners: list[Callable[["Session"], None]] = []
+        self._listeners: list[Callable[[Session], None]] = []
         self._watchers: list[Callable[[SessionState], None]] = []
-        self._enders: list[Callable[["Session"], None]] = []
+        self._enders: list[Callable[[Session], None]] = []
         self._delivered_state: SessionState | None = None
         self.jobs = JobBoard(self, self.executor)
         self._tmpdir: Path | None = None
@@ -89,7 +90,7 @@ class Session:
                 raise ServiceUnavailable(flow.id, self.availability.reasons)
 
     # --- public API -------------------------------------------------------------
-    def start(self) -> "Session":
+    def start(self) -> Session:
         with self._lock:
             self.journal.write({"kind": "start", "t": 0.0, "service": self.flow.id, "lang": self.lang,
                                 "session": self.id, "idle_timeout_s": self.idle_timeout_s,
@@ -104,11 +105,11 @@ class Session:
         changes nothing on the screen delivers nothing).  Returns the unsubscribe."""
         return _add(self._watchers, callback)
 
-    def on_change(self, callback: Callable[["Session"], None]) -> Callable[[], None]:
+    def on_change(self, callback: Callable[[Session], None]) -> Callable[[], None]:
         """``callback(session)`` after every dispatched event (the session's lock held)."""
         return _add(self._listeners, callback)
 
-    def on_end(self, callback: Callable[["Session"], None]) -> Callable[[], None]:
+    def on_end(self, callback: Callable[[Session], None]) -> Callable[[], None]:
         """``callback(session)`` once, when the session has ended (its summary is set)."""
         return _add(self._enders, callback)
 
@@ -448,7 +449,8 @@ class Session:
             return  # a job of a step already left (stale) or cancelled
         job, ok, value = found
         if not job.background:
-            spent = job.machine_before + (time.perf_counter() - job.machine_from if job.machine_from is not None else 0.0)
+            running = time.perf_counter() - job.machine_from if job.machine_from is not None else 0.0
+            spent = job.machine_before + running
             if spent:
                 self._add_machine(job.step, spent)
         handler = self.step
@@ -463,7 +465,7 @@ class Session:
         if self.step is not None:
             self.step.on_device(self, event)
 
-    _HANDLERS: dict[str, Callable[["Session", dict, float], None]] = {
+    _HANDLERS: dict[str, Callable[[Session, dict, float], None]] = {
         "tick": _on_tick, "cancel": _on_cancel, "back": _on_back, "lang": _on_lang, "stay": _on_stay,
         "input": _on_input, "submit": _on_submit, "tap": _on_tap, "done": _on_job, "failed": _on_job,
         "device": _on_device,

@@ -21,9 +21,10 @@ import random
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from flows.runner import Runner, demo_scripts, load_script, shipped_script
 
@@ -77,13 +78,13 @@ class Fault:
     (None: nothing visible, a string: what was seen); ``clear`` repairs it."""
 
     name: str
-    inject: Callable[["Soak"], None]
-    clear: Callable[["Soak"], None]
+    inject: Callable[[Soak], None]
+    clear: Callable[[Soak], None]
     affects: tuple[str, ...] = ()          # services that must show as unavailable meanwhile
     session: str | None = None             # a script played while the fault is on (a "during" fault)
 
 
-def _sim(soak: "Soak", family: str):
+def _sim(soak: Soak, family: str):
     devices = soak.app.devices
     for dev in devices.by_family(family):
         handle = devices.simulators.get(dev.name)
@@ -92,22 +93,22 @@ def _sim(soak: "Soak", family: str):
     raise LookupError(f"no simulated {family}")
 
 
-def _sandbox_faults(soak: "Soak", **faults: Any) -> None:
+def _sandbox_faults(soak: Soak, **faults: Any) -> None:
     soak.app.embedded.sandbox.faults.update(faults)
     soak.app.forget_backend_status()
 
 
-def _central_down(soak: "Soak") -> None:
+def _central_down(soak: Soak) -> None:
     soak.app.embedded.stop()
     soak.app.forget_backend_status()
 
 
-def _central_up(soak: "Soak") -> None:
+def _central_up(soak: Soak) -> None:
     soak.app.restart_embedded()
     soak.app.forget_backend_status()
 
 
-def _disk_full(soak: "Soak") -> None:
+def _disk_full(soak: Soak) -> None:
     """The store's file may not grow, and ballast fills its last free pages
     (the store's own full-disk test technique, without a tiny file system)."""
     import sqlite3
@@ -135,7 +136,7 @@ def _disk_full(soak: "Soak") -> None:
         raise RuntimeError("the store still has room after filling it")
 
 
-def _disk_freed(soak: "Soak") -> None:
+def _disk_freed(soak: Soak) -> None:
     store = soak.app.store
     with store._lock:
         conn = store._connection()
@@ -143,8 +144,8 @@ def _disk_freed(soak: "Soak") -> None:
         conn.execute("DROP TABLE IF EXISTS soak_ballast")
 
 
-def _clock_step(seconds: float) -> Callable[["Soak"], None]:
-    def step(soak: "Soak") -> None:
+def _clock_step(seconds: float) -> Callable[[Soak], None]:
+    def step(soak: Soak) -> None:
         soak.clock_offset += seconds
     return step
 

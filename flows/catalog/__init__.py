@@ -90,7 +90,8 @@ def _identify(entry: dict) -> list[dict]:
     aside = {"progress": False}  # alternatives are not counted as steps of the way
     if role == "applicant" and not who:
         common["agent_skip"] = True
-    steps = [{"id": f"{p}card", "use": "read_card", "cards": cards, "face": face, "next": f"{p}consent" if face else AFTER,
+    steps = [{"id": f"{p}card", "use": "read_card", "cards": cards, "face": face,
+              "next": f"{p}consent" if face else AFTER,
               **({"who": who, "store": entry.get("store", role)} if who else {}),
               **({"differs_from": entry["differs_from"]} if entry.get("differs_from") else {}),
               **({"resident_code": True, "code_next": AFTER} if entry.get("resident_code") else {}), **common}]
@@ -98,7 +99,8 @@ def _identify(entry: dict) -> list[dict]:
         steps += [
             {"id": f"{p}consent", "use": "consent", "next": f"{p}face", "other_step": f"{p}other_way", **common},
             {"id": f"{p}face", "use": "face", "next": AFTER, "other_step": f"{p}other_way", **common},
-            {"id": f"{p}other_way", "use": "other_way", "staff_step": f"{p}staff", "sms_step": f"{p}sms_phone", **common,
+            {"id": f"{p}other_way", "use": "other_way", "staff_step": f"{p}staff", "sms_step": f"{p}sms_phone",
+             **common,
              **aside},
             {"id": f"{p}staff", "use": "staff", "next": AFTER, **common, **aside},
             {"id": f"{p}sms_phone", "use": "sms_phone", "next": f"{p}sms_code", **common, **aside},

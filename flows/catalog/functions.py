@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from kiosk.core.i18n import text
 from kiosk.core.masking import mask_card_number, mask_id_number, mask_name
@@ -324,7 +325,8 @@ def queue_ticket(s: Session) -> dict:
     t = s.data["ticket"]
     b = next(b for b in s.data["businesses"] if b["code"] == s.data["business"])
     waiting = None if t.get("offline") or t.get("waiting") is None else int(t["waiting"])
-    return {"number": t["number"], "waiting": waiting, "counters": str(b.get("counters") or ""), "service": b["name_zh"],
+    return {"number": t["number"], "waiting": waiting, "counters": str(b.get("counters") or ""),
+            "service": b["name_zh"],
             "service_en": b.get("name_en", ""), "hall": s.services.config_get("terminal.hall", ""),
             "hall_en": s.services.config_get("terminal.hall_en", ""), "time": _now(),
             "follow_url": t.get("follow_url", "")}
@@ -347,7 +349,8 @@ def tv_choices(s: Session) -> list[Choice]:
     out = []
     for v in s.data["violations"]:
         label = raw_text(f"{v['time'][:16].replace('T', ' ')} {v['description']}  ¥{v['fine']}",
-                         f"{v['time'][:16].replace('T', ' ')} {v.get('description_en', v['description'])}  ¥{v['fine']}")
+                         f"{v['time'][:16].replace('T', ' ')} {v.get('description_en', v['description'])}"
+                         f"  ¥{v['fine']}")
         detail = raw_text(f"{v['place']} · 记{v['points']}分", f"{v['place']} · {v['points']} points")
         out.append(Choice(v["violation_id"], label, detail=detail, enabled=bool(v.get("payable")) and not v.get("paid"),
                           reason="flows.traffic.counter_only"))

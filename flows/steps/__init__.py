@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from .basic import MessageStep, ResultStep, TakePaperStep, ThanksStep, WorkStep, CommitStep
+from .basic import CommitStep, MessageStep, ResultStep, TakePaperStep, ThanksStep, WorkStep
 from .doors import DOORS_STEPS
 from .evaluation import EvaluationStep
 from .hall import STEPS as HALL_STEPS

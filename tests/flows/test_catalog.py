@@ -19,7 +19,8 @@ FLOWS_DIR = Path(__file__).resolve().parents[2] / "flows"
 
 @pytest.mark.parametrize("plate,clean", [
     ("苏A12345", "苏A12345"), ("苏a 12345", "苏A12345"), ("粤B1234港", "粤B1234港"), ("京A1234挂", "京A1234挂"),
-    ("苏AD12345", "苏AD12345"), ("沪AF1234 5", "沪AF12345"), ("苏A12345D", "苏A12345D"), ("苏A·D1234X"[:2] + "DX1234", "苏ADX1234"),
+    ("苏AD12345", "苏AD12345"), ("沪AF1234 5", "沪AF12345"), ("苏A12345D", "苏A12345D"),
+    ("苏A·D1234X"[:2] + "DX1234", "苏ADX1234"),
 ])
 def test_valid_plates_including_new_energy(plate, clean):
     assert validators.plate(plate) == (clean, None)

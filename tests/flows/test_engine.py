@@ -9,8 +9,19 @@ import threading
 import pytest
 
 from devices.base import DeviceState, DeviceStatus
-from flows.engine import (END, Choice, FakeClock, Field, Flow, Journal, ServiceUnavailable, Session, Step,
-                          check_availability, replay)
+from flows.engine import (
+    END,
+    Choice,
+    FakeClock,
+    Field,
+    Flow,
+    Journal,
+    ServiceUnavailable,
+    Session,
+    Step,
+    check_availability,
+    replay,
+)
 from flows.steps.basic import ThanksStep, WorkStep
 from kiosk.core import logs
 from kiosk.core.domain import Identity
@@ -78,7 +89,8 @@ def test_validation_errors_are_keyed_by_field_in_both_languages(clock):
     assert st["step"] == "plate" and st["view"] == "form"
     assert st["errors"]["plate"]["key"] == "flows.plate.province"
     assert st["errors"]["phone"]["key"] == "flows.phone.format"
-    assert st["errors"]["plate"]["zh"] and st["errors"]["plate"]["en"] and st["errors"]["plate"]["zh"] != st["errors"]["plate"]["en"]
+    plate = st["errors"]["plate"]
+    assert plate["zh"] and plate["en"] and plate["zh"] != plate["en"]
     fields = {f["name"]: f for f in st["fields"]}
     assert fields["plate"]["keyboard"] == "plate"
     assert fields["plate"]["error"]["key"] == "flows.plate.province"
