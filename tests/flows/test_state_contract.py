@@ -20,7 +20,7 @@ HERE = Path(__file__).parent
 FOLDER = Path(shipped_script("x")).parent
 SHIPPED = sorted(str(p.relative_to(FOLDER).with_suffix("")) for p in FOLDER.rglob("*.yaml"))
 RUN_ELSEWHERE = "".join(p.read_text("utf-8") for p in HERE.glob("test_*.py") if p.name != Path(__file__).name)
-NOT_RUN_ELSEWHERE = [name for name in SHIPPED if f'"{Path(name).name}"' not in RUN_ELSEWHERE]
+NOT_RUN_ELSEWHERE = [name for name in SHIPPED if f'{Path(name).name}"' not in RUN_ELSEWHERE]
 
 
 @pytest.mark.parametrize("script", NOT_RUN_ELSEWHERE)
