@@ -239,8 +239,6 @@ class CertificateStep(WorkStep):
         self.options["run"] = self._run
 
     def _run(self, job: Job, s: Session) -> bytes:
-        from printers.documents.verify import issued_fields
-
         person = s.data["applicant"]
         rows = [{"label": r["label"]["key"], "value": {"zh": r["value"]["zh"], "en": r["value"]["en"]}}
                 for r in rows_of(s, self.options.get("rows"))]
@@ -250,7 +248,7 @@ class CertificateStep(WorkStep):
                                                   "applicant": {"name": person.name, "id_number": person.id_number}},
                                          lang=s.lang)
         s.data["document_hash"] = hashlib.sha256(pdf).hexdigest()
-        fields = issued_fields(pdf) or {}
+        fields = s.services.document_fields(pdf) or {}
         s.data["certificate"] = {k: fields.get(k) for k in ("type", "serial", "holder", "result", "issued",
                                                              "valid_until")} if fields else None
         return pdf
