@@ -19,7 +19,8 @@ WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 def _when(a: dict) -> dict:
     d = dt.date.fromisoformat(a["day"])
-    return raw_text(f"{d:%m-%d} 周{WEEKDAYS[d.weekday()]} {a['start']}", f"{WEEKDAYS_EN[d.weekday()]} {d:%m-%d} {a['start']}")
+    return raw_text(f"{d:%m-%d} 周{WEEKDAYS[d.weekday()]} {a['start']}",
+                    f"{WEEKDAYS_EN[d.weekday()]} {d:%m-%d} {a['start']}")
 
 
 @fn
@@ -168,7 +169,8 @@ def appt_ticket(s: Session) -> dict:
     label = text("doors.appt.priority_ticket" if c.get("priority") else "doors.appt.offline_ticket")
     return {"number": c["number"], "waiting": None if c["offline"] else 0, "counters": str(c.get("counters") or ""),
             "service": f"{c.get('name_zh', '')} {label.zh}", "service_en": f"{c.get('name_en', '')} {label.en}",
-            "hall": s.services.config_get("terminal.hall", ""), "hall_en": s.services.config_get("terminal.hall_en", ""),
+            "hall": s.services.config_get("terminal.hall", ""),
+            "hall_en": s.services.config_get("terminal.hall_en", ""),
             "time": dt.datetime.now().replace(microsecond=0).isoformat(sep=" "), "follow_url": ""}
 
 

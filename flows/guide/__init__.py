@@ -28,6 +28,6 @@ def problem(content: dict) -> str | None:
             return f"{sid}: not a table"
         for f in ("title",) + FIELDS:
             value = entry.get(f)
-            if not isinstance(value, dict) or not isinstance(value.get("zh"), str) or not isinstance(value.get("en"), str):
+            if not (isinstance(value, dict) and isinstance(value.get("zh"), str) and isinstance(value.get("en"), str)):
                 return f"{sid}.{f}: needs zh and en"
     return None

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from importlib import resources
+from pathlib import Path
 
 import pytest
 import yaml
