@@ -36,7 +36,9 @@ class EngineBackend:
         self._listeners.append(callback)
 
     def _notify(self, session) -> None:
-        state = session.state()
+        self._deliver(session.state())
+
+    def _deliver(self, state: dict) -> None:
         for cb in list(self._listeners):
             try:
                 cb(state)
@@ -80,7 +82,9 @@ class EngineBackend:
         session = self.app.new_session(service_id, lang=lang, **self.session_options)
         with self._lock:
             self._session = session
-            self._unsubscribe = session.on_change(self._notify)
+            # the engine's one state per change where it offers it; else after every event
+            watch = getattr(session, "subscribe", None)
+            self._unsubscribe = watch(self._deliver) if watch is not None else session.on_change(self._notify)
         if hasattr(session, "data") and elderly:
             session.data["elderly"] = True
         if getattr(session, "step", None) is None and not getattr(session, "ended", False):

@@ -40,6 +40,7 @@ def play(kiosk, tmp_path, service: str) -> tuple[object, list[dict]]:
     thread.start()
     try:
         kiosk.qtbot.waitUntil(lambda: "report" in done, timeout=240_000)
+        assert done["report"].ok, done["report"].error
         kiosk.wait_page("attract", timeout=30)
     finally:
         session.changed.disconnect(changed)

@@ -68,8 +68,9 @@ Item {
             // on a short screen the clock gives way (the header shows the time)
             readonly property real room: (middle.height - logoImage.height - hall.height - date.height - gap.height
                                           - touch.height - sub.height - head.spacing * 6 - theme.spacing * 4) / 1.25
+            // no height binding: the column skips it when hidden, and a height bound
+            // to the text's size while the size follows the room looped
             visible: room >= theme.huge * 0.75
-            height: visible ? implicitHeight : 0
             text: vm.clock
             font.family: theme.font
             font.pixelSize: Math.max(theme.huge * 0.75, Math.min(screen.portrait ? 220 : 160, room))
