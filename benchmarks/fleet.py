@@ -149,7 +149,30 @@ async def terminal(client, stats: Stats, tid: str, token: str, payload: dict, *,
             stats.sent_cases.update(i["body"]["case_id"] for i in items)
 
 
-async def load(url: str, tokens: dict[str, str], payload: dict, minutes: float, seed: int) -> Stats:
+def load_part(url: str, tokens: dict[str, str], payload: dict, minutes: float, seed: int, first: int) -> Stats:
+    return asyncio.run(load(url, tokens, payload, minutes, seed, first))
+
+
+def load_all(url: str, tokens: dict[str, str], payload: dict, minutes: float, seed: int, clients: int) -> Stats:
+    """The terminals split over ``clients`` processes (one event loop keeps up with about a thousand)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    items = list(tokens.items())
+    parts = [dict(items[i::clients]) for i in range(clients)]
+    stats = Stats()
+    with ProcessPoolExecutor(clients) as pool:
+        for part in pool.map(load_part, [url] * clients, parts, [payload] * clients, [minutes] * clients,
+                             [seed + i for i in range(clients)], range(clients)):
+            for kind, ms in part.ms.items():
+                stats.ms.setdefault(kind, []).extend(ms)
+            for kind, n in part.errors.items():
+                stats.errors[kind] = stats.errors.get(kind, 0) + n
+            stats.sent_cases |= part.sent_cases
+            stats.replayed += part.replayed
+    return stats
+
+
+async def load(url: str, tokens: dict[str, str], payload: dict, minutes: float, seed: int, first: int = 0) -> Stats:
     import httpx
 
     stats = Stats()
@@ -157,9 +180,9 @@ async def load(url: str, tokens: dict[str, str], payload: dict, minutes: float, 
     until = time.monotonic() + minutes * 60
     limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30.0, trust_env=False) as client:
-        tasks = [terminal(client, stats, tid, tok, payload, batches=i % 20 == 0, until=until,
+        tasks = [terminal(client, stats, tid, tok, payload, batches=int(tid[3:]) % 20 == 0, until=until,
                           rng=random.Random(rng.random()))
-                 for i, (tid, tok) in enumerate(tokens.items())]
+                 for tid, tok in tokens.items()]
         await asyncio.gather(*tasks)
     return stats
 
@@ -190,7 +213,7 @@ def seed_rollups(db_url: str, tids: list[str], services: list[str], now: float, 
     return rows
 
 
-def time_report(url: str, operator: str, tid: str, runs: int = 5) -> tuple[float, float, int]:
+def time_report(url: str, operator: str, tid: str, runs: int = 3) -> tuple[float, float, int]:
     import httpx
 
     headers = {"Authorization": f"Bearer {operator}"}
@@ -244,12 +267,40 @@ def report(stats: Stats, stored: int, minutes: float) -> None:
           f" stored {stored}, duplicates {stored - len(stats.sent_cases)}, replays answered {stats.replayed}")
 
 
+ROUTES = {"heartbeat": "/v1/terminals/{terminal_id}/heartbeat", "batch": "/v1/cases/batch",
+          "config": "/v1/terminals/{terminal_id}/config"}
+
+
+def server_side(url: str) -> None:
+    """Latency as the server measured it (/metrics histogram; no client queueing), p50/p99 by bucket."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    counts: dict[str, dict[float, float]] = {}
+    for family in text_string_to_metric_families(httpx.get(f"{url}/metrics", timeout=30).text):
+        for sample in family.samples:
+            if sample.name == "central_request_seconds_bucket" and sample.labels.get("status") == "2xx":
+                le = float(sample.labels["le"])
+                row = counts.setdefault(sample.labels["route"], {})
+                row[le] = row.get(le, 0.0) + sample.value
+    print("server side (histogram buckets; the upper bound of the bucket holding the quantile):")
+    for kind, route in ROUTES.items():
+        row = sorted(counts.get(route, {}).items())
+        total = row[-1][1] if row else 0
+        marks = []
+        for q in (0.5, 0.95, 0.99):
+            bound = next((le for le, n in row if n >= q * total), float("inf"))
+            marks.append(f"p{int(q * 100)} <= {bound * 1000:g} ms")
+        print(f"  {kind:<10} {int(total):>7} requests  " + "  ".join(marks))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--minutes", type=float, default=5.0)
     ap.add_argument("--terminals", type=int, default=2000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--clients", type=int, default=2, help="client processes the terminals are split over")
     args = ap.parse_args()
     print(f"machine load before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}"
           f" (1/5/15 min), {os.cpu_count()} CPUs")
@@ -267,12 +318,13 @@ def main() -> None:
             tokens = {f"T-F{i:05d}": auth.token_for(f"T-F{i:05d}") for i in range(args.terminals)}
             print(f"{args.terminals} terminals against {url} ({args.workers} workers, PostgreSQL) for"
                   f" {args.minutes:g} min")
-            stats = asyncio.run(load(url, tokens, payload, args.minutes, args.seed))
+            stats = load_all(url, tokens, payload, args.minutes, args.seed, args.clients)
             import httpx
 
             operator = {"Authorization": f"Bearer {auth.operator_token}"}
             counters = httpx.get(f"{url}/v1/stats", headers=operator, timeout=30).json()
             report(stats, counters["cases_stored"], args.minutes)
+            server_side(url)
             print(f"machine load after the run: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}"
                   f" {os.getloadavg()[2]:.2f}")
             rows = seed_rollups(db_url, list(tokens), list(payload.get("services", {})), time.time(),

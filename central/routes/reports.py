@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from .. import report as availability_report
 from ..common import BadRequest, err, sandbox
@@ -27,7 +27,8 @@ def report_json(request: Request, terminal: str | None = None, window: Literal["
         raise BadRequest("unknown query parameter",
                          [{"loc": f"query.{name}", "msg": "not a parameter"} for name in unknown[:10]])
     data = report_for(request, terminal, window)
-    return data if data is not None else err(404, "not_found", "no such terminal")
+    # JSONResponse directly: a fleet's report is megabytes of plain dicts that need no encoder walk
+    return JSONResponse(data) if data is not None else err(404, "not_found", "no such terminal")
 
 
 @router.get("/report", response_class=HTMLResponse)
