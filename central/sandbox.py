@@ -384,12 +384,15 @@ class Sandbox:
                 "config_version": version, "backfilled": accepted}
 
     def _maybe_prune(self, now: float) -> None:
-        """Raw heartbeats older than ``raw_keep_s`` go (the rollups keep their figures)."""
+        """Raw heartbeats and hourly rollups older than ``raw_keep_s`` go (daily rollups keep the figures)."""
         if now - self._pruned_at < PRUNE_EVERY_S:
             return
         self._pruned_at = now
         with self.db.transaction() as tx:
             gone = tx.run("DELETE FROM heartbeats WHERE received_at < ?", (now - self.raw_keep_s,))
+            # hourly rollups go with them (the 24-hour window reads them); daily rows stay
+            tx.run("DELETE FROM availability_rollups WHERE span = ? AND bucket < ?",
+                   (rollups.HOUR, now - self.raw_keep_s))
         if gone:
             log.info("raw heartbeats pruned", extra={"rows": gone, "kept_s": self.raw_keep_s})
 
