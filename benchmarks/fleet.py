@@ -151,8 +151,8 @@ async def terminal(client, stats: Stats, tid: str, token: str, payload: dict, *,
                 body = case_body(rng, tid, seq)
                 items.append({"kind": "case", "idempotency_key": f"case-{body['case_id']}", "body": body})
             for _attempt in range(2 if rng.random() < 0.1 else 1):  # a lost acknowledgement: sent again
-                resp = await timed(stats, "batch", lambda: client.post("/v1/cases/batch", json={"items": items},
-                                                                        headers=headers), at)
+                resp = await timed(stats, "batch", lambda batch={"items": items}: client.post(
+                    "/v1/cases/batch", json=batch, headers=headers), at)
                 if resp is not None:
                     results = resp.json()["results"]
                     stats.replayed += sum(1 for r in results if r["replayed"])
@@ -169,6 +169,8 @@ def load_all(url: str, tokens: dict[str, str], payload: dict, minutes: float, se
     """The terminals split over ``clients`` processes (one event loop keeps up with about a thousand)."""
     from concurrent.futures import ProcessPoolExecutor
 
+    if clients <= 1:
+        return asyncio.run(load(url, tokens, payload, minutes, seed))
     items = list(tokens.items())
     parts = [dict(items[i::clients]) for i in range(clients)]
     stats = Stats()
@@ -315,7 +317,7 @@ def main() -> None:
     ap.add_argument("--terminals", type=int, default=2000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--clients", type=int, default=2, help="client processes the terminals are split over")
+    ap.add_argument("--clients", type=int, default=1, help="client processes the terminals are split over")
     args = ap.parse_args()
     print(f"machine load before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}"
           f" (1/5/15 min), {os.cpu_count()} CPUs")
