@@ -133,7 +133,7 @@ async def terminal(client, stats: Stats, tid: str, token: str, payload: dict, *,
     seq = 0
     while True:
         at = min(next_beat, next_config, next_batch)
-        if at >= until:
+        if at >= until or time.monotonic() >= until:  # a client that fell behind stops on time too
             return
         await asyncio.sleep(max(0.0, at - time.monotonic()))
         if at == next_beat:
