@@ -35,9 +35,6 @@ class EngineBackend:
     def subscribe(self, callback: Callable[[dict], None]) -> None:
         self._listeners.append(callback)
 
-    def _notify(self, session) -> None:
-        self._deliver(session.state())
-
     def _deliver(self, state: dict) -> None:
         for cb in list(self._listeners):
             try:
@@ -82,15 +79,13 @@ class EngineBackend:
         session = self.app.new_session(service_id, lang=lang, **self.session_options)
         with self._lock:
             self._session = session
-            # the engine's one state per change where it offers it; else after every event
-            watch = getattr(session, "subscribe", None)
-            self._unsubscribe = watch(self._deliver) if watch is not None else session.on_change(self._notify)
+            self._unsubscribe = session.subscribe(self._deliver)   # the engine's one state per change
         if hasattr(session, "data") and elderly:
             session.data["elderly"] = True
         if getattr(session, "step", None) is None and not getattr(session, "ended", False):
             session.start()
         else:
-            self._notify(session)   # started (or ended) before we listened: the screen still hears of it
+            self._deliver(session.state())   # started (or ended) before we listened: the screen still hears of it
 
     def dispatch(self, event: dict) -> None:
         session = self._session

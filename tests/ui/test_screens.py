@@ -250,3 +250,21 @@ def test_technician_entry_without_a_pin_is_disabled_and_says_how_to_set_one(data
     driver.type_keys("80516243")
     driver.tap("keyDone")
     assert driver.ui.vm.page == "techPin" and "set-pin" in driver.text("pinMessage")
+
+
+def test_a_key_tap_is_one_engine_event(kiosk):
+    """Typing sends the input alone: the tap's "I am still here" rides on it."""
+    kiosk.tap("touchToStart")
+    kiosk.wait_page("catalog")
+    kiosk.show_service("toy_plate")
+    kiosk.tap("service_toy_plate")
+    kiosk.wait_view("form")
+    kiosk.tap("key_苏")
+    sent: list[str] = []
+    dispatch = kiosk.ui.backend.dispatch
+    kiosk.ui.backend.dispatch = lambda event: (sent.append(event["type"]), dispatch(event))[1]
+    kiosk.tap("key_A")
+    kiosk.tap("keyBackspace")     # a key of the frame too: the input it makes, no stay beside it
+    assert [t for t in sent if t != "tick"] == ["input", "input"]
+    kiosk.tap("btnCancel")
+    kiosk.wait_page("attract")
