@@ -9,7 +9,7 @@ catalog key, ``name``/``id_number``/``phone``/``address``: masked), or ``{label:
 
 | use | what |
 | --- | --- |
-| ``query`` | ask the back-end data set ``dataset`` with ``send: {field: PATH}``; ``missing:`` the step when there is no record |
+| ``query`` | ask the back-end data set ``dataset`` with ``send: {field: PATH}``; ``missing:`` step if no record |
 | ``show`` | a result (or ``view: preview``) screen: ``headline``, ``rows``, ``list`` (``from``, ``label``, ``value``) |
 | ``pick`` | choose one item of a list in the data (``from``, ``key``, ``label``, ``detail``, ``enabled``) |
 | ``apply`` | submit an application or booking to ``dataset`` (``send``); the answer is stored |
@@ -90,7 +90,8 @@ def list_rows(s: Session, spec: dict | None) -> list[dict]:
     out = []
     for item in lookup(s, spec["from"]) or []:
         fields = _as_list(spec.get("label"))
-        label = raw_text(" ".join(_plain(item.get(f)) for f in fields), " ".join(_plain(item.get(f), "en") for f in fields))
+        label = raw_text(" ".join(_plain(item.get(f)) for f in fields),
+                         " ".join(_plain(item.get(f), "en") for f in fields))
         out.append({"label": label, "value": shown(item.get(spec.get("value")), spec.get("format"))})
     return out
 
@@ -277,7 +278,8 @@ class ReceiptStep(PrintStep):
                "time": dt.datetime.now().replace(microsecond=0).isoformat(sep=" "),
                "result": self.options.get("result", "accepted"), "layout": self.options.get("layout", "hall_receipt"),
                "verify_url": s.services.verify_url(s.data.get("case_ref", "")),
-               "lines": [_line(r) for r in rows_of(s, self.options.get("rows")) + list_rows(s, self.options.get("list"))]}
+               "lines": [_line(r) for r in rows_of(s, self.options.get("rows"))
+                         + list_rows(s, self.options.get("list"))]}
         if self.options.get("booking"):
             job["booking"] = str(lookup(s, self.options["booking"]) or "")
         person = s.data.get("applicant")
