@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 pytest_plugins = ["pytester"]  # tests/suite checks these rules on sample runs
+
+# No test touches the machine's own data dir (~/.local/share/kiosk), which
+# another checkout's run may be using too: the session gets one of its own,
+# and tests that need a fresh one take the ``data_dir`` fixture.
+_SESSION_DATA = tempfile.mkdtemp(prefix="kiosk-test-data-")
+os.environ["KIOSK_DATA_DIR"] = _SESSION_DATA
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(_SESSION_DATA, ignore_errors=True)
+
 
 # Test photos kept in the repository (see tests/data/faces/README.md).
 FACES = Path(__file__).resolve().parent / "data" / "faces"
