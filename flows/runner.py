@@ -513,9 +513,7 @@ class Runner:
 
     def _appointment_slip(self, spec: dict) -> str:
         """The QR of a slip for an appointment starting in a few minutes (sandbox)."""
-        from devices.idcard.simulator import load_card
-
-        card = load_card(spec.get("card", "resident"))
+        card = self.app.sample_card(spec.get("card", "resident"))
         business = spec.get("business", "property")
         try:
             a = self.app.central.call("POST", "/v1/sandbox/appointments", json_body={
@@ -527,14 +525,12 @@ class Runner:
     def _resident_code(self, spec: dict) -> str:
         """A demo resident code from the sandbox for a packaged card's holder;
         ``variant``: fresh, replay (the last code again), expired, forged."""
-        from devices.idcard.simulator import load_card
-
         variant = spec.get("variant", "fresh")
         if variant == "replay":
             if not getattr(self, "_last_code", None):
                 raise ScriptError("no resident code was scanned before")
             return self._last_code
-        card = load_card(spec.get("card", "resident"))
+        card = self.app.sample_card(spec.get("card", "resident"))
         body = {"id_number": card["id_number"], "name": card["name"]}
         if variant == "expired":
             body["age_s"] = 120

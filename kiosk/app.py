@@ -489,6 +489,12 @@ class KioskApp:
 
         return FaceSession(self.face_verifier(), id_face, max_attempts)
 
+    def sample_card(self, name: str) -> dict:
+        """A packaged simulator card's fields, for the scripted resident (runner)."""
+        from devices.idcard.simulator import load_card
+
+        return load_card(name)
+
     def one_time_code(self, clock=None):
         """A fresh SMS code and its checker (only a salted digest is kept)."""
         from devices.face.alternatives import OneTimeCode
