@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 
 BACKEND_TTL_S = 5.0      # how long a central health answer is trusted
 DEVICE_TTL_S = 2.0       # how long a refreshed device status is trusted
-STOP_WARM_WAIT_S = 0.5   # how long stop() waits for a running warm-up
+# stop() waits for the warm-up's next stage boundary: a process ending while a
+# thread is inside dlib's C++ code aborts ("terminate called...").
+STOP_WARM_WAIT_S = 10.0
 
 
 def device_registry(families: list[str] | None = None):
@@ -94,6 +96,7 @@ class KioskApp:
         self._start_store()
         self._start_signer()
         self._offline_numbers = OfflineNumbers(data_dir, self.config.terminal_id, self._offline_block())
+        self._warm_stop = threading.Event()
         self._warm = threading.Thread(target=self._warm_up, name="kiosk-warm-up", daemon=True)
         self._warm.start()
         self._started = True
@@ -110,9 +113,11 @@ class KioskApp:
                 render_no_property({"applicant": {"name": "预热", "id_number": "110101199003070011"}}, self.signer)
         except Exception as exc:
             log.info("document warm-up skipped", extra={"reason": str(exc)})
+        if self._warm_stop.is_set():
+            return
         if any(f.devices and any("camera" in need for need in f.devices) for f in self.catalog.values()):
             try:
-                self.face_verifier().warm_up()
+                self.face_verifier().warm_up(stop=self._warm_stop)
             except Exception as exc:
                 log.info("face warm-up skipped", extra={"reason": str(exc)})
         release_free_memory()  # the rehearsals' scratch memory
@@ -208,6 +213,7 @@ class KioskApp:
     def stop(self) -> None:
         warm = getattr(self, "_warm", None)
         if warm is not None:
+            self._warm_stop.set()
             warm.join(STOP_WARM_WAIT_S)
         # Never pull the face models out from under a warm-up still loading them
         # (a stop soon after start): the process is ending, and the encoder

@@ -391,15 +391,16 @@ class FaceVerifier:
     def models(self) -> _Models:
         return _Models.get()
 
-    def warm_up(self, full: bool = True) -> None:
+    def warm_up(self, full: bool = True, stop: threading.Event | None = None) -> None:
         """Load the models, check the numpy encoder against dlib and start the encoder process now
         (else the first decision pays ~0.5-1.6 s). ``full`` also rehearses one whole decision on
-        a packaged synthetic frame, so the first resident's finds every cache and BLAS thread ready."""
-        self.models.load_for_frames()
-        _ = self.active_engine  # checks the numpy encoder against dlib once
-        self._encoder.start()
-        if full:
-            self._rehearse()
+        a packaged synthetic frame, so the first resident's finds every cache and BLAS thread ready.
+        ``stop`` set: return at the next stage boundary (the app is closing)."""
+        stages = [self.models.load_for_frames, lambda: self.active_engine, self._encoder.start]
+        for stage in stages + ([self._rehearse] if full else []):
+            if stop is not None and stop.is_set():
+                return
+            stage()
 
     def _rehearse(self) -> None:
         from devices.camera import scenes

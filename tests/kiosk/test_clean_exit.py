@@ -98,7 +98,7 @@ def test_central_serve_and_cases_sync_stop_with_one_line(tmp_path, sig):
     central = _start(["central", "serve", "--port", str(port)], _env(tmp_path / "central"), central_log)
     sync = None
     try:
-        _wait_for(central_log, "central sandbox on", central)
+        _wait_for(central_log, "central platform on", central)
         # each terminal has its own credential from the sandbox's per-install secret
         token = subprocess.run([sys.executable, "-m", "kiosk.cli", "central", "token", "T-0001"],
                                env=_env(tmp_path / "central"), check=True, capture_output=True,
@@ -113,7 +113,7 @@ def test_central_serve_and_cases_sync_stop_with_one_line(tmp_path, sig):
         _assert_clean(output, "stopped: sent 30 this run, 0 pending")
         assert sync.returncode == 0
         _stop(central, sig)
-        _assert_clean(central_log.read_text("utf-8"), "central sandbox stopped")
+        _assert_clean(central_log.read_text("utf-8"), "central platform stopped")
         assert central.returncode == 0
     finally:
         for p in (sync, central):
