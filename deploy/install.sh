@@ -63,7 +63,7 @@ if [ -z "$root" ] && [ "$(id -u)" != 0 ]; then
     echo "install.sh: run as root (or use --root DIR for a throwaway root)" >&2; exit 2
 fi
 
-version=$(sed -n 's/^__version__ = "\(.*\)"/\1/p' "$src/kiosk/__init__.py")
+version=$(sed -n 's/^__version__ = "\(.*\)"/\1/p' "$src/kiosk/core/__init__.py")
 opt="$root/opt/kiosk"
 etc="$root/etc/kiosk"
 var="$root/var/lib/kiosk"
