@@ -170,10 +170,10 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
+def _start_browser(tmp_path_factory):
     """Debian's headless chromium at 1366x768 through its own chromedriver:
-    the driver path is given, so Selenium Manager never looks anything up."""
+    the driver path is given, so Selenium Manager never looks anything up.
+    chromedriver's log is kept beside the profile, to explain a browser crash."""
     webdriver = pytest.importorskip("selenium.webdriver")
     if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
         pytest.skip("chromium and chromium-driver are not installed (deploy/apt-packages.txt)")
@@ -195,10 +195,43 @@ def browser(tmp_path_factory):
         # Selenium Manager is never needed; were it ever called, it must fail rather than download
         mp.setenv("SE_OFFLINE", "true")
         mp.setenv("SE_MANAGER_PATH", "/nonexistent/selenium-manager")
-        driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+        service = Service(executable_path=str(CHROMEDRIVER), log_output=str(profile / "chromedriver.log"))
+        driver = webdriver.Chrome(service=service, options=options)
     driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
     driver.downloads = downloads
+    return driver
+
+
+def _alive(driver) -> bool:
     try:
-        yield driver
+        driver.execute_script("return 1")
+        return True
+    except Exception:  # noqa: BLE001 - any answer but one means the browser is gone
+        return False
+
+
+@pytest.fixture(scope="module")
+def _browsers(tmp_path_factory):
+    box: dict = {}
+    try:
+        yield box, lambda: _start_browser(tmp_path_factory)
     finally:
-        driver.quit()
+        if box.get("driver") is not None:
+            box["driver"].quit()
+
+
+@pytest.fixture
+def browser(fleet, _browsers):
+    """One browser for the module, started once the fleet is seeded; a browser
+    that has gone away (chromium crashing on a loaded machine) is replaced
+    before the next test rather than failing every test after it."""
+    box, start = _browsers
+    driver = box.get("driver")
+    if driver is None or not _alive(driver):
+        if driver is not None:
+            try:
+                driver.quit()
+            except Exception:  # noqa: BLE001
+                pass
+        box["driver"] = driver = start()
+    return driver
