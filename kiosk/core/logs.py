@@ -30,7 +30,7 @@ _filters_lock = threading.Lock()
 
 
 class MaskingFilter(logging.Filter):
-    """Masks every record by the one policy (kiosk.masking), including the
+    """Masks every record by the one policy (kiosk.core.masking), including the
     values the current session registered with ``remember_personal``."""
 
     def __init__(self) -> None:

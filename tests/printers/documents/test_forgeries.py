@@ -207,7 +207,7 @@ def test_altered_files_never_reach_the_pdf_parser(genuine, trust, tmp_path):
     forged = tmp_path / "forged.pdf"
     forged.write_bytes(forgery_overlay_incremental(genuine))
     pki.write_certs(tmp_path / "ca.pem", [trust.cas[0]])
-    script = ("import sys; from printers.documents.signing import Trust; from kiosk import pki; "
+    script = ("import sys; from printers.documents.signing import Trust; from kiosk.core import pki; "
               "from printers.documents.verify import verify_pdf_bounded; "
               f"v = verify_pdf_bounded({str(forged)!r}, Trust(pki.load_certs({str(tmp_path / 'ca.pem')!r}))); "
               "print(v.status, any(m.startswith(('pyhanko', 'pypdf', 'reportlab')) for m in sys.modules))")
