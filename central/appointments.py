@@ -22,6 +22,7 @@ import secrets
 import uuid
 
 from . import demo_data
+from .auth import load_secret
 from .db import IntegrityError
 
 SCHEMA = [
@@ -75,14 +76,7 @@ def parse_slot(sid: str) -> tuple[dict, dt.datetime]:
 class Appointments:
     def __init__(self, sb):
         self.sb = sb
-        path = sb.db.state_dir / "appointments.key"
-        if not path.exists():
-            sb.db.state_dir.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(secrets.token_bytes(32))
-            tmp.chmod(0o600)
-            tmp.replace(path)
-        self._secret = path.read_bytes()
+        self._secret = load_secret(sb.db.state_dir / "appointments.key")
         with sb.db.transaction() as tx:
             for stmt in SCHEMA:
                 tx.run(stmt)

@@ -52,7 +52,9 @@ class AuthError(Exception):
         super().__init__(message)
 
 
-def _load_secret(path: Path) -> bytes:
+def load_secret(path: Path) -> bytes:
+    """A 32-byte install secret at ``path`` (0600), made on first use; every
+    server process starting at once ends up with the same one."""
     try:
         data = path.read_bytes()
         if len(data) >= 32:
@@ -81,9 +83,28 @@ def write_once(path: Path, data: bytes) -> bytes:
     return data
 
 
+def load_signing_key(priv: Path, pub: Path):
+    """An Ed25519 key kept at ``priv`` (0600; made once, the first of several
+    starting server processes wins) with its public half published at ``pub``."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    priv.parent.mkdir(parents=True, exist_ok=True)
+    if priv.exists():
+        pem = priv.read_bytes()
+    else:
+        pem = write_once(priv, Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    key = serialization.load_pem_private_key(pem, password=None)
+    pub_pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    if not pub.exists() or pub.read_bytes() != pub_pem:
+        pub.write_bytes(pub_pem)
+    return key
+
+
 class TerminalAuth:
     def __init__(self, state_dir: Path):
-        self._secret = _load_secret(Path(state_dir) / "terminal-secret")
+        self._secret = load_secret(Path(state_dir) / "terminal-secret")
 
     def _mac(self, name: str) -> str:
         return hmac.new(self._secret, name.encode("utf-8"), hashlib.sha256).hexdigest()

@@ -22,6 +22,15 @@ class In(BaseModel):
     model_config = ConfigDict(strict=True, extra="allow")
 
 
+def json_object(raw: str | None) -> dict:
+    """A stored JSON body as a dict; anything else (empty, damaged, not an object) is {}."""
+    try:
+        data = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def error(code: str, message: str, **extra: Any) -> dict:
     return {"error": code, "message": message, **extra}
 

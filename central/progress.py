@@ -19,7 +19,8 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import secrets
+
+from .auth import load_secret
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS progress_index (
@@ -37,14 +38,7 @@ HOTLINE = {"hotline_12345"}
 class Progress:
     def __init__(self, sb):
         self.sb = sb
-        path = sb.db.state_dir / SECRET_FILE
-        if not path.exists():
-            sb.db.state_dir.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(secrets.token_bytes(32))
-            tmp.chmod(0o600)
-            tmp.replace(path)
-        self._secret = path.read_bytes()
+        self._secret = load_secret(sb.db.state_dir / SECRET_FILE)
         with sb.db.transaction() as tx:
             for stmt in SCHEMA:
                 tx.run(stmt)

@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.core import resident_code as rc
 from kiosk.core.masking import mask_id_number
 
+from .auth import load_signing_key
 from .db import IntegrityError
 
 log = logging.getLogger(__name__)
@@ -33,21 +33,7 @@ KEEP_S = 3600.0   # nonces are kept this long after their code expired (then no 
 
 def signing_key(state_dir: Path) -> Ed25519PrivateKey:
     """The platform's resident-code key (created once; 0600), its public half beside it."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    priv, pub = state_dir / KEY_FILE, state_dir / PUB_FILE
-    if priv.exists():
-        key = serialization.load_pem_private_key(priv.read_bytes(), password=None)
-    else:
-        key = Ed25519PrivateKey.generate()
-        tmp = priv.with_suffix(".tmp")
-        tmp.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
-        tmp.chmod(0o600)
-        tmp.replace(priv)
-    pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    if not pub.exists() or pub.read_bytes() != pem:
-        pub.write_bytes(pem)
-    return key
+    return load_signing_key(state_dir / KEY_FILE, state_dir / PUB_FILE)
 
 
 class ResidentCodes:

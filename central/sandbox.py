@@ -31,8 +31,8 @@ from fastapi.responses import JSONResponse
 
 from . import demo_data, metrics, rollups
 from . import report as availability_report
-from .auth import Caller, TerminalAuth, write_once
-from .common import BadRequest, canonical, err, error, iso, validate
+from .auth import Caller, TerminalAuth, load_signing_key
+from .common import BadRequest, canonical, err, error, iso, json_object, validate
 from .db import Database, Tx
 from .faults import Faults
 from .models import BatchIn, CaseIn, EvaluationIn
@@ -67,23 +67,8 @@ class Sandbox:
 
     # -- config signing key (published for terminals that embed the sandbox) --
     def _load_signing_key(self):
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
         d = self.db.state_dir
-        d.mkdir(parents=True, exist_ok=True)
-        priv, pub = d / "config-signing.key", d / "config-signing.pub"
-        if priv.exists():
-            pem = priv.read_bytes()
-        else:
-            pem = write_once(priv, Ed25519PrivateKey.generate().private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-        key = serialization.load_pem_private_key(pem, password=None)
-        pub_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                serialization.PublicFormat.SubjectPublicKeyInfo)
-        if not pub.exists() or pub.read_bytes() != pub_pem:
-            pub.write_bytes(pub_pem)
-        return key
+        return load_signing_key(d / "config-signing.key", d / "config-signing.pub")
 
     # -- identity: a terminal acts only as itself -----------------------------
     def owner(self, tx: Tx, case_id: str) -> str | None:
@@ -360,7 +345,7 @@ class Sandbox:
                 tx.run("INSERT INTO heartbeats(terminal_id, received_at, body) VALUES (?,?,?)",
                        (terminal_id, beat.at, json.dumps(beat.body, ensure_ascii=False)))
             if prev_at is not None:
-                rollups.store(tx, terminal_id, [availability_report.Beat(prev_at, _load(prev_body))] + spans,
+                rollups.store(tx, terminal_id, [availability_report.Beat(prev_at, json_object(prev_body))] + spans,
                               now, self.report_stale_s, known)
             tx.run("INSERT INTO heartbeats(terminal_id, received_at, body) VALUES (?,?,?)", (terminal_id, now, body))
             tx.run("UPDATE terminals SET last_heartbeat_at = ?, last_heartbeat = ?,"
@@ -495,14 +480,6 @@ def _backfill_beats(spans: list, *, now: float, previous: float | None) -> list[
                                                    "services": span.get("services") or {}}))
         previous = end  # spans never overlap one another either
     return out
-
-
-def _load(raw: str | None) -> dict:
-    try:
-        data = json.loads(raw) if raw else {}
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def read_stats(db: Database) -> dict:

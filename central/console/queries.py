@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .. import report as availability_report
+from ..common import json_object
 from ..report import Beat
 
 # Created by migration 3 (central/migrations.py).
@@ -36,14 +37,6 @@ STATES = ("reporting", "stale", "never")
 FILTERS = ("site", "profile", "version", "state")
 MAX_SETTINGS = 16 * 1024          # bytes of TOML an operator may push at once
 MAX_TARGETS = 5000
-
-
-def _load(raw: str | None) -> dict:
-    try:
-        data = json.loads(raw) if raw else {}
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _text(value: Any, limit: int = 80) -> str:
@@ -75,7 +68,7 @@ def fleet(db, now: float, stale_s: float) -> list[dict]:
     with db.read() as tx:
         rows = tx.all("SELECT terminal_id, registered_at, last_heartbeat_at, last_heartbeat FROM terminals"
                       " ORDER BY terminal_id")
-    return [terminal_row(tid, reg, last, _load(body), now, stale_s) for tid, reg, last, body in rows]
+    return [terminal_row(tid, reg, last, json_object(body), now, stale_s) for tid, reg, last, body in rows]
 
 
 def filter_choices(rows: list[dict]) -> dict[str, list[str]]:
@@ -117,7 +110,7 @@ def beats(db, tid: str, start: float, end: float) -> list[Beat]:
                         " ORDER BY received_at DESC LIMIT 1", (tid, start))
         rows = tx.all("SELECT received_at, body FROM heartbeats WHERE terminal_id = ? AND received_at >= ?"
                       " AND received_at <= ? ORDER BY received_at", (tid, start, end))
-    out = [Beat(at, _load(body)) for at, body in ([before] if before else []) + rows]
+    out = [Beat(at, json_object(body)) for at, body in ([before] if before else []) + rows]
     return out
 
 
@@ -214,8 +207,8 @@ def terminal_detail(db, tid: str) -> dict | None:
         first = tx.one("SELECT first_heartbeat_at FROM terminals WHERE terminal_id = ?", (tid,))[0]
         seen = dict(tx.all("SELECT service, first_seen_at FROM terminal_services WHERE terminal_id = ?", (tid,)))
         cfg = tx.all("SELECT target, version, config FROM terminal_configs WHERE target IN ('*', ?)", (tid,))
-    return {"registered_at": row[0], "last_at": row[1], "body": _load(row[2]), "first_seen": first,
-            "service_first_seen": seen, "configs": {t: {"version": v, "config": _load(c)} for t, v, c in cfg}}
+    return {"registered_at": row[0], "last_at": row[1], "body": json_object(row[2]), "first_seen": first,
+            "service_first_seen": seen, "configs": {t: {"version": v, "config": json_object(c)} for t, v, c in cfg}}
 
 
 # -- services across the fleet ---------------------------------------------------------
@@ -332,7 +325,7 @@ def push_config(db, *, operator: str, targets: list[str], settings: dict, now: f
         for tid in targets:
             row = tx.one("SELECT version, config FROM terminal_configs WHERE target = ?", (tid,))
             version = (row[0] if row else 0) + 1
-            config = merge(_load(row[1]) if row else {}, settings)
+            config = merge(json_object(row[1]) if row else {}, settings)
             tx.run("DELETE FROM terminal_configs WHERE target = ?", (tid,))
             tx.run("INSERT INTO terminal_configs(target, version, config, updated_at) VALUES (?,?,?,?)",
                    (tid, version, json.dumps(config, ensure_ascii=False), now))
