@@ -139,3 +139,30 @@ def pytest_terminal_summary(terminalreporter):
         run = sum(n for k, n in row.items() if k != "skipped")
         extra = ", ".join(f"{n} {k}" for k, n in row.items() if k != "passed")
         terminalreporter.write_line(f"{pkg:<{width}}  {run:>4} run" + (f"  ({extra})" if extra else ""))
+
+
+@pytest.fixture
+def make_client(central):
+    """Terminal clients of the ``central`` fixture the test's folder provides
+    (embedded sandbox; on SQLite or PostgreSQL under tests/central), closed after."""
+    from offline_cache.client import CentralClient
+
+    made = []
+
+    def make(url: str | None = None, **kw) -> CentralClient:
+        kw.setdefault("connect_timeout_s", 1.0)
+        kw.setdefault("read_timeout_s", 2.0)
+        kw.setdefault("terminal_id", "T-TEST")
+        kw.setdefault("token", central.token_for(kw["terminal_id"]))
+        c = CentralClient(url=url or central.url, **kw)
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        c.close()
+
+
+@pytest.fixture
+def client(make_client):
+    return make_client()

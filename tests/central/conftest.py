@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from central.embedded import start_embedded
-from offline_cache.client import CentralClient
 
 _spec = importlib.util.spec_from_file_location("central_test_pgserver", Path(__file__).with_name("pgserver.py"))
 pgserver = importlib.util.module_from_spec(_spec)
@@ -59,25 +58,3 @@ def central(tmp_path, db_url):
     yield handle
     handle.stop()
 
-
-@pytest.fixture
-def make_client(central):
-    made = []
-
-    def make(url: str | None = None, **kw) -> CentralClient:
-        kw.setdefault("connect_timeout_s", 1.0)
-        kw.setdefault("read_timeout_s", 2.0)
-        kw.setdefault("terminal_id", "T-TEST")
-        kw.setdefault("token", central.token_for(kw["terminal_id"]))
-        c = CentralClient(url=url or central.url, **kw)
-        made.append(c)
-        return c
-
-    yield make
-    for c in made:
-        c.close()
-
-
-@pytest.fixture
-def client(make_client) -> CentralClient:
-    return make_client()
