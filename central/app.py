@@ -110,29 +110,51 @@ def _error_handlers(app: FastAPI) -> None:
 
 
 def _guard(app: FastAPI, sb: Sandbox) -> None:
-    """Who is calling (``/v1/`` except ``PUBLIC``), then the sandbox's injected faults."""
+    app.add_middleware(Guard, sb=sb)
 
-    @app.middleware("http")
-    async def guard(request: Request, call_next):
-        path = request.url.path
-        if path.startswith("/v1/") and not path.startswith(PUBLIC):
-            try:
-                request.state.caller = sb.auth.identify(request.headers.get("authorization", ""),
-                                                        peer_common_name(request.scope))
-            except AuthError as exc:
-                if exc.status == 403:
-                    sb.refuse(None, f"{request.method} {path}", exc.message)
-                return err(exc.status, exc.code, exc.message,
-                           headers={"WWW-Authenticate": "Bearer"} if exc.status == 401 else None)
-        if path.startswith("/v1/") and not path.startswith(UNFAULTED):
-            if sb.faults.latency_ms > 0:
-                import asyncio
-                await asyncio.sleep(sb.faults.latency_ms / 1000)
-            status = sb.faults.injected_status()
-            if status is not None:
-                headers = {"Retry-After": "1"} if status in (429, 503) else None
-                return err(status, "injected_fault", f"sandbox fault: {status}", headers=headers)
-        return await call_next(request)
+
+class Guard:
+    """Who is calling (``/v1/`` except ``PUBLIC``), then the sandbox's injected
+    faults. Plain ASGI: a fleet's heartbeats pass through it, and Starlette's
+    ``BaseHTTPMiddleware`` costs a task and a body stream per request."""
+
+    def __init__(self, app, sb: Sandbox):
+        self.app, self.sb = app, sb
+
+    async def __call__(self, scope, receive, send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith("/v1/"):
+            return await self.app(scope, receive, send)
+        refused = self._identify(scope, path) if not path.startswith(PUBLIC) else None
+        if refused is None and not path.startswith(UNFAULTED):
+            refused = await self._fault()
+        if refused is not None:
+            return await refused(scope, receive, send)
+        return await self.app(scope, receive, send)
+
+    def _identify(self, scope, path: str):
+        request = Request(scope)
+        try:
+            # request.state is scope["state"]: the routers read the caller there
+            request.state.caller = self.sb.auth.identify(request.headers.get("authorization", ""),
+                                                         peer_common_name(scope))
+        except AuthError as exc:
+            if exc.status == 403:
+                self.sb.refuse(None, f"{scope['method']} {path}", exc.message)
+            return err(exc.status, exc.code, exc.message,
+                       headers={"WWW-Authenticate": "Bearer"} if exc.status == 401 else None)
+        return None
+
+    async def _fault(self):
+        faults = self.sb.faults
+        if faults.latency_ms > 0:
+            import asyncio
+            await asyncio.sleep(faults.latency_ms / 1000)
+        status = faults.injected_status()
+        if status is not None:
+            headers = {"Retry-After": "1"} if status in (429, 503) else None
+            return err(status, "injected_fault", f"sandbox fault: {status}", headers=headers)
+        return None
 
 
 SETTINGS_ENV = "KIOSK_CENTRAL_SETTINGS"  # JSON: create_app's settings for worker processes

@@ -123,12 +123,18 @@ class Database:
                     conn.close()
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Tx]:
+    def transaction(self, *, pipelined: bool = False) -> Iterator[Tx]:
+        """``pipelined``: on PostgreSQL the statements go out without waiting
+        for each answer (psycopg's pipeline mode); the connection waits only
+        where a result is read (``one``/``all``/``fetch*`` on a ``send``
+        cursor) and at commit. Errors may then surface at the next read or at
+        commit, so only code that reads no row counts should ask for it."""
         if self._pool is not None:
-            with self._pool.connection() as conn, _pg_errors(), conn.transaction():
-                tx = Tx(conn, self.dialect)
-                yield tx
-                tx.flush_counts()
+            with self._pool.connection() as conn, _pg_errors():
+                with conn.pipeline() if pipelined else contextlib.nullcontext(), conn.transaction():
+                    tx = Tx(conn, self.dialect)
+                    yield tx
+                    tx.flush_counts()
             return
         with self._sqlite() as conn:
             conn.execute("BEGIN IMMEDIATE")
@@ -158,12 +164,12 @@ class Database:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
 
-    def retrying(self, work, attempts: int = 4):
+    def retrying(self, work, attempts: int = 4, *, pipelined: bool = False):
         """``work(tx)`` in a transaction, run again when it lost a race
         (``RetryableError``): the next run sees what the winner committed."""
         for attempt in range(attempts):
             try:
-                with self.transaction() as tx:
+                with self.transaction(pipelined=pipelined) as tx:
                     return work(tx)
             except RetryableError:
                 if attempt == attempts - 1:
@@ -209,6 +215,22 @@ class Tx:
     def run(self, sql: str, args: tuple = ()) -> int:
         cur = self._exec(sql, args)
         return cur.rowcount
+
+    def send(self, sql: str, args: tuple = ()):
+        """Run a query and return its cursor to read later: in a pipelined
+        transaction several queries sent one after another cost one round trip."""
+        return self._exec(sql, args)
+
+    def many(self, sql: str, rows: list[tuple]) -> None:
+        """One statement for many parameter rows (SQLite ``executemany``; psycopg pipelines them)."""
+        if self.dialect == "postgresql":
+            with self.conn.cursor() as cur:
+                cur.executemany(sql.replace("?", "%s"), rows)
+            return
+        try:
+            self.conn.executemany(sql, rows)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(str(exc)) from exc
 
     def one(self, sql: str, args: tuple = ()) -> tuple | None:
         return self._exec(sql, args).fetchone()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import time
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client import REGISTRY as DEFAULT_REGISTRY
@@ -49,16 +49,32 @@ def metrics() -> Response:
 
 def instrument(app: FastAPI) -> None:
     """Time every request by its route template (unmatched paths as one label)."""
+    app.add_middleware(Timed)
 
-    @app.middleware("http")
-    async def timed(request: Request, call_next):
+
+class Timed:
+    """Plain ASGI middleware (no task or body stream per request, unlike
+    Starlette's ``BaseHTTPMiddleware``): the status from the response's start,
+    the route template the router left in the scope."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
         t0 = time.perf_counter()
         status = 500
+
+        async def sending(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
         try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
+            await self.app(scope, receive, sending)
         finally:
-            route = request.scope.get("route")
-            REQUESTS.labels(request.method, getattr(route, "path", "unmatched"),
+            route = scope.get("route")
+            REQUESTS.labels(scope["method"], getattr(route, "path", "unmatched"),
                             f"{status // 100}xx").observe(time.perf_counter() - t0)

@@ -60,19 +60,30 @@ def fold(beats: list[Beat], until: float, stale_s: float, known: Mapping[str, fl
     return out
 
 
+_ADD = (" ON CONFLICT (terminal_id, service, span, bucket) DO UPDATE SET"
+        " available_s = availability_rollups.available_s + excluded.available_s,"
+        " unavailable_s = availability_rollups.unavailable_s + excluded.unavailable_s,"
+        " not_offered_s = availability_rollups.not_offered_s + excluded.not_offered_s")
+_COLUMNS = ("INSERT INTO availability_rollups"
+            " (terminal_id, service, span, bucket, available_s, unavailable_s, not_offered_s)")
+# PostgreSQL: one statement over arrays, whatever the number of rows (the same text
+# every time, so the server plans it once per connection), the arrays sent in binary
+# (%b: no text quoting per element); SQLite: executemany of one row.
+_UPSERT_PG = (_COLUMNS + " SELECT %s, * FROM unnest(%b::text[], %b::float8[], %b::float8[], %b::float8[],"
+              " %b::float8[], %b::float8[])" + _ADD)
+_UPSERT_ROW = _COLUMNS + " VALUES (?,?,?,?,?,?,?)" + _ADD
+
+
 def store(tx, terminal_id: str, beats: list[Beat], until: float, stale_s: float, known: Mapping[str, float]) -> int:
     """Add the folded spans to the hourly and daily rollups (one statement); returns the rows touched."""
-    rows = [(terminal_id, sid, span, bucket, *vals) for span in SPANS
+    rows = [(sid, span, float(bucket), *map(float, vals)) for span in SPANS
             for (sid, bucket), vals in sorted(fold(beats, until, stale_s, known, span).items())]
     if not rows:
         return 0
-    values = ",".join(["(?,?,?,?,?,?,?)"] * len(rows))
-    tx.run("INSERT INTO availability_rollups (terminal_id, service, span, bucket, available_s, unavailable_s,"
-           f" not_offered_s) VALUES {values} ON CONFLICT (terminal_id, service, span, bucket) DO UPDATE SET"
-           " available_s = availability_rollups.available_s + excluded.available_s,"
-           " unavailable_s = availability_rollups.unavailable_s + excluded.unavailable_s,"
-           " not_offered_s = availability_rollups.not_offered_s + excluded.not_offered_s",
-           tuple(v for row in rows for v in row))
+    if tx.dialect == "postgresql":
+        tx.run(_UPSERT_PG, (terminal_id, *(list(column) for column in zip(*rows))))
+    else:
+        tx.many(_UPSERT_ROW, [(terminal_id, *row) for row in rows])
     return len(rows)
 
 

@@ -332,33 +332,35 @@ class Sandbox:
                 # row still commit together or not at all).
                 tx.run("SET LOCAL synchronous_commit = off")
             lock = " FOR UPDATE" if tx.dialect == "postgresql" else ""  # one terminal's beats one at a time
-            row = tx.one(f"SELECT last_heartbeat_at, last_heartbeat FROM terminals WHERE terminal_id = ?{lock}",
-                         (terminal_id,))
+            # sent together (pipelined on PostgreSQL: one round trip), read below
+            terminal = tx.send(f"SELECT last_heartbeat_at, last_heartbeat FROM terminals WHERE terminal_id = ?{lock}",
+                               (terminal_id,))
+            services = tx.send("SELECT service, first_seen_at FROM terminal_services WHERE terminal_id = ?",
+                               (terminal_id,))
+            version = tx.send(CONFIG_VERSION, (terminal_id,))
+            row, known, version = terminal.fetchone(), dict(services.fetchall()), 1 + int(version.fetchone()[0])
             if row is None:
                 self.register_terminal(tx, terminal_id)
                 row = (None, None)
             prev_at, prev_body = row
-            known = dict(tx.all("SELECT service, first_seen_at FROM terminal_services WHERE terminal_id = ?",
-                                (terminal_id,)))
             spans = _backfill_beats(backfill, now=now, previous=prev_at)
-            for beat in spans:
-                tx.run("INSERT INTO heartbeats(terminal_id, received_at, body) VALUES (?,?,?)",
-                       (terminal_id, beat.at, json.dumps(beat.body, ensure_ascii=False)))
             if prev_at is not None:
                 rollups.store(tx, terminal_id, [availability_report.Beat(prev_at, json_object(prev_body))] + spans,
                               now, self.report_stale_s, known)
-            tx.run("INSERT INTO heartbeats(terminal_id, received_at, body) VALUES (?,?,?)", (terminal_id, now, body))
+            tx.many("INSERT INTO heartbeats(terminal_id, received_at, body) VALUES (?,?,?)",
+                    [(terminal_id, beat.at, json.dumps(beat.body, ensure_ascii=False)) for beat in spans]
+                    + [(terminal_id, now, body)])
             tx.run("UPDATE terminals SET last_heartbeat_at = ?, last_heartbeat = ?,"
                    " first_heartbeat_at = COALESCE(first_heartbeat_at, ?) WHERE terminal_id = ?",
                    (now, body, now, terminal_id))
-            for sid in sids:
-                if sid not in known:
-                    tx.run("INSERT INTO terminal_services(terminal_id, service, first_seen_at) VALUES (?,?,?)"
-                           " ON CONFLICT (terminal_id, service) DO NOTHING", (terminal_id, sid, now))
+            new = [(terminal_id, sid, now) for sid in sids if sid not in known]
+            if new:
+                tx.many("INSERT INTO terminal_services(terminal_id, service, first_seen_at) VALUES (?,?,?)"
+                        " ON CONFLICT (terminal_id, service) DO NOTHING", new)
             tx.count("heartbeats")
-            return len(spans), self._config_version(tx, terminal_id), prev_at
+            return len(spans), version, prev_at
 
-        accepted, version, previous = self.db.retrying(work)
+        accepted, version, previous = self.db.retrying(work, pipelined=True)
         metrics.INGESTED.labels("heartbeat").inc()
         if accepted:
             metrics.INGESTED.labels("backfilled_span").inc(accepted)
@@ -408,11 +410,6 @@ class Sandbox:
         }
         return sign_document(doc, self._signing_key)
 
-    @staticmethod
-    def _config_version(tx: Tx, terminal_id: str) -> int:
-        row = tx.one("SELECT COALESCE(SUM(version), 0) FROM terminal_configs WHERE target IN ('*', ?)", (terminal_id,))
-        return 1 + int(row[0])
-
     def set_terminal_config(self, target: str, config: dict) -> dict:
         with self.db.transaction() as tx:
             row = tx.one("SELECT version FROM terminal_configs WHERE target = ?", (target,))
@@ -458,6 +455,7 @@ class Sandbox:
         return self.payment(payment_id)
 
 
+CONFIG_VERSION = "SELECT COALESCE(SUM(version), 0) FROM terminal_configs WHERE target IN ('*', ?)"
 STAT_COUNTERS = ("cases", "duplicates_rejected", "key_conflicts", "in_progress_rejected", "evaluations",
                  "heartbeats", "payments", "withdrawals", "queue_tickets", "cross_terminal_refused")
 
