@@ -25,20 +25,6 @@ from . import demo_data
 from .auth import load_secret
 from .db import IntegrityError
 
-SCHEMA = [
-    """CREATE TABLE IF NOT EXISTS appointments (
-        appointment_id TEXT PRIMARY KEY,
-        slot_id        TEXT NOT NULL,
-        seat           BIGINT,
-        holder         TEXT NOT NULL,
-        code           TEXT NOT NULL UNIQUE,
-        status         TEXT NOT NULL,
-        terminal_id    TEXT NOT NULL,
-        created_at     DOUBLE PRECISION NOT NULL,
-        checked_in_at  DOUBLE PRECISION,
-        UNIQUE (slot_id, seat))""",
-    "CREATE INDEX IF NOT EXISTS appointments_holder ON appointments(holder, status)",
-]
 CAPACITY = 2
 TIMES = ["09:00", "09:30", "10:00", "10:30", "11:00", "11:30", "14:00", "14:30", "15:00", "15:30", "16:00", "16:30"]
 DAYS = 7
@@ -76,10 +62,7 @@ def parse_slot(sid: str) -> tuple[dict, dt.datetime]:
 class Appointments:
     def __init__(self, sb):
         self.sb = sb
-        self._secret = load_secret(sb.db.state_dir / "appointments.key")
-        with sb.db.transaction() as tx:
-            for stmt in SCHEMA:
-                tx.run(stmt)
+        self._secret = load_secret(sb.db.state_dir / "appointments.key")  # the table: schema migration 4
 
     def holder(self, id_number: str) -> str:
         return hmac.new(self._secret, id_number.upper().encode(), hashlib.sha256).hexdigest()

@@ -167,6 +167,39 @@ CONSOLE = [*console_accounts.SCHEMA, *console_queries.SCHEMA]
 CONSOLE_TABLES = ("console_operators", "console_sessions", "console_login_failures", "console_audit")
 
 
+# What the front doors keep (resident codes, progress, appointments, the service guide).
+# ``IF NOT EXISTS``: platforms that ran before version 4 made them on first use.
+DOORS = [
+    """CREATE TABLE IF NOT EXISTS resident_code_nonces (
+        nonce       TEXT PRIMARY KEY,
+        terminal_id TEXT NOT NULL,
+        redeemed_at DOUBLE PRECISION NOT NULL,
+        expires_at  DOUBLE PRECISION NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS progress_index (
+        case_id    TEXT PRIMARY KEY,
+        central_no BIGINT NOT NULL UNIQUE,
+        holder     TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS progress_holder ON progress_index(holder, central_no)",
+    """CREATE TABLE IF NOT EXISTS appointments (
+        appointment_id TEXT PRIMARY KEY,
+        slot_id        TEXT NOT NULL,
+        seat           BIGINT,
+        holder         TEXT NOT NULL,
+        code           TEXT NOT NULL UNIQUE,
+        status         TEXT NOT NULL,
+        terminal_id    TEXT NOT NULL,
+        created_at     DOUBLE PRECISION NOT NULL,
+        checked_in_at  DOUBLE PRECISION,
+        UNIQUE (slot_id, seat))""",
+    "CREATE INDEX IF NOT EXISTS appointments_holder ON appointments(holder, status)",
+    """CREATE TABLE IF NOT EXISTS guide_versions (
+        version    BIGINT PRIMARY KEY,
+        content    TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL)""",
+]
+DOOR_TABLES = ("resident_code_nonces", "progress_index", "appointments", "guide_versions")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", tuple(INITIAL),
               tuple(f"DROP TABLE IF EXISTS {t}" for t in reversed(INITIAL_TABLES))),
@@ -194,6 +227,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "operator console: operators, sessions, sign-in failures, audit trail",
               tuple(CONSOLE), tuple(f"DROP TABLE IF EXISTS {t}" for t in reversed(CONSOLE_TABLES))
               + ("DELETE FROM counters WHERE name = 'console_audit'",)),
+    Migration(4, "front doors: resident-code nonces, progress index, appointments, service guide",
+              tuple(DOORS), tuple(f"DROP TABLE IF EXISTS {t}" for t in reversed(DOOR_TABLES))),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -22,13 +22,6 @@ import json
 
 from .auth import load_secret
 
-SCHEMA = [
-    """CREATE TABLE IF NOT EXISTS progress_index (
-        case_id    TEXT PRIMARY KEY,
-        central_no BIGINT NOT NULL UNIQUE,
-        holder     TEXT NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS progress_holder ON progress_index(holder, central_no)",
-]
 SECRET_FILE = "progress.key"
 MAX_CASES = 50
 ON_THE_SPOT = {"issued", "completed", "paid", "printed", "ticket", "checked_in"}
@@ -38,10 +31,7 @@ HOTLINE = {"hotline_12345"}
 class Progress:
     def __init__(self, sb):
         self.sb = sb
-        self._secret = load_secret(sb.db.state_dir / SECRET_FILE)
-        with sb.db.transaction() as tx:
-            for stmt in SCHEMA:
-                tx.run(stmt)
+        self._secret = load_secret(sb.db.state_dir / SECRET_FILE)  # progress_index: schema migration 4
 
     def holder_key(self, id_number: str) -> str:
         return hmac.new(self._secret, id_number.upper().encode(), hashlib.sha256).hexdigest()

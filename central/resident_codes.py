@@ -23,11 +23,6 @@ from .db import IntegrityError
 log = logging.getLogger(__name__)
 
 KEY_FILE, PUB_FILE = "resident-code.key", "resident-code.pub"
-SCHEMA = """CREATE TABLE IF NOT EXISTS resident_code_nonces (
-    nonce       TEXT PRIMARY KEY,
-    terminal_id TEXT NOT NULL,
-    redeemed_at DOUBLE PRECISION NOT NULL,
-    expires_at  DOUBLE PRECISION NOT NULL)"""
 KEEP_S = 3600.0   # nonces are kept this long after their code expired (then no code can be replayed)
 
 
@@ -39,9 +34,7 @@ def signing_key(state_dir: Path) -> Ed25519PrivateKey:
 class ResidentCodes:
     def __init__(self, sb):
         self.sb = sb
-        self.key = signing_key(sb.db.state_dir)
-        with sb.db.transaction() as tx:
-            tx.run(SCHEMA)
+        self.key = signing_key(sb.db.state_dir)  # resident_code_nonces: schema migration 4
 
     def redeem(self, text: str, terminal_id: str) -> tuple[int, dict]:
         now = self.sb.clock()

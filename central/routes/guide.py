@@ -1,6 +1,7 @@
 """The service guide (办事指南) the platform pushes to terminals: the newest
 version, signed with the config-signing key (terminals check it like remote
-configuration and keep their last good copy)."""
+configuration and keep their last good copy). Its table, ``guide_versions``,
+comes with schema migration 4."""
 
 from __future__ import annotations
 
@@ -15,21 +16,7 @@ from kiosk.core.remote_config import sign_document
 from ..common import err, sandbox
 
 router = APIRouter()
-SCHEMA = """CREATE TABLE IF NOT EXISTS guide_versions (
-    version    BIGINT PRIMARY KEY,
-    content    TEXT NOT NULL,
-    created_at DOUBLE PRECISION NOT NULL)"""
-
-
-def ensure(sb) -> None:
-    if not getattr(sb, "guide_ready", False):
-        with sb.db.transaction() as tx:
-            tx.run(SCHEMA)
-        sb.guide_ready = True
-
-
 def newest(sb) -> dict | None:
-    ensure(sb)
     with sb.db.read() as tx:
         row = tx.one("SELECT version, content FROM guide_versions ORDER BY version DESC LIMIT 1")
     if row is None:
@@ -40,7 +27,6 @@ def newest(sb) -> dict | None:
 
 
 def publish(sb, content: dict) -> int:
-    ensure(sb)
     with sb.db.transaction() as tx:
         version = (tx.one("SELECT MAX(version) FROM guide_versions")[0] or 1) + 1
         tx.run("INSERT INTO guide_versions(version, content, created_at) VALUES (?,?,?)",

@@ -20,7 +20,7 @@ import requests
 
 from central.app import create_app
 from central.db import Database
-from central.migrations import LATEST, current_version, migrate
+from central.migrations import DOOR_TABLES, LATEST, current_version, migrate
 from central.report import Beat, read_report, window_availability
 
 NOW = 1_800_000_000.0  # on an hour boundary
@@ -61,6 +61,27 @@ def test_migrations_go_up_and_down_and_keep_the_data(db_url):
         assert {"cases", "heartbeats", "availability_rollups"} <= tables(db)
         with pytest.raises(ValueError):
             migrate(db, LATEST + 1)
+    finally:
+        db.close()
+
+
+def test_the_front_doors_tables_come_with_migration_4_and_older_platforms_keep_theirs(db_url):
+    db = Database(db_url, migrate=False)
+    try:
+        migrate(db, 3)
+        assert not set(DOOR_TABLES) & tables(db)
+        with db.transaction() as tx:  # a platform before version 4 made this table on first use
+            tx.run("CREATE TABLE guide_versions (version BIGINT PRIMARY KEY, content TEXT NOT NULL,"
+                   " created_at DOUBLE PRECISION NOT NULL)")
+            tx.run("INSERT INTO guide_versions VALUES (2, '{}', ?)", (NOW,))
+        assert migrate(db, 4) == ["up 4 front doors: resident-code nonces, progress index, appointments,"
+                                  " service guide"]
+        assert set(DOOR_TABLES) <= tables(db)
+        with db.transaction() as tx:
+            assert tx.one("SELECT version FROM guide_versions")[0] == 2
+        migrate(db, 3)
+        assert not set(DOOR_TABLES) & tables(db)
+        assert {"cases", "console_audit"} <= tables(db)
     finally:
         db.close()
 
