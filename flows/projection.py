@@ -55,9 +55,21 @@ def project(s: Session) -> SessionState:
     return state
 
 
+# Ends the resident did not ask for on the screen: the start screen says why.
+_SCREEN_CAUSES = ("cancel", "counter", "ui-idle")
+
+
+def ended_message(s: Session) -> dict | None:
+    """Why the session ended, when the resident may not know (None when they
+    finished it, left it on the screen or were sent to a counter)."""
+    if not s.ended or s.outcome in ("completed", "counter") or s.cause in _SCREEN_CAUSES:
+        return None
+    return text_dict("flows.ended.timeout" if s.outcome == "timeout" else "flows.ended.elsewhere")
+
+
 def ended_state(s: Session) -> SessionState:
     return {"session": s.id, "service": service_ref(s), "lang": s.lang, "step": None,
-            "view": "start", "title": None, "prompt": None, "hint": None, "message": None,
+            "view": "start", "title": None, "prompt": None, "hint": None, "message": ended_message(s),
             "fields": [], "errors": {}, "choices": [], "multi": False, "actions": [], "progress": None,
             "can_back": False, "can_cancel": False, "seconds_left": None, "idle_warning": False,
             "busy": False, "result": None, "preview": None, "payment": None, "artifacts": [],

@@ -74,6 +74,7 @@ class Session:
         self.result: dict | None = None
         self.ended = False
         self.outcome: str | None = None
+        self.cause = ""              # what ended it ("cancel", "ui-idle", "shutdown"...)
         self.summary: dict | None = None
         self.visited: list[str] = []
         self.timings: list[dict] = []
@@ -156,10 +157,12 @@ class Session:
         with self._lock:
             return self._artifact_bytes.get(doc_id)
 
-    def close(self) -> None:
-        """Stop without an outcome of its own (app shutdown)."""
-        if not self.ended:
-            self.finish("cancelled", cause="shutdown")
+    def close(self, cause: str = "shutdown") -> None:
+        """Stop without an outcome of its own (app shutdown, a technician, a
+        harness): the screen is told, as of every end."""
+        with self._lock:
+            if not self.ended:
+                self.finish("cancelled", cause=cause)
 
     # --- used by steps ------------------------------------------------------------
     def go(self, step_id: str, cause: str = "", push: bool = True) -> None:
@@ -303,13 +306,18 @@ class Session:
         return dt.date.today()
 
     def finish(self, outcome: str, cause: str = "") -> None:
-        """End the session: record a summary without personal data, then wipe."""
+        """End the session: record a summary without personal data, wipe, and
+        tell the screen (also when the end was not the screen's own doing)."""
+        with self._lock:
+            self._finish(outcome, cause)
+
+    def _finish(self, outcome: str, cause: str) -> None:
         if self.ended:
             return
         if self.step is not None:
             self._leave(self.step)
         self.ended = True
-        self.outcome = outcome
+        self.outcome, self.cause = outcome, cause
         machine = sum(t["machine_ms"] for t in self.timings)
         self.summary = {
             "session": self.id, "service": self.root.id, "flows": [f for f in self.flows if f in self._flows_used()],
@@ -322,6 +330,7 @@ class Session:
         log.info("session ended", extra={"service": self.root.id, "outcome": outcome,
                                          "machine_ms": round(machine, 1)})
         self._wipe()
+        self._publish()  # before the enders, which may unsubscribe the screen
         for cb in list(self._enders):
             try:
                 cb(self)
@@ -498,12 +507,16 @@ class Session:
         return None
 
     def _changed(self) -> None:
-        self._cond.notify_all()
         for cb in list(self._listeners):
             try:
                 cb(self)
             except Exception:
                 log.exception("session listener failed")
+        self._publish()
+
+    def _publish(self) -> None:
+        """The state to every subscriber, when it differs from the last one sent."""
+        self._cond.notify_all()
         if not self._watchers:
             return
         state = project(self)

@@ -80,6 +80,7 @@ class EngineBackend:
         with self._lock:
             self._session = session
             self._unsubscribe = session.subscribe(self._deliver)   # the engine's one state per change
+        session.on_end(self._ended)  # ended elsewhere (core timeout, technician, shutdown): let it go
         if hasattr(session, "data") and elderly:
             session.data["elderly"] = True
         if getattr(session, "step", None) is None and not getattr(session, "ended", False):
@@ -118,6 +119,11 @@ class EngineBackend:
         if session is not None and not session.ended:
             session.finish("timeout", cause="ui-idle")
         self._drop()
+
+    def _ended(self, session) -> None:
+        """The session ended; its last state has already gone to the screen."""
+        if self._session is session:
+            self._drop()
 
     def _drop(self) -> None:
         with self._lock:

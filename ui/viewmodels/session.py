@@ -58,7 +58,10 @@ class SessionViewModel(QObject):
         self.raw = state
         self._state = localize(state, self._lang)
         if state.get("ended") or state.get("view") in (None, "", "start"):
+            why = self._state.get("message")  # ended by no activity or by the terminal: say so
             self.ended.emit()
+            if why:
+                self.notice.emit(str(why))
             return
         self.changed.emit()
         self.shown.emit()
