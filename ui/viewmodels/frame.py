@@ -19,6 +19,7 @@ from PySide6.QtCore import Property, QObject, QTimer, Signal, Slot
 
 from kiosk.core import i18n
 
+from .. import pinyin
 from ..theme import Theme
 from ..usage import UsageStats
 from ..voice import Voice
@@ -290,6 +291,15 @@ class KioskViewModel(QObject):
         self.touched()
         self.voice.set_volume(volume)
         self.changed.emit()
+
+    # --- pinyin input on the on-screen keyboard -------------------------------
+    @Slot(str, result="QVariantList")
+    def pinyinCandidates(self, composition: str) -> list:
+        return [{"text": w, "used": n} for w, n in pinyin.candidates(composition)]
+
+    @Slot()
+    def pinyinWarmUp(self) -> None:
+        pinyin.warm_up()
 
     @Slot()
     def repeatVoice(self) -> None:

@@ -3,9 +3,19 @@ import QtQuick
 // On-screen keyboard for ID numbers (digits + X), phone numbers, amounts,
 // plates (province characters, then letters and digits) and plain text.
 // It only produces key presses; the field and the engine validate.
+// With chineseInput the text keyboard has a pinyin input method: letters
+// build a composition, the candidate bar shows Chinese words for it (from
+// vm.pinyinCandidates), a tap types one; 拼音 / ABC switches.
 Rectangle {
     id: kb
     property string mode: "text"        // id | phone | number | plate | text
+    property bool chineseInput: false   // offer pinyin on the text keyboard
+    property bool pinyin: false
+    property string composition: ""
+    property real margin: theme.spacing  // around the keys; a screen short of room gives less
+    property int rowHeight: Math.max(theme.minTarget, theme.keyboardKey)   // likewise, never under 88 / 60 px
+    readonly property bool composing: chineseInput && pinyin && mode === "text"
+    readonly property var candidates: composing && composition.length > 0 ? vm.pinyinCandidates(composition) : []
     property string value: ""           // current field value (plate page choice)
     property string platePage: ""       // "" = automatic
     signal key(string k)
@@ -27,7 +37,7 @@ Rectangle {
         if (mode === "number") return [["1","2","3"],["4","5","6"],["7","8","9"],[".","0"]]
         if (provincePage) return provinces
         if (mode === "plate") return plateRows
-        return textRows
+        return composing ? textRows.slice(1) : textRows
     }
     readonly property bool numeric: mode === "id" || mode === "phone" || mode === "number"
     readonly property int cols: {
@@ -45,17 +55,33 @@ Rectangle {
     // their full size there; on a narrow screen they go in a row underneath,
     // and the widest rows (11 province characters) narrow their keys but
     // never below 60 px; the height stays a full finger target.
-    readonly property real besideW: keyWidth(width - sideW - theme.spacing * 3)
+    readonly property real besideW: keyWidth(width - sideW - theme.spacing - kb.margin * 2)
     readonly property bool stacked: besideW < theme.minTarget
-    readonly property int keyW: Math.max(60, stacked ? keyWidth(width - theme.spacing * 2) : besideW)
-    readonly property int keyH: Math.max(theme.minTarget, theme.keyboardKey)
-    readonly property int sideCount: mode === "plate" ? 4 : 3
+    readonly property int keyW: Math.max(60, stacked ? keyWidth(width - kb.margin * 2) : besideW)
+    readonly property int keyH: Math.max(theme.elderly ? 88 : 60, rowHeight)
+    readonly property int sideCount: mode === "plate" || (chineseInput && mode === "text") ? 4 : 3
     readonly property real sideKeyW: stacked ? (grid.width - gap * (sideCount - 1)) / sideCount : sideW
 
     color: theme.background
     border.color: theme.border
     radius: theme.radius
-    implicitHeight: body.implicitHeight + theme.spacing * 2
+    implicitHeight: body.implicitHeight + kb.margin * 2
+
+    function press(k) {
+        vm.touched()
+        if (kb.composing && k >= "A" && k <= "Z") kb.composition += k.toLowerCase()
+        else kb.key(k)
+        if (kb.mode === "plate") kb.platePage = ""
+    }
+    function pick(c) {
+        vm.touched()
+        kb.key(c.text)
+        kb.composition = kb.composition.slice(c.used)
+    }
+    onComposingChanged: composition = ""
+    // the candidate index is built in the background once a Chinese keyboard shows
+    onChineseInputChanged: if (chineseInput && visible) vm.pinyinWarmUp()
+    onVisibleChanged: if (chineseInput && visible) vm.pinyinWarmUp()
 
     Grid {
         id: body
@@ -65,6 +91,67 @@ Rectangle {
         Column {
             id: grid
             spacing: kb.gap
+            // the composition and its candidates, one tap each
+            Rectangle {
+                id: candidateBar
+                objectName: "candidateBar"
+                visible: kb.composing
+                width: kb.cols * kb.keyW + (kb.cols - 1) * kb.gap
+                height: kb.keyH
+                radius: theme.radius / 2
+                color: theme.surface
+                border.color: theme.border
+                Text {
+                    id: typed
+                    objectName: "composition"
+                    Accessible.role: Accessible.StaticText
+                    Accessible.name: vm.t["ui.keyboard.typing"] + " " + text
+                    anchors { left: parent.left; leftMargin: theme.spacing; verticalCenter: parent.verticalCenter }
+                    text: kb.composition
+                    font.family: theme.font
+                    font.pixelSize: Math.min(kb.keyH * 0.5, theme.title)
+                    color: theme.text
+                }
+                Flickable {
+                    anchors { left: typed.right; right: parent.right; top: parent.top; bottom: parent.bottom; leftMargin: theme.spacing }
+                    contentWidth: cands.width
+                    flickableDirection: Flickable.HorizontalFlick
+                    clip: true
+                    Row {
+                        id: cands
+                        height: parent.height
+                        spacing: kb.gap
+                        Repeater {
+                            model: kb.candidates
+                            delegate: Rectangle {
+                                objectName: "cand_" + index
+                                property string word: modelData.text
+                                Accessible.role: Accessible.Button
+                                Accessible.name: modelData.text
+                                Accessible.description: vm.t["ui.a11y.candidate"]
+                                Accessible.onPressAction: kb.pick(modelData)
+                                height: kb.keyH
+                                width: Math.max(theme.minTarget, candText.implicitWidth + theme.spacing * 2)
+                                radius: theme.radius / 2
+                                color: candArea.pressed ? theme.disabled : theme.keyFill
+                                border.color: theme.border
+                                border.width: 2
+                                Text {
+                                    id: candText
+                                    Accessible.role: Accessible.StaticText
+                                    Accessible.name: text
+                                    anchors.centerIn: parent
+                                    text: modelData.text
+                                    font.family: theme.font
+                                    font.pixelSize: Math.min(kb.keyH * 0.5, theme.title)
+                                    color: theme.text
+                                }
+                                MouseArea { id: candArea; anchors.fill: parent; onClicked: kb.pick(modelData) }
+                            }
+                        }
+                    }
+                }
+            }
             Repeater {
                 model: kb.rows
                 delegate: Row {
@@ -79,7 +166,7 @@ Rectangle {
                             Accessible.role: Accessible.Button
                             Accessible.name: modelData
                             Accessible.description: vm.t["ui.a11y.key"]
-                            Accessible.onPressAction: { vm.touched(); kb.key(modelData); if (kb.mode === "plate") kb.platePage = "" }
+                            Accessible.onPressAction: kb.press(modelData)
                             radius: theme.radius / 2
                             color: area.pressed ? theme.disabled : theme.keyFill
                             border.color: theme.border
@@ -88,7 +175,7 @@ Rectangle {
                                 Accessible.role: Accessible.StaticText
                                 Accessible.name: text
                                 anchors.centerIn: parent
-                                text: modelData
+                                text: kb.composing && modelData >= "A" && modelData <= "Z" ? modelData.toLowerCase() : modelData
                                 font.family: theme.font
                                 font.pixelSize: Math.min(kb.keyH * 0.5, theme.title)
                                 font.bold: true
@@ -97,11 +184,7 @@ Rectangle {
                             MouseArea {
                                 id: area
                                 anchors.fill: parent
-                                onClicked: {
-                                    vm.touched()
-                                    kb.key(modelData)
-                                    if (kb.mode === "plate") kb.platePage = ""
-                                }
+                                onClicked: kb.press(modelData)
                             }
                         }
                     }
@@ -117,14 +200,18 @@ Rectangle {
                 kind: "secondary"; width: parent.w; height: kb.keyH
                 text: "⌫ " + vm.t["ui.common.delete"]
                 fontSize: theme.small
-                onClicked: { vm.touched(); kb.backspace() }
+                onClicked: {
+                    vm.touched()
+                    if (kb.composition.length > 0) kb.composition = kb.composition.slice(0, -1)
+                    else kb.backspace()
+                }
             }
             KButton {
                 objectName: "keyClear"
                 kind: "secondary"; width: parent.w; height: kb.keyH
                 text: vm.t["ui.common.clear"]
                 fontSize: theme.small
-                onClicked: { vm.touched(); kb.clear() }
+                onClicked: { vm.touched(); kb.composition = ""; kb.clear() }
             }
             KButton {
                 objectName: "keyPlatePage"
@@ -135,11 +222,27 @@ Rectangle {
                 onClicked: { vm.touched(); kb.platePage = kb.provincePage ? "alnum" : "province" }
             }
             KButton {
+                objectName: "keyInputMode"
+                visible: kb.chineseInput && kb.mode === "text"
+                kind: "secondary"; width: parent.w; height: kb.keyH
+                text: kb.pinyin ? vm.t["ui.keyboard.abc"] : vm.t["ui.keyboard.pinyin"]
+                Accessible.description: vm.t["ui.a11y.input_mode"]
+                fontSize: theme.small
+                onClicked: { vm.touched(); kb.pinyin = !kb.pinyin }
+            }
+            KButton {
                 objectName: "keyDone"
                 kind: "primary"; width: parent.w; height: kb.keyH
                 text: vm.t["ui.common.confirm"]
                 fontSize: theme.small
-                onClicked: { vm.touched(); kb.done() }
+                onClicked: {
+                    vm.touched()
+                    if (kb.composition.length > 0) {   // type the first candidate, or the letters
+                        kb.key(kb.candidates.length ? kb.candidates[0].text : kb.composition)
+                        kb.composition = ""
+                    }
+                    kb.done()
+                }
             }
         }
     }

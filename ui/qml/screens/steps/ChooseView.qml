@@ -14,10 +14,22 @@ Item {
     // elderly pages hold four choices: two columns of two keep them tall
     readonly property int columns: width < 1200 ? 1 : 2
     onAllChanged: if (page >= pages) page = 0
+    // a free-text field under the choices (the bad-rating comment), typed on
+    // the on-screen keyboard, pinyin or letters; the choices give it the room
+    readonly property var textField: (s.fields || []).filter(function(f) { return f.kind === "text" })[0] || null
+    property bool typing: false
+    property string typed: ""
+    onTextFieldChanged: if (!textField) { typing = false; typed = "" }
+    function setText(v) {
+        typed = v.slice(0, textField.max_length || 200)
+        session.send("input", {"field": textField.name, "value": typed})
+    }
 
     Grid {
         id: grid
-        anchors { left: parent.left; top: parent.top; bottom: parent.bottom
+        visible: !view.typing
+        anchors { left: parent.left; top: parent.top; bottom: view.textField ? textBox.top : parent.bottom
+                  bottomMargin: view.textField ? theme.spacing : 0
                   right: bar.visible ? bar.left : parent.right; rightMargin: bar.visible ? theme.spacing : 0 }
         columns: view.columns
         spacing: theme.spacing
@@ -67,6 +79,52 @@ Item {
                 MouseArea { anchors.fill: parent; onClicked: session.send("tap", {"action": modelData.id}) }
             }
         }
+    }
+
+    Rectangle {
+        id: textBox
+        objectName: view.textField ? "field_" + view.textField.name : "textBox"
+        visible: !!view.textField
+        readonly property string label: view.textField ? (view.textField.label || view.textField.name) : ""
+        Accessible.role: Accessible.EditableText
+        Accessible.name: label
+        Accessible.description: view.typed !== "" ? view.typed : vm.t["ui.form.type_here"]
+        Accessible.onPressAction: { vm.touched(); view.typing = true }
+        anchors { left: parent.left; right: grid.right }
+        y: view.typing ? 0 : view.height - height
+        // while typing it only shows the text (the keyboard needs the room)
+        height: view.typing ? theme.body * 1.3 : Math.max(theme.button, theme.minTarget)
+        radius: theme.radius
+        color: theme.surface
+        border.width: view.typing ? 4 : 2
+        border.color: view.typing ? theme.accent : theme.border
+        KText {
+            objectName: "textBoxValue"
+            anchors.verticalCenter: parent.verticalCenter
+            x: theme.spacing
+            width: parent.width - theme.spacing * 2
+            wrapMode: Text.NoWrap
+            elide: Text.ElideLeft
+            text: view.typed !== "" ? view.typed : textBox.label + "  " + vm.t["ui.form.type_here"]
+            color: view.typed !== "" ? theme.text : theme.muted
+        }
+        MouseArea { anchors.fill: parent; enabled: !view.typing; onClicked: { vm.touched(); view.typing = true } }
+    }
+    OnScreenKeyboard {
+        id: textKeyboard
+        objectName: "textKeyboard"
+        visible: view.typing
+        mode: "text"
+        chineseInput: true
+        pinyin: vm.lang === "zh"
+        margin: theme.spacing / 4
+        // four rows (candidates or digits, then letters) in what is left under the text
+        rowHeight: Math.min(theme.keyboardKey, (view.height - textBox.height - theme.spacing / 4 - margin * 2 - gap * 3) / 4)
+        anchors { left: parent.left; right: grid.right; top: textBox.bottom; topMargin: theme.spacing / 4 }
+        onKey: function(k) { view.setText(view.typed + k) }
+        onBackspace: view.setText(view.typed.slice(0, -1))
+        onClear: view.setText("")
+        onDone: view.typing = false
     }
 
     // paging and submit sit beside the choices so the choices keep the full height

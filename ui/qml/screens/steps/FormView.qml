@@ -117,6 +117,7 @@ Item {
         objectName: "formKeyboard"
         visible: form.kbMode !== "none"
         mode: form.kbMode === "date" ? "number" : form.kbMode
+        chineseInput: !!form.field && form.field.kind === "text" && !form.field.secret
         value: form.field ? form.shown(form.field) : ""
         anchors { left: parent.left; right: parent.right; bottom: submit.top; bottomMargin: theme.spacing }
         onKey: function(k) {
