@@ -3,9 +3,9 @@
     python benchmarks/memory.py [--idle 20] [--runs 1] [--maps 15]
 
 Starts ``kiosk run`` headless (Qt offscreen, software renderer, simulated
-devices, embedded sandbox, a fresh data dir), waits until the core is ready,
-the face encoder child is up and the app's RSS has settled (the warm-up is
-over), lets it idle ``--idle`` seconds, then prints the app's RSS split into
+devices, embedded sandbox, a fresh data dir), waits until it says it is warm
+(documents and face models loaded, the encoder child up) and its RSS has
+settled, lets it idle ``--idle`` seconds, then prints the app's RSS split into
 anonymous (heap, stacks, models), file-backed (code and data of the libraries
 and fonts it mapped) and shared memory, the encoder child's RSS, and the goal
 (app <= 350 MB).  ``--maps N`` also lists the N mapped files holding most
@@ -31,7 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_MB = 350.0
-ENCODER_ARG = "devices.face.verifier"
+ENCODER_ARG = "devices.face.encoder"
 
 
 def status_kb(pid: int) -> dict[str, int]:
@@ -155,8 +155,8 @@ def measure(idle_s: float, maps: int) -> dict:
     try:
         pid = kiosk.proc.pid
         t0 = time.monotonic()
-        wait_for(lambda: kiosk.said("kiosk core ready"), 180, "ready core", kiosk)
-        wait_for(lambda: encoder_child(pid) is not None, 180, "face encoder child", kiosk)
+        wait_for(lambda: kiosk.said("kiosk warm in"), 300, "warm-up", kiosk)
+        wait_for(lambda: encoder_child(pid) is not None, 60, "face encoder child", kiosk)
         settled(pid)
         warm_s = time.monotonic() - t0
         time.sleep(idle_s)
@@ -170,6 +170,7 @@ def measure(idle_s: float, maps: int) -> dict:
         for key in ("VmRSS", "RssAnon", "RssFile", "RssShmem", "VmHWM"):
             out[key] = statistics.median(s.get(key, 0) for s in samples) / 1024.0
         out["threads"] = status_kb(pid).get("Threads", 0) or len(os.listdir(f"/proc/{pid}/task"))
+        out["lines"] = list(kiosk.lines)
         return out
     finally:
         kiosk.stop()
@@ -180,6 +181,7 @@ def main() -> int:
     ap.add_argument("--idle", type=float, default=20.0, help="seconds at idle after the warm-up (default 20)")
     ap.add_argument("--runs", type=int, default=1, help="fresh kiosk run processes to measure (default 1)")
     ap.add_argument("--maps", type=int, default=0, help="list the N mapped files holding most memory")
+    ap.add_argument("--output", action="store_true", help="also print what kiosk run printed")
     args = ap.parse_args()
     apps = []
     for run in range(1, args.runs + 1):
@@ -189,6 +191,8 @@ def main() -> int:
         print(f"run {run}: app {r['VmRSS']:.0f} MB at idle (anonymous {r['RssAnon']:.0f}, file-backed "
               f"{r['RssFile']:.0f}, shared {r['RssShmem']:.0f}; peak {r['VmHWM']:.0f}; {r['threads']} threads); "
               f"face encoder child {child}; warm after {r['warm_s']:.0f} s", flush=True)
+        for line in r["lines"] if args.output else []:
+            print(f"    | {line}")
         for mb, path in r["maps"]:
             print(f"    {mb:7.1f} MB  {path}")
     app = statistics.median(apps)

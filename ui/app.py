@@ -471,6 +471,9 @@ def _attacher(config, backend, ui: KioskUI, watchdog: Watchdog, write_shot: Call
         watchdog.ready("attract screen up, core ready")
         watchdog.start()
         QTimer.singleShot(1500, write_shot)
+        threading.Thread(target=lambda: app.wait_ready(600) and click.echo(
+            f"kiosk warm in {time.perf_counter() - t0:.2f} s (documents, face models)"), name="warm-note",
+            daemon=True).start()
         if soak:
             from .soak import start_ui_soak
 

@@ -39,9 +39,10 @@ LANDMARKS_5 = "shape_predictor_5_face_landmarks.dat"
 class Models:
     """dlib models, each loaded once per process on first use (about 0.5 s in all).
 
-    Loaded part by part: the encoder child needs only dlib's encoder, and the
-    app needs dlib's encoder only to check the numpy copy (then it lets it go)
-    or when that check fails; the four files together take ~150 MB of memory.
+    Loaded part by part: the encoder child needs dlib's encoder and the 68
+    landmarks, and the app needs dlib's encoder only to check the numpy copy
+    (then it lets it go) or when that check fails, and the 68 landmarks only
+    when the child cannot run; the four files together take ~150 MB of memory.
     """
 
     _lock = threading.Lock()
@@ -96,8 +97,9 @@ class Models:
             return self._net
 
     def load_for_frames(self) -> None:
-        """What live frames need, loaded now rather than by the first resident."""
-        self.detector, self.landmarks68, self.landmarks5  # noqa: B018
+        """What live frames need in the app, loaded now rather than by the first resident
+        (liveness' 68 landmarks are found in the encoder child, which loads that model)."""
+        self.detector, self.landmarks5  # noqa: B018
 
     @classmethod
     def get(cls) -> Models:

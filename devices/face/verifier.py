@@ -30,9 +30,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import logging
 import os
-import struct
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -46,13 +43,13 @@ import numpy as np
 from kiosk.core.i18n import Text, text
 
 from . import quality as q
+from .encoder import _chip, _encode_chip, _InlineEncoder, _points, _ProcessEncoder  # noqa: F401 (_chip re-exported)
 from .models import ENCODER_MODEL, LANDMARKS_5, LANDMARKS_68, model_dir  # noqa: F401 (re-exported)
 from .models import Models as _Models
 from .rule import ACCEPT, REJECT, Rule, frame_score
 
 log = logging.getLogger(__name__)
 ENGINES = ("numpy", "dlib")
-
 
 
 class FaceError(Exception):
@@ -65,173 +62,6 @@ class FaceError(Exception):
     @property
     def key(self) -> str:
         return self.text.key
-
-
-def _points(shape) -> list[tuple[int, int]]:
-    return [(p.x, p.y) for p in shape.parts()]
-
-
-# dlib's encoder works on a 150x150 chip aligned from the landmarks; making the
-# chip here (under 1 ms) means the child gets 67 KB instead of the whole crop
-# and skips the alignment: the same encoding, a few ms sooner.
-CHIP_SIZE, CHIP_PADDING = 150, 0.25
-
-
-def _chip(crop: np.ndarray, shape) -> np.ndarray:
-    import dlib
-
-    return dlib.get_face_chip(crop, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
-
-
-def _pack(chip: np.ndarray, jitters: int) -> bytes:
-    return struct.pack("<3i", chip.shape[0], chip.shape[1], jitters) + np.ascontiguousarray(chip,
-                                                                                            dtype=np.uint8).tobytes()
-
-
-def _read_exact(stream, n: int) -> bytes:
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = stream.read(n - len(buf))
-        if not chunk:
-            raise EOFError("encoder pipe closed")
-        buf += chunk
-    return bytes(buf)
-
-
-def encoder_main() -> None:
-    """The encoder process (``python -m devices.face.verifier``): aligned chips on stdin, 128 float64 on stdout."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the app stops it (EOF on stdin), never a traceback
-    out = os.fdopen(os.dup(1), "wb", buffering=0)
-    os.dup2(2, 1)  # a stray print from a library must not corrupt the replies
-    inp = sys.stdin.buffer
-    _Models.get().encoder  # noqa: B018 (the one model this process needs)
-    try:
-        out.write(b"R")  # ready
-        while True:
-            h, w, jitters = struct.unpack("<3i", _read_exact(inp, 12))
-            chip = np.frombuffer(_read_exact(inp, h * w * 3), dtype=np.uint8).reshape(h, w, 3)
-            out.write(_encode_chip(chip, jitters).astype("<f8").tobytes())
-    except (EOFError, BrokenPipeError):
-        # the app closed its end (stopping, or it gave up on a slow start): leave quietly
-        return
-
-
-RETRY_CHILD_S = 300.0
-
-
-class _ProcessEncoder:
-    """The face encoder in a child process.
-
-    dlib's encoder holds Python's GIL for its whole ~70 ms (800 ms for the
-    ID photo's 10 jitters), which stalls the camera's capture thread and the
-    UI. In a child process it runs on the other core while this process only
-    waits on a pipe (GIL released). The child is this module run with
-    ``python -m``; the pipes are in-memory channels between two processes of
-    this program: nothing reaches a disk or the network. Falls back to
-    in-process encoding if the child cannot be started or dies.
-    """
-
-    def __init__(self, timeout_s: float = 10.0):
-        self.timeout_s = timeout_s
-        self._lock = threading.Lock()
-        self._proc: subprocess.Popen | None = None
-        self._broken_at: float | None = None  # monotonic time the child last failed
-
-    def _start(self) -> None:
-        root = str(Path(__file__).resolve().parents[2])
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
-        # Its own process group: Ctrl-C on the terminal is for the app, which
-        # ends the child by closing its pipe (also when the app itself dies).
-        proc = subprocess.Popen([sys.executable, "-m", "devices.face.verifier"], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, env=env, close_fds=True, process_group=0)
-        if not self._wait_readable(proc, 60.0) or proc.stdout.read(1) != b"R":
-            proc.kill()
-            proc.wait(timeout=5)
-            raise OSError("face encoder process did not start")
-        self._proc = proc
-
-    @staticmethod
-    def _wait_readable(proc: subprocess.Popen, timeout: float) -> bool:
-        import select
-
-        ready, _, _ = select.select([proc.stdout], [], [], timeout)
-        return bool(ready)
-
-    @property
-    def _broken(self) -> bool:
-        """A failed child is tried again after a while: a moment of overload
-        must not move encoding into the app process for the rest of its life."""
-        return self._broken_at is not None and time.monotonic() - self._broken_at < RETRY_CHILD_S
-
-    def start(self) -> None:
-        with self._lock:
-            if self._proc is None and not self._broken:
-                try:
-                    self._start()
-                except Exception:
-                    self._broken_at = time.monotonic()
-
-    def encode(self, crop: np.ndarray, shape, jitters: int) -> np.ndarray:
-        chip = _chip(crop, shape)
-        with self._lock:
-            if not self._broken:
-                try:
-                    if self._proc is None or self._proc.poll() is not None:
-                        self._start()
-                    self._proc.stdin.write(_pack(chip, jitters))
-                    self._proc.stdin.flush()
-                    if self._wait_readable(self._proc, self.timeout_s + 0.1 * jitters):
-                        return np.frombuffer(_read_exact(self._proc.stdout, 128 * 8), dtype="<f8").astype(np.float64)
-                except (OSError, EOFError, ValueError):
-                    pass
-                self._stop_locked()  # dead or hung: encode here for a while
-                self._broken_at = time.monotonic()
-                log.warning("face encoder process failed; encoding in the app for now",
-                            extra={"retry_in_s": RETRY_CHILD_S})
-        return _encode_chip(chip, jitters)
-
-    def _stop_locked(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        try:
-            proc.stdin.close()
-            proc.wait(timeout=2)
-        except (OSError, subprocess.TimeoutExpired):
-            proc.kill()
-            proc.wait(timeout=2)
-        if proc.stdout:
-            proc.stdout.close()
-
-    def stop(self) -> None:
-        with self._lock:
-            self._stop_locked()
-
-    def __del__(self) -> None:
-        proc = getattr(self, "_proc", None)
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-
-
-def _encode_chip(chip: np.ndarray, jitters: int) -> np.ndarray:
-    return np.asarray(_Models.get().encoder.compute_face_descriptor(chip, jitters), dtype=np.float64)
-
-
-def _encode_here(crop: np.ndarray, shape, jitters: int) -> np.ndarray:
-    return _encode_chip(_chip(crop, shape), jitters)
-
-
-class _InlineEncoder:
-    def start(self) -> None:
-        pass
-
-    def encode(self, crop: np.ndarray, shape, jitters: int) -> np.ndarray:
-        return _encode_here(crop, shape, jitters)
-
-    def stop(self) -> None:
-        pass
 
 
 def load_image(image: Any) -> np.ndarray:
@@ -434,6 +264,10 @@ class FaceVerifier:
             return self.encode_chip(_chip(crop, shape))
         return self._encoder.encode(crop, shape, jitters)
 
+    def _landmarks(self, kind: str, rgb: np.ndarray, rect):
+        """5 points here; 68 (liveness) where the encoder runs, which holds that model."""
+        return self._encoder.landmarks68(rgb, rect) if kind == "68" else self.models.landmarks5(rgb, rect)
+
     # --- ID photo ----------------------------------------------------------
     def encode_id_photo(self, image: Any) -> IdFace:
         """Encode the card photo (ndarray, bytes or path). Tiny photos are
@@ -449,7 +283,7 @@ class FaceVerifier:
         if not rects:
             raise FaceError("face.error.id_no_face")
         rect = max(rects, key=lambda r: r.width() * r.height())  # a card shows one face
-        shape = (m.landmarks68 if self.landmarks == "68" else m.landmarks5)(rgb, rect)
+        shape = self._landmarks(self.landmarks, rgb, rect)
         t1 = time.perf_counter()
         enc = self._encode(rgb, shape, self.id_jitters)
         return IdFace(enc, {"detect_ms": (t1 - t0) * 1000.0, "encode_ms": _ms(t1), "total_ms": _ms(t0)}, (w, h))
@@ -497,7 +331,7 @@ class FaceVerifier:
         m = self.models
         rect = m.rectangle(left - cx0, top - cy0, right - cx0 - 1, bottom - cy0 - 1)
         kind = landmarks or self.landmarks
-        shape = (m.landmarks68 if kind == "68" else m.landmarks5)(crop, rect)
+        shape = self._landmarks(kind, crop, rect)
         pts = np.array(_points(shape), dtype=np.float64) + (cx0, cy0)
         timings["landmarks_ms"] = _ms(t0)
         t1 = time.perf_counter()
@@ -543,7 +377,4 @@ def distance(a: Sequence[float], b: Sequence[float]) -> float:
     return float(np.linalg.norm(np.asarray(a, np.float64) - np.asarray(b, np.float64)))
 
 
-if __name__ == "__main__":
-    encoder_main()
-else:  # re-exported; it builds on the classes above (the encoder child does not need it)
-    from .session import FaceSession  # noqa: E402,F401
+from .session import FaceSession  # noqa: E402,F401  (re-exported; it builds on the classes above)

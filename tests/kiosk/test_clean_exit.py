@@ -138,7 +138,7 @@ def test_kiosk_run_stops_with_one_line_and_leaves_nothing_running(tmp_path, sig)
         _wait_for(log, "kiosk core ready", proc, bound=240)
         # the face encoder child is started by the warm-up: stop while it runs
         deadline = time.monotonic() + 120
-        while not any(b"devices.face.verifier" in Path(f"/proc/{p}/cmdline").read_bytes()
+        while not any(b"devices.face.encoder" in Path(f"/proc/{p}/cmdline").read_bytes()
                       for p in _descendants(proc.pid) if _alive(p)):
             assert time.monotonic() < deadline, "the face encoder child never started"
             time.sleep(0.2)
