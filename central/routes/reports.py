@@ -1,4 +1,6 @@
-"""The availability report: ``GET /v1/report`` (JSON) and ``GET /report`` (the operator's page)."""
+"""The availability report: ``GET /v1/report`` (JSON: every terminal x service
+entry, or one terminal's), ``GET /v1/report/fleet`` (the fleet summed up per
+service and per terminal, operator only) and ``GET /report`` (the operator's page)."""
 
 from __future__ import annotations
 
@@ -29,6 +31,17 @@ def report_json(request: Request, terminal: str | None = None, window: Literal["
     data = report_for(request, terminal, window)
     # JSONResponse directly: a fleet's report is megabytes of plain dicts that need no encoder walk
     return JSONResponse(data) if data is not None else err(404, "not_found", "no such terminal")
+
+
+@router.get("/v1/report/fleet")
+def fleet_json(request: Request, window: Literal["24h", "7d", "both"] = "both"):
+    from ..fleet_report import read_fleet
+
+    sb = sandbox(request)
+    if not request.state.caller.operator:
+        return sb.refuse(request.state.caller, "GET /v1/report/fleet", "reading the fleet's report")
+    return JSONResponse(read_fleet(sb.db, now=sb.clock(), stale_s=sb.report_stale_s,
+                                   windows=availability_report.window_names(window)))
 
 
 @router.get("/report", response_class=HTMLResponse)

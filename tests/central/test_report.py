@@ -17,6 +17,7 @@ import requests
 
 from central.app import create_app
 from central.embedded import serve_in_thread
+from central.fleet_report import read_fleet
 from central.report import (
     Beat,
     evaluation_summary,
@@ -254,6 +255,41 @@ def test_v1_report_json_shape(history):
     assert requests.get(f"{url}/v1/report", params={"window": "1y"}, headers=auth(url, "T-A0001"),
                         timeout=5).status_code == 400
     assert requests.get(f"{url}/v1/report", timeout=5).status_code == 401
+
+
+def test_the_fleet_summary_adds_up_the_full_report(history):
+    """GET /v1/report/fleet (operator): per service and per terminal, the sums of
+    the full report's entries, without listing every terminal x service."""
+    url, sb = history
+    full = read_report(sb.db, now=NOW, stale_s=3 * 3600)
+    r = requests.get(f"{url}/v1/report/fleet", headers={"Authorization": f"Bearer {sb.auth.operator_token}"},
+                     timeout=5)
+    assert r.status_code == 200, r.text
+    data = r.json()
+    assert data["terminals_by_state"] == {"reporting": 1, "stale": 1, "never": 0}
+    services = {s["service"]: s for s in data["services"]}
+    assert services["no_property_proof"]["terminals"] == 1 and services["queue_ticket"]["terminals"] == 2
+    assert services["no_property_proof"]["windows"]["24h"]["availability"] == pytest.approx(0.75)
+    assert services["no_property_proof"]["windows"]["24h"]["sessions"] == 4
+    for now in (NOW, NOW + 10 * 3600 + 1234):  # the first day's part from its hourly rows either way
+        if now != NOW:
+            full, data = read_report(sb.db, now=now, stale_s=3 * 3600), read_fleet(sb.db, now=now, stale_s=3 * 3600)
+        assert_sums(full, data)
+    assert requests.get(f"{url}/v1/report/fleet", headers=auth(url, "T-A0001"), timeout=5).status_code == 403
+
+
+def assert_sums(full: dict, data: dict) -> None:
+    services = {s["service"]: s for s in data["services"]}
+    terminals = {t["terminal_id"]: t for t in data["terminals"]}
+    for w in ("24h", "7d"):
+        for sid, svc in services.items():
+            entries = [t["services"][sid]["windows"][w] for t in full["terminals"] if sid in t["services"]]
+            assert svc["windows"][w]["up_s"] == pytest.approx(sum(e["up_s"] for e in entries), abs=0.01)
+            assert svc["windows"][w]["counted_s"] == pytest.approx(sum(e["counted_s"] for e in entries), abs=0.01)
+        for t in full["terminals"]:
+            mine = terminals[t["terminal_id"]]["windows"][w]
+            assert mine["reporting"] == pytest.approx(t["windows"][w]["reporting"])
+            assert mine["up_s"] == pytest.approx(sum(s["windows"][w]["up_s"] for s in t["services"].values()), abs=0.01)
 
 
 def test_report_page_shows_terminals_and_percentages(history):
