@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import ssl
 from pathlib import Path
@@ -72,14 +73,15 @@ def serve(obj, port, host, db_url, workers, auto_pay_s, faults, tls_cert, tls_ke
         tls = {"ssl_certfile": tls_cert, "ssl_keyfile": tls_key, "http": "central.tls_protocol:PeerCertProtocol"}
         if client_ca:
             tls.update(ssl_ca_certs=client_ca, ssl_cert_reqs=ssl.CERT_REQUIRED)
-    target = app
+    target, metrics_dir = app, None
     if workers > 1:
         import tempfile
 
         app.state.sandbox.db.close()
         os.environ[SETTINGS_ENV] = json.dumps({**settings, "faults": fault_dict})
-        # each process writes its metrics here; /metrics adds them up
-        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="kiosk-central-metrics-"))
+        # each process writes its metrics here; /metrics adds them up (removed on exit unless given)
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="kiosk-central-metrics-")
         target, tls = "central.app:app_from_env", {**tls, "factory": True, "workers": workers}
     scheme = "https" if tls_cert else "http"
     click.echo(f"central platform on {scheme}://{host}:{port} ({workers} worker{'s' if workers > 1 else ''};"
@@ -93,6 +95,9 @@ def serve(obj, port, host, db_url, workers, auto_pay_s, faults, tls_cert, tls_ke
         fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
     except KeyboardInterrupt:
         pass
+    finally:
+        if metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     click.echo("central platform stopped", err=True)
 
 

@@ -156,13 +156,17 @@ def _fleet_routes(router: APIRouter) -> None:
                     filter_query=query(**chosen), nav="fleet")
 
     @router.get("/alerts")
-    def alerts(request: Request):
+    def alerts(request: Request, p: int = Query(1, ge=1, le=100_000)):
         ctx = _ctx(request)
         who = ctx.who(request)
         if who is None:
             return to_login(request)
         rows = queries.fleet(ctx.db, ctx.now(), ctx.sb.report_stale_s)
-        return page(request, "alerts.html", who=who, rows=queries.stale_alerts(rows), total=len(rows),
+        silent = queries.stale_alerts(rows)  # a province's silent terminals: paged like the overview
+        pages = max(1, -(-len(silent) // PAGE_SIZE))
+        p = min(p, pages)
+        return page(request, "alerts.html", who=who, rows=silent[(p - 1) * PAGE_SIZE:p * PAGE_SIZE],
+                    matched=len(silent), page_no=p, pages=pages, total=len(rows),
                     stale_s=ctx.sb.report_stale_s, nav="alerts")
 
     @router.get("/services")

@@ -166,7 +166,10 @@ def _kiosk(*args, env):
 
 @pytest.fixture
 def two_workers(pg_url, tmp_path):
-    env = {**os.environ, "KIOSK_DATA_DIR": str(tmp_path / "data"), "KIOSK_CENTRAL_STATE": str(tmp_path / "state")}
+    (tmp_path / "tmp").mkdir()
+    env = {**os.environ, "KIOSK_DATA_DIR": str(tmp_path / "data"), "KIOSK_CENTRAL_STATE": str(tmp_path / "state"),
+           "TMPDIR": str(tmp_path / "tmp")}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "central", "serve", "--db", pg_url, "--workers", "2",
                              "--port", str(port)], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -183,10 +186,12 @@ def two_workers(pg_url, tmp_path):
             proc.stderr.read() if proc.poll() is not None else "start"
         threading.Event().wait(0.2)
     token = _kiosk("central", "token", "T-DUP", "--db", pg_url, env=env).stdout.strip()
+    assert list((tmp_path / "tmp").glob("kiosk-central-metrics-*"))  # the workers' metrics, while serving
     yield url, {"Authorization": f"Bearer {token}", "X-Terminal-Id": "T-DUP"}
     proc.terminate()
     proc.wait(30)
     proc.stderr.close()
+    assert not list((tmp_path / "tmp").glob("kiosk-central-metrics-*")), "serve left its metrics directory behind"
 
 
 def _batch(n: int) -> dict:

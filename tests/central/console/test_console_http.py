@@ -152,6 +152,9 @@ def test_a_large_fleet_is_paged(http, app):
     filtered = http.get("/console?state=never&p=9").text               # past the end: the last page
     assert filtered.count("data-terminal=") == 50
     assert http.get("/console?p=0").status_code == 400
+    alerts = http.get("/console/alerts").text                          # never heard from: 150 alerts, paged
+    assert alerts.count("data-terminal=") == 100 and "150" in alerts and 'href="/console/alerts?p=2"' in alerts
+    assert http.get("/console/alerts?p=2").text.count("data-terminal=") == 50
 
 
 def test_console_tables_come_and_go_with_migration_3(db_url):
