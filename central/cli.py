@@ -82,7 +82,11 @@ def serve(obj, port, host, db_url, workers, auto_pay_s, faults, tls_cert, tls_ke
         # each process writes its metrics here; /metrics adds them up (removed on exit unless given)
         if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="kiosk-central-metrics-")
-        target, tls = "central.app:app_from_env", {**tls, "factory": True, "workers": workers}
+        # A worker answers uvicorn's health check from a thread that needs the GIL: a long
+        # report on a busy machine kept it from answering within the default 5 s, and the
+        # worker was killed with the heartbeats it was storing.
+        target, tls = "central.app:app_from_env", {**tls, "factory": True, "workers": workers,
+                                                   "timeout_worker_healthcheck": 60}
     scheme = "https" if tls_cert else "http"
     click.echo(f"central platform on {scheme}://{host}:{port} ({workers} worker{'s' if workers > 1 else ''};"
                f" db {_masked(db_url)}; report at /report)", err=True)
