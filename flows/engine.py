@@ -17,6 +17,7 @@ from .journal import Journal
 from .model import (
                     CATEGORIES,
                     END,
+                    THEME,
                     USER_EVENTS,
                     VIEWS,
                     Choice,
@@ -34,4 +35,4 @@ from .state import SessionState, shown_text
 
 __all__ = ["CATEGORIES", "END", "USER_EVENTS", "VIEWS", "Availability", "Choice", "FakeClock", "Field", "Flow",
            "FlowError", "InlineExecutor", "Job", "Journal", "ServiceUnavailable", "Session", "SessionState", "Step",
-           "as_text", "check_availability", "raw_text", "replay", "resident_reason", "shown_text", "text_dict"]
+           "THEME", "as_text", "check_availability", "raw_text", "replay", "resident_reason", "shown_text", "text_dict"]

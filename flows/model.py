@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 VIEWS = ("insert_card", "consent", "face", "form", "choose", "result", "preview", "printing",
          "take_paper", "evaluation", "payment_qr", "message", "error", "start")
 CATEGORIES = ("approval", "convenience", "public")
+THEME = "theme"   # the menu's fourth tab: theme bundles (flows/catalog/bundles.py), never a single service
 USER_EVENTS = ("tap", "input", "submit", "back", "cancel", "lang", "stay")
 END = "__end__"
 
@@ -128,6 +129,10 @@ class Step:
 
     view = "message"
     defaults: dict = {}   # keyword defaults of a step type; subclasses add theirs
+    # In a flow called by another (a theme bundle's member): "skip" (receipts and
+    # take-paper: the bundle gives one at the end), "return" (the rating and the
+    # goodbye: back to the caller), None (as usual).
+    on_call: str | None = None
 
     def __init__(self, id: str, **kw: Any):
         merged: dict = {}
@@ -168,7 +173,25 @@ class Step:
 
     # --- hooks ----------------------------------------------------------------
     def skip(self, s: Session) -> bool:
-        return self.agent_skip and bool(s.data.get("on_behalf"))
+        called = s.called()
+        if self.agent_skip and (s.data.get("on_behalf") or called):
+            return True   # the caller (agent, bundle) identified the person already
+        return called and (self.on_call == "skip" or self.carried(s))
+
+    def carried(self, s: Session) -> bool:
+        """A plain question whose answer the caller already has (and that is
+        valid here too): asked once per session, not once per service."""
+        if type(self) is not Step or self.view not in ("form", "choose") or self.options.get("enter"):
+            return False
+        if self.fields:
+            return all(s.data.get(f.name) not in (None, "") for f in self.fields if f.required or f.name in s.data)
+        if self.multi or self.store not in s.data:
+            return False
+        try:
+            choices = self.get_choices(s)
+        except (KeyError, TypeError, AttributeError):
+            return False   # the choices need data not there yet (the progress looks ahead)
+        return any((c.value if c.value is not None else c.id) == s.data[self.store] and c.enabled for c in choices)
 
     def enter(self, s: Session) -> None:
         """Called on arrival; may start jobs.  Values already collected are pre-filled."""
@@ -306,7 +329,7 @@ class Flow:
     options: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.category not in CATEGORIES:
+        if self.category not in (*CATEGORIES, THEME):
             raise FlowError(f"{self.id}: category must be one of {', '.join(CATEGORIES)}")
         if self.first not in self.steps:
             raise FlowError(f"{self.id}: first step {self.first!r} not defined")

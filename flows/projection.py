@@ -77,8 +77,11 @@ def ended_state(s: Session) -> SessionState:
 
 
 def service_ref(s: Session) -> ServiceRef:
-    return {"id": s.flow.id, "title": text_dict(s.flow.title), "category": s.flow.category,
-            "root": s.root.id}
+    title = text_dict(s.flow.title)
+    banner = s.returns.get(s.flow.id, (None, None))[1] if not s.ended else None
+    if banner and title:   # a bundle's member: "我要退休 2/3 · 社保缴费证明"
+        title = {"key": None, "zh": f"{banner['zh']} · {title['zh']}", "en": f"{banner['en']} · {title['en']}"}
+    return {"id": s.flow.id, "title": title, "category": s.flow.category, "root": s.root.id}
 
 
 def fields(s: Session, step: Step) -> list[FieldState]:

@@ -67,6 +67,7 @@ class Session:
         self.data: dict[str, Any] = {}
         self.local: dict[str, Any] = {}
         self.history: list[tuple[str, str]] = []
+        self.returns: dict[str, tuple[str, Any]] = {}   # called flow -> (where it returns to, banner)
         self.step: Step | None = None
         self.delivered = False       # the service was given (case committed / paper printed)
         self.artifacts: list[dict] = []
@@ -172,6 +173,8 @@ class Session:
         try:
             if self._depth > 50:
                 raise FlowError(f"step loop at {step_id}")
+            if step_id == END and self.called():
+                step_id = self.returns.pop(self.flow.id)[0]   # a called flow ended: back to the caller
             if step_id == END:
                 self.finish("completed", cause=cause)
                 return
@@ -180,6 +183,9 @@ class Session:
             step = flow.steps.get(sid)
             if step is None:
                 raise FlowError(f"{flow.id}: no step {sid!r}")
+            if step.on_call == "return" and flow.id in self.returns:
+                self.go(self.returns.pop(flow.id)[0], cause=cause or "return", push=False)
+                return
             previous = self.step
             if previous is not None:
                 self._leave(previous)
@@ -223,6 +229,19 @@ class Session:
         self.flows[flow.id] = flow
         self.go(f"{flow.id}:{flow.first}", cause=cause)
 
+    def call(self, flow: Flow, return_to: str, banner: Any = None) -> None:
+        """Run another flow as a part of this one (a theme bundle's member):
+        its identification, receipts and rating are the caller's, and where it
+        would rate and say goodbye it returns to ``return_to``."""
+        self.flows[flow.id] = flow
+        self.returns[flow.id] = (return_to, banner)
+        self.history.clear()   # back never leads into the service before
+        self.go(f"{flow.id}:{flow.first}", cause="call")
+
+    def called(self) -> bool:
+        """The current flow runs as a part of another one (see :meth:`call`)."""
+        return self.flow.id in self.returns
+
     def start_job(self, name: str, fn: Callable[..., Any], *args: Any, person: bool = False,
                   background: bool = False) -> Job:
         """Run ``fn(job, *args)`` off the caller's thread; the step's ``on_done``/
@@ -247,6 +266,8 @@ class Session:
         if isinstance(msg, str):
             msg = text(msg)
         acts = list(actions) if actions is not None else (["retry"] if retry else []) + ["counter"]
+        if self.called():   # a member of a bundle: leave it undone and go on with the others
+            acts = [a for a in acts if a != "counter"] + ["skip_service"]
         self.local.update({"view": "error", "message": msg, "actions": acts, "failed": True})
         self.journal_note("error", error=key or (type(error).__name__ if error else "device"))
 
@@ -447,6 +468,10 @@ class Session:
             self.retry_step()
         elif failed and action == "counter":
             self.to_counter()
+        elif failed and action == "skip_service" and self.called():
+            self.data["call_failed"] = self.local.get("message") or text("flows.error.internal")
+            self.journal_note("service_skipped")
+            self.go(self.returns.pop(self.flow.id)[0], cause="skip_service", push=False)
         elif counter and action == "finish":
             self.finish("counter", cause="counter")
         elif self.step is not None and not self.step.tap(self, action):

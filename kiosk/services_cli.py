@@ -67,8 +67,11 @@ def check_file(path: Path) -> list[str]:
 
 def check_service(doc: dict) -> list[str]:
     from flows.catalog import build_flow
+    from flows.catalog.bundles import is_bundle
     from flows.engine import CATEGORIES, FlowError
 
+    if is_bundle(doc):
+        return check_bundle(doc)
     problems = [f"unknown key {k!r}" for k in doc if k not in TOP_KEYS]
     if doc.get("category") not in CATEGORIES:
         problems.append(f"category must be one of {', '.join(CATEGORIES)}")
@@ -87,6 +90,33 @@ def check_service(doc: dict) -> list[str]:
     problems += _check_texts(doc, flow)
     problems += _check_paths(flow)
     return problems
+
+
+def check_bundle(doc: dict) -> list[str]:
+    """A theme bundle: its services are shipped ones, its own steps and texts are known, it builds."""
+    from flows.catalog import load_catalog
+    from flows.catalog.bundles import TOP_KEYS as BUNDLE_KEYS
+    from flows.catalog.bundles import build_bundle
+    from flows.engine import THEME, FlowError
+
+    problems = [f"unknown key {k!r}" for k in doc if k not in BUNDLE_KEYS]
+    if doc.get("category", THEME) != THEME:
+        problems.append(f"a bundle's category is {THEME}")
+    if not isinstance(doc.get("steps", []), list) or not all(isinstance(s, dict) for s in doc.get("steps") or []):
+        return [*problems, "steps must be a list of mappings"]
+    catalog = {k: f for k, f in load_catalog().items() if not f.options.get("bundle")}
+    for name in doc.get("bundle") or []:
+        if name not in catalog:
+            problems.append(f"bundle names {name!r}, which is not a shipped service")
+    if problems:
+        return problems
+    problems += _check_steps({"steps": doc.get("steps") or []})
+    try:
+        flow = build_bundle(doc, catalog)
+    except (FlowError, TypeError, KeyError, ValueError) as exc:
+        return [*problems, str(exc)]
+    problems += _check_texts(doc, flow)
+    return problems + _check_paths(flow)
 
 
 def _check_steps(doc: dict) -> list[str]:
@@ -137,6 +167,8 @@ def _texts(doc: dict, flow: Any) -> list[str]:
         keys += [step.options[k] for k in TEXT_OPTIONS if isinstance(step.options.get(k), str)]
         for row in (step.options.get("rows") or []):
             keys += [row.get("label")] + ([row["text"]] if "text" in row else [])
+        if step.options.get("consent") or (step.view == "consent" and isinstance(step.prompt, str)):
+            keys.append(step.prompt)
     return [k for k in keys if k]
 
 

@@ -97,7 +97,8 @@ def _identify(entry: dict) -> list[dict]:
               **({"resident_code": True, "code_next": AFTER} if entry.get("resident_code") else {}), **common}]
     if face:
         steps += [
-            {"id": f"{p}consent", "use": "consent", "next": f"{p}face", "other_step": f"{p}other_way", **common},
+            {"id": f"{p}consent", "use": "consent", "next": f"{p}face", "other_step": f"{p}other_way", **common,
+             **({"prompt": entry["consent"]} if entry.get("consent") else {})},
             {"id": f"{p}face", "use": "face", "next": AFTER, "other_step": f"{p}other_way", **common},
             {"id": f"{p}other_way", "use": "other_way", "staff_step": f"{p}staff", "sms_step": f"{p}sms_phone",
              **common,
@@ -184,15 +185,28 @@ def build_flow(doc: dict) -> Flow:
 
 @functools.lru_cache(maxsize=1)
 def _load_default() -> tuple[Flow, ...]:
+    from .bundles import build_bundle, is_bundle
+
     folder = resources.files("flows.catalog")
-    flows = []
+    flows: dict[str, Flow] = {}
+    bundles = []
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
         if entry.name.endswith(".yaml"):
             try:
-                flows.append(build_flow(yaml.safe_load(entry.read_text("utf-8"))))
+                doc = yaml.safe_load(entry.read_text("utf-8"))
+                if is_bundle(doc):
+                    bundles.append((entry.name, doc))   # built once every service is known
+                else:
+                    flow = build_flow(doc)
+                    flows[flow.id] = flow
             except (FlowError, TypeError, yaml.YAMLError) as exc:
                 raise FlowError(f"{entry.name}: {exc}") from None
-    return tuple(flows)
+    for name, doc in bundles:
+        try:
+            flows[doc["id"]] = build_bundle(doc, flows)
+        except (FlowError, TypeError, KeyError) as exc:
+            raise FlowError(f"{name}: {exc}") from None
+    return tuple(flows.values())
 
 
 def load_catalog() -> dict[str, Flow]:

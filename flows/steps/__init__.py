@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from .basic import CommitStep, MessageStep, ResultStep, TakePaperStep, ThanksStep, WorkStep
+from .bundle import STEPS as BUNDLE_STEPS
 from .doors import DOORS_STEPS
 from .evaluation import EvaluationStep
 from .hall import STEPS as HALL_STEPS
@@ -32,6 +33,7 @@ STEP_TYPES = {
     **HALL_STEPS,   # data-driven steps of services without code of their own
 }
 
-STEP_TYPES.update(DOORS_STEPS)  # scan (receipts, appointment slips)
+STEP_TYPES.update(DOORS_STEPS)
+STEP_TYPES.update(BUNDLE_STEPS)  # theme bundles (flows/catalog/bundles.py)  # scan (receipts, appointment slips)
 
 __all__ = ["STEP_TYPES"]

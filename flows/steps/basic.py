@@ -129,6 +129,7 @@ class ResultStep(MessageStep):
 
 class TakePaperStep(Step):
     view = "take_paper"
+    on_call = "skip"    # a bundle's member: papers are taken once, at the end
 
     defaults = {
         "title": "flows.take_paper.title",
@@ -150,6 +151,7 @@ class ThanksStep(Step):
     """The end state: a short thank-you, then the session is wiped."""
 
     view = "message"
+    on_call = "return"
 
     defaults = {
         "title": "flows.thanks.title",

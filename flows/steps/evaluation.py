@@ -24,6 +24,7 @@ REASONS = ("slow", "device", "unclear", "result", "privacy", "other")
 
 class EvaluationStep(Step):
     view = "evaluation"
+    on_call = "return"   # a bundle's member: one rating at the end of the bundle
 
     defaults = {
         "title": "flows.evaluation.title",

@@ -149,7 +149,8 @@ class ApplyStep(WorkStep):
         self.options["run"] = self._run
 
     def _run(self, job: Job, s: Session) -> dict:
-        key = s.data.setdefault(f"apply_key:{self.id}", f"{s.id}-{self.id}")
+        # one key per session, service and step: a bundle's members never share one
+        key = s.data.setdefault(f"apply_key:{self.id}", f"{s.id}-{s.flow.id}-{self.id}")
         return s.services.backend("hall_apply", dataset=self.options["dataset"],
                                   params=_send(s, self.options.get("send")), key=key)
 
@@ -217,7 +218,8 @@ class RecordStep(CommitStep):
         self.options["case"] = self._case
 
     def _case(self, s: Session) -> dict:
-        result = {"status": self.options.get("status", "accepted")}
+        status = lookup(s, self.options["status_from"]) if self.options.get("status_from") else None
+        result = {"status": status or self.options.get("status", "accepted")}
         for name, path in (self.options.get("keep") or {}).items():
             value = lookup(s, path)
             result[name] = value.get("zh") if isinstance(value, dict) and "zh" in value else value
@@ -276,7 +278,8 @@ class ReceiptStep(PrintStep):
                "hall": s.services.config_get("terminal.hall", ""),
                "hall_en": s.services.config_get("terminal.hall_en", ""),
                "time": dt.datetime.now().replace(microsecond=0).isoformat(sep=" "),
-               "result": self.options.get("result", "accepted"), "layout": self.options.get("layout", "hall_receipt"),
+               "result": (lookup(s, self.options["result_from"]) if self.options.get("result_from") else None)
+               or self.options.get("result", "accepted"), "layout": self.options.get("layout", "hall_receipt"),
                "verify_url": s.services.verify_url(s.data.get("case_ref", "")),
                "lines": [_line(r) for r in rows_of(s, self.options.get("rows"))
                          + list_rows(s, self.options.get("list"))]}

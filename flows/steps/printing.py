@@ -38,6 +38,8 @@ class PrintStep(Step):
         kw.setdefault("history", False)
         kw.setdefault("progress", False)
         super().__init__(id, **kw)
+        if opts["kind"] != "pdf":
+            self.on_call = "skip"   # receipts and slips: a bundle prints one receipt for all its services
 
     def _family(self, s: Session) -> str:
         return s.data.get(f"print_family:{self.id}") or self.options["family"]

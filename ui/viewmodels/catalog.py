@@ -13,9 +13,10 @@ from .. import pinyin
 from ..usage import UsageStats
 from .common import GuiCalls, localize
 
-# The three categories of the menu, in the order the tabs show them; a
-# category the strings do not name is listed under "all" only.
-CATEGORY_ORDER = ("approval", "convenience", "public")
+# The theme bundles (主题服务) and the three categories of the menu, in the
+# order the tabs show them; a category the strings do not name is listed
+# under "all" only.
+CATEGORY_ORDER = ("theme", "approval", "convenience", "public")
 FREQUENT, ALL = "frequent", "all"
 QUICK_WORDS = 12   # suggestions under the search box: two short rows, not a wall of 26+
 
