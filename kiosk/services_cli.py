@@ -16,7 +16,7 @@ KNOWN_DEVICES = {"idcard", "smartcard", "camera", "escpos", "a4", "scanner"}
 KNOWN_BACKENDS = {"central", "store", "signer"}
 TOP_KEYS = {"id", "category", "order", "icon", "keywords", "devices", "backends", "agency", "offered", "budget_ms",
             "title", "description", "steps"}
-TEXT_OPTIONS = ("headline", "reason", "subject")
+TEXT_OPTIONS = ("headline", "reason", "subject", "scan_wrong")
 NEEDS = {"query": ("dataset",), "apply": ("dataset",), "pick": ("from", "key", "label"), "pay": ("amount",),
          "certificate": ("template",)}
 
