@@ -1,9 +1,12 @@
-"""``kiosk services``: the service catalog as data (table, validate).
+"""``kiosk services``: the service catalog as data (table, validate, preview).
 
 ``validate FILE...`` checks a service file the way the kiosk will use it:
 the schema, that every text it shows is in the zh/en catalog, that its
 devices, back-ends, back-end data sets, layouts and templates are known, and
-that every path through it ends.  One line per problem, exit 1."""
+that every path through it ends.  One line per problem, exit 1.
+
+``preview FILE --out DIR`` renders every screen of the service along its
+resident script (the sample data) with the real QML screens (ui/preview.py)."""
 
 from __future__ import annotations
 
@@ -49,6 +52,42 @@ def validate(files: tuple[str, ...]) -> None:
         bad = bad or bool(problems)
     if bad:
         raise SystemExit(1)
+
+
+@services.command("preview")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Folder for the PNGs.")
+@click.option("--script", "script_path", type=click.Path(dir_okay=False), default=None,
+              help="The resident script with the sample data (default: flows/scripts/ID.yaml).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh")
+@click.option("--elderly", is_flag=True, help="Elderly mode (larger text).")
+def preview_command(file: str, out: str, script_path: str | None, lang: str, elderly: bool) -> None:
+    """Screenshots of every step of a service file, one PNG per screen."""
+    import yaml
+
+    from flows.catalog import build_flow, load_catalog
+    from flows.catalog.bundles import build_bundle, is_bundle
+    from flows.runner import ScriptError, load_script, shipped_script
+    from kiosk.core.clikit import fail
+
+    problems = check_file(Path(file))
+    if problems:
+        for p in problems:
+            click.echo(f"{file}: {p}")
+        raise SystemExit(1)
+    doc = yaml.safe_load(Path(file).read_text("utf-8"))
+    flow = build_bundle(doc, dict(load_catalog())) if is_bundle(doc) else build_flow(doc)
+    try:
+        script = load_script(script_path or shipped_script(flow.id))
+    except ScriptError as exc:
+        fail(f"{exc} (give the sample data with --script)")
+    from ui.preview import preview
+
+    files, report = preview(flow, script, Path(out), lang=lang, elderly=elderly)
+    for f in files:
+        click.echo(str(f))
+    if report is None or not report.ok:
+        fail(f"the script did not reach its end: {getattr(report, 'error', None) or 'no report'}")
 
 
 def check_file(path: Path) -> list[str]:
