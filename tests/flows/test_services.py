@@ -198,6 +198,6 @@ def test_catalog_state_lists_every_service_with_availability(kiosk_app):
     ids = [s["id"] for s in state]
     assert ids[:7] == ["no_property_proof", "social_security_proof", "provident_fund_withdrawal", "queue_ticket",
                        "traffic_violations", "restricted_area_pass", "family_agency"]
-    assert {s["category"] for s in state} == {"approval", "convenience", "public"}
+    assert {s["category"] for s in state} == {"approval", "convenience", "public", "theme"}
     assert all(s["available"] for s in state), [(s["id"], s["reasons"]) for s in state if not s["available"]]
     assert all(s["title"]["zh"] and s["title"]["en"] for s in state)
