@@ -76,7 +76,8 @@ class EscPosSimulator:
         self._cover_open = cover_open
         # A simulator in a kiosk that runs for months keeps only recent output.
         self._pages: collections.deque[Page] = collections.deque(maxlen=KEEP_PAGES)
-        self._pngs: collections.deque[bytes] = collections.deque(maxlen=KEEP_PAGES)
+        # a page's image is drawn when asked for, not while the printer should answer its status
+        self._pngs: collections.deque[bytes | Page] = collections.deque(maxlen=KEEP_PAGES)
         self.pages_printed = 0  # every page since start, also those no longer kept
         # continue numbering in a folder that already holds pages from earlier runs
         self._first_page = len(list(self.out_dir.glob("page-*.png"))) if self.out_dir and self.out_dir.is_dir() else 0
@@ -144,13 +145,19 @@ class EscPosSimulator:
     def pages(self) -> list[bytes]:
         """PNG images of the last pages printed (at most KEEP_PAGES)."""
         with self._lock:
-            return list(self._pngs)
+            return self._images()
 
     def pages_since(self, printed: int) -> list[bytes]:
         """The pages printed after ``pages_printed`` was ``printed`` (those still kept)."""
         with self._lock:
             new = self.pages_printed - printed
-            return list(self._pngs)[-new:] if new > 0 else []
+            return self._images()[-new:] if new > 0 else []
+
+    def _images(self) -> list[bytes]:
+        for i, item in enumerate(self._pngs):
+            if isinstance(item, Page):
+                self._pngs[i] = page_png(item, self.paper_mm)
+        return list(self._pngs)  # type: ignore[arg-type]
 
     def page_texts(self) -> list[str]:
         with self._lock:
@@ -191,11 +198,11 @@ class EscPosSimulator:
             return self.it.feed(data)
 
     def _page_done(self, page: Page) -> None:
-        png = page_png(page, self.paper_mm)
         self._pages.append(page)
-        self._pngs.append(png)
+        self._pngs.append(page)
         self.pages_printed += 1
         if self.out_dir is not None:
+            png = page_png(page, self.paper_mm)
             self.out_dir.mkdir(parents=True, exist_ok=True)
             suffix = "" if page.complete else "-torn"
             (self.out_dir / f"page-{self._first_page + self.pages_printed:04d}{suffix}.png").write_bytes(png)
