@@ -170,7 +170,10 @@ class _ProcessEncoder:
             return None
 
     def encode(self, crop: np.ndarray, shape, jitters: int) -> np.ndarray:
-        chip = _chip(crop, shape)
+        return self.compute_face_descriptor(_chip(crop, shape), jitters)
+
+    def compute_face_descriptor(self, chip: np.ndarray, jitters: int = 1) -> np.ndarray:
+        """dlib's descriptor of an aligned chip (also the numpy encoder's check: the app need not load dlib's)."""
         reply = self._ask(_pack(b"E", chip, jitters), 128 * 8, self.timeout_s + 0.1 * jitters)
         if reply is None:
             return _encode_chip(chip, jitters)

@@ -40,9 +40,10 @@ class Models:
     """dlib models, each loaded once per process on first use (about 0.5 s in all).
 
     Loaded part by part: the encoder child needs dlib's encoder and the 68
-    landmarks, and the app needs dlib's encoder only to check the numpy copy
-    (then it lets it go) or when that check fails, and the 68 landmarks only
-    when the child cannot run; the four files together take ~150 MB of memory.
+    landmarks; the app checks the numpy copy against the child's encoder and
+    loads dlib's encoder or the 68 landmarks itself only when the child cannot
+    run (without a child, dlib's encoder is let go once the check passed); the
+    four files together take ~150 MB of memory.
     """
 
     _lock = threading.Lock()
@@ -58,6 +59,9 @@ class Models:
         self._net_lock = threading.Lock()
         self._net: resnet.FaceNet | None | bool = False  # False: not tried yet
         self.net_error: str | None = None
+        # dlib's encoder for that check where it already runs (the encoder child),
+        # so the app never loads it; None: load it here
+        self.reference: Any = None
 
     def _part(self, name: str, make: Callable[[], Any]) -> Any:
         with self._part_lock:
@@ -87,7 +91,7 @@ class Models:
         with self._net_lock:
             if self._net is False:
                 try:
-                    self._net = resnet.load(model_dir() / ENCODER_MODEL, reference=self.encoder)
+                    self._net = resnet.load(model_dir() / ENCODER_MODEL, reference=self.reference or self.encoder)
                     with self._part_lock:  # checked: dlib's copy is only needed again on a fallback
                         self._parts.pop("encoder", None)
                 except resnet.ModelFormatError as exc:

@@ -226,7 +226,7 @@ class FaceVerifier:
         (else the first decision pays ~0.5-1.6 s). ``full`` also rehearses one whole decision on
         a packaged synthetic frame, so the first resident's finds every cache and BLAS thread ready.
         ``stop`` set: return at the next stage boundary (the app is closing)."""
-        stages = [self.models.load_for_frames, lambda: self.active_engine, self._encoder.start]
+        stages = [self.models.load_for_frames, self._encoder.start, lambda: self.active_engine]
         for stage in stages + ([self._rehearse] if full else []):
             if stop is not None and stop.is_set():
                 return
@@ -244,6 +244,8 @@ class FaceVerifier:
     @property
     def active_engine(self) -> str:
         """The engine live frames are encoded with: "dlib" when numpy was asked for but failed its check."""
+        if self.engine == "numpy" and self.models.reference is None and isinstance(self._encoder, _ProcessEncoder):
+            self.models.reference = self._encoder  # the check runs dlib's encoder in the child
         return "numpy" if self.engine == "numpy" and self.models.net is not None else "dlib"
 
     def engine_status(self) -> dict:
