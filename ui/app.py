@@ -263,9 +263,11 @@ def build_ui(config, backend, *, orientation: str | None = None, elderly: bool =
 
     from . import camera as _camera  # noqa: F401 - registers CameraView for "import Kiosk"
     from .camera import CameraFeed
+    from .refcounts import pin_singletons
     from .theme import FONT_FAMILY, Theme
     from .viewmodels import KioskViewModel, TechnicianViewModel
 
+    pin_singletons()  # PySide6 6.12 loses a reference to True and None per property read
     qapp = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])
     qapp.setFont(QFont(FONT_FAMILY))
     theme = Theme(config.get("branding.primary", "#B71C1C"), config.get("branding.accent", "#0D47A1"))
