@@ -16,7 +16,9 @@ silent and says so once in the log.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 import shutil
 import subprocess
 import threading
@@ -34,6 +36,34 @@ SPEED = {False: 150, True: 125}
 # Recordings are slowed by the same ratio in elderly mode (pitch kept).
 TEMPO = {False: 1.0, True: round(SPEED[True] / SPEED[False], 2)}
 PACK_SUFFIXES = (".wav", ".ogg", ".flac")
+# The pack that ships (deploy/voice/build_pack.py makes it); ui.voice_pack replaces it.
+PACK_DIR = "ui/voice_pack"
+SHIPPED_PACK = Path(__file__).resolve().parent / "voice_pack"
+_KEY_PATTERN = re.compile(r"[a-z_]+(?:\.[A-Za-z0-9_]+)+")
+
+
+# field labels, descriptions and button labels are shown, not spoken on their own
+# (a button's label is spoken inside ui.voice.press, with the label filled in)
+_UNSPOKEN = {"label", "desc", "action", "level", "reason", "keywords"}
+
+
+def text_digest(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
+
+
+def pack_keys() -> list[str]:
+    """The catalog keys the flows can speak as fixed text: every key the flow
+    definitions and steps name whose zh and en texts have no values to fill in,
+    and the voice's own prompts."""
+    import flows
+
+    found = {"ui.voice.then_next", "ui.voice.choose"}
+    folder = Path(flows.__file__).parent
+    for path in sorted([*folder.rglob("*.py"), *folder.rglob("*.yaml")]):
+        found.update(_KEY_PATTERN.findall(path.read_text("utf-8")))
+    cat = i18n.catalog()
+    return sorted(k for k in found if k in cat and not _UNSPOKEN.intersection(k.split("."))
+                  and all("{" not in cat[k].get(lang, "{") for lang in ("zh", "en")))
 
 
 def espeak_command(text: str, lang: str, volume: float, elderly: bool = False, binary: str = "espeak-ng") -> list[str]:
@@ -93,14 +123,33 @@ def step_speech(state: dict, lang: str) -> list[tuple[str | None, str]]:
 
 
 class VoicePack:
-    """Recordings by message key and language under ``root``."""
+    """Recordings by message key and language under ``root``.  A language
+    folder with a ``manifest.tsv`` (key, text digest, engine: the generated
+    pack) is trusted only for texts that are still the ones recorded."""
 
     def __init__(self, root: str | Path | None):
         self.root = Path(root).expanduser() if root else None
+        self._manifests: dict[str, dict[str, str] | None] = {}
 
-    def find(self, key: str | None, lang: str) -> Path | None:
+    def manifest(self, lang: str) -> dict[str, str] | None:
+        if lang not in self._manifests:
+            path = self.root / lang / "manifest.tsv" if self.root else None
+            rows = None
+            if path is not None and path.is_file():
+                rows = {}
+                for line in path.read_text("utf-8").splitlines():
+                    parts = line.split("\t")
+                    if len(parts) >= 2 and not line.startswith("#"):
+                        rows[parts[0]] = parts[1]
+            self._manifests[lang] = rows
+        return self._manifests[lang]
+
+    def find(self, key: str | None, lang: str, text: str | None = None) -> Path | None:
         if self.root is None or not key or "/" in key or key.startswith("."):
             return None
+        recorded = self.manifest(lang)
+        if recorded is not None and text is not None and recorded.get(key) != text_digest(text):
+            return None   # recorded from another text: synthesise the current one
         for suffix in PACK_SUFFIXES:
             path = self.root / lang / f"{key}{suffix}"
             if path.is_file():
@@ -150,7 +199,7 @@ class Voice:
         for key, text in parts:
             if not text:
                 continue
-            recording = self.pack.find(key, lang) if fixed_text(key, lang, text) else None
+            recording = self.pack.find(key, lang, text) if fixed_text(key, lang, text) else None
             if recording is not None and (self.player or self._runner is not self._spawn):
                 out.append(play_command(recording, self.volume, self.elderly, self.player or "play"))
             else:

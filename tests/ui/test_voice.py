@@ -1,5 +1,6 @@
 """Voice guidance: espeak-ng command line, non-blocking, newest wins."""
 
+import array
 import threading
 
 from ui.voice import Voice, espeak_command
@@ -110,3 +111,40 @@ def test_step_speech_reads_the_engine_state_keys():
     session.dispatch({"type": "submit"})    # empty: the field's error is spoken too
     assert any(k and k.startswith("flows.") and "plate" not in k for k, _ in step_speech(session.state(), "zh"))
     session.close()
+
+
+def test_the_shipped_pack_speaks_every_fixed_key_in_both_languages(tmp_path):
+    """The generated pack (deploy/voice/build_pack.py) has an audible
+    recording of the current text of the flows' fixed spoken keys, zh and en;
+    a text changed since the last build falls back to synthesis, and the
+    pack must be rebuilt before more than a few texts have drifted."""
+    import shutil
+    import subprocess
+    import wave
+
+    from kiosk.core import i18n
+    from ui.voice import SHIPPED_PACK, VoicePack, pack_keys
+
+    pack = VoicePack(SHIPPED_PACK)
+    keys = pack_keys()
+    assert len(keys) > 200 and "ui.voice.then_next" in keys and "flows.take_paper.title" in keys
+    for lang in ("zh", "en"):
+        found = {k: pack.find(k, lang, i18n.t(k, lang)) for k in keys}
+        missing = sorted(k for k, path in found.items() if path is None)
+        assert len(missing) <= len(keys) // 20, f"{lang}: rebuild the voice pack, no recording of {missing[:10]}"
+        for key in ("ui.voice.then_next", "ui.voice.choose"):
+            assert found[key] is not None, f"{lang}: {key}"
+        if not shutil.which("sox"):
+            continue
+        for key in keys[:: max(1, len(keys) // 25)] + ["ui.voice.then_next"]:   # a spread of the pack
+            if found[key] is None:
+                continue
+            wav = tmp_path / f"{lang}-{key}.wav"
+            subprocess.run(["sox", str(found[key]), str(wav)], check=True, timeout=60)
+            with wave.open(str(wav)) as w:
+                samples = array.array("h", w.readframes(w.getnframes()))
+                seconds = w.getnframes() / w.getframerate()
+            rms = (sum(x * x for x in samples) / max(1, len(samples))) ** 0.5
+            assert rms > 300 and 0.3 < seconds < 30, f"{lang} {key}: {rms:.0f} rms over {seconds:.1f} s"
+    # a recording of another text is not played for the current one
+    assert pack.find("ui.voice.then_next", "zh", "别的话") is None

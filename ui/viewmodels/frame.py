@@ -22,7 +22,7 @@ from kiosk.core import i18n
 from .. import pinyin
 from ..theme import Theme
 from ..usage import UsageStats
-from ..voice import Voice
+from ..voice import SHIPPED_PACK, Voice
 from .branding import Branding
 from .catalog import CatalogViewModel
 from .common import GuiCalls, localize, ui_strings
@@ -56,7 +56,7 @@ class KioskViewModel(QObject):
         self.config = config
         self.theme = theme or Theme(config.get("branding.primary", "#B71C1C"), config.get("branding.accent", "#0D47A1"))
         self.voice = voice or Voice(bool(config.get("ui.voice", True)), float(config.get("ui.volume", 0.8)),
-                                    pack=str(config.get("ui.voice_pack", "") or "") or None)
+                                    pack=str(config.get("ui.voice_pack", "") or "") or SHIPPED_PACK)
         self.calls = GuiCalls(parent=self)
         self.branding = Branding(config)
         self.guide = Guidance(self.voice)
