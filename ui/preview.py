@@ -12,6 +12,7 @@ and its images have loaded.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import threading
@@ -77,50 +78,121 @@ class Shooter:
             done.set()
 
 
-def preview(flow: Any, script: dict, out: Path, *, lang: str = "zh", elderly: bool = False,
-            orientation: str | None = None) -> tuple[list[Path], Any]:
-    """Screens of ``flow`` along ``script`` into ``out``; returns the PNGs and the run's report."""
+@contextlib.contextmanager
+def _screen(lang: str = "zh", elderly: bool = False, orientation: str | None = None):
+    """The real core (simulated devices, embedded sandbox) and the touch screen over it."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("QT_QUICK_BACKEND", "software")
-    from PySide6.QtCore import QCoreApplication
-
-    from flows.runner import Runner
     from kiosk.app import KioskApp
     from kiosk.core.config import load_config
 
     from .app import build_ui
     from .backend import EngineBackend
-    from .soak import through_screen
 
-    out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="kiosk-preview-") as data:
         config = load_config(env={"KIOSK_DATA_DIR": data}, remote=False, overrides={"mode": "demo"})
         app = KioskApp(config, auto_pay_s=1.0).start()
         ui = None
         try:
-            app.catalog.setdefault(flow.id, flow)   # a service file not shipped yet
-            backend = EngineBackend(app)
-            ui = build_ui(config, backend, lang=lang, elderly=elderly, orientation=orientation)
-            runner = Runner(app, Path(data) / "run", expect_timeout_s=30)
-            through_screen(runner, app, ui, backend)
-            shooter = Shooter(ui, runner, out)
-            act = runner._act
-
-            def acting(action: dict) -> None:
-                if not set(action) & QUIET:
-                    shooter.before()
-                act(action)
-            runner._act = acting
-            done: dict = {}
-            thread = threading.Thread(target=lambda: done.update(report=runner.run(script, flow.id)),
-                                      name="preview-script", daemon=True)
-            thread.start()
-            while thread.is_alive():
-                QCoreApplication.processEvents()
-                thread.join(0.01)
-            return shooter.files, done.get("report")
+            ui = build_ui(config, EngineBackend(app), lang=lang, elderly=elderly, orientation=orientation)
+            yield app, ui, Path(data)
         finally:
             if ui is not None:
                 ui.backend.close()
                 ui.close()
             app.stop()
+
+
+def _play(app: Any, ui: Any, flow: Any, script: dict, out: Path, work: Path) -> tuple[list[Path], Any]:
+    from PySide6.QtCore import QCoreApplication
+
+    from flows.runner import Runner
+
+    from .soak import through_screen
+
+    app.catalog.setdefault(flow.id, flow)   # a service file not shipped yet
+    runner = Runner(app, work / flow.id, expect_timeout_s=30)
+    through_screen(runner, app, ui, ui.backend)
+    shooter = Shooter(ui, runner, out)
+    act = runner._act
+
+    def acting(action: dict) -> None:
+        if not set(action) & QUIET:
+            shooter.before()
+        act(action)
+    runner._act = acting
+    done: dict = {}
+    thread = threading.Thread(target=lambda: done.update(report=runner.run(script, flow.id)),
+                              name="preview-script", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        QCoreApplication.processEvents()
+        thread.join(0.01)
+    return shooter.files, done.get("report")
+
+
+def preview(flow: Any, script: dict, out: Path, *, lang: str = "zh", elderly: bool = False,
+            orientation: str | None = None) -> tuple[list[Path], Any]:
+    """Screens of ``flow`` along ``script`` into ``out``; returns the PNGs and the run's report."""
+    out.mkdir(parents=True, exist_ok=True)
+    with _screen(lang, elderly, orientation) as (app, ui, work):
+        return _play(app, ui, flow, script, out, work)
+
+
+def _settle(ui: Any, seconds: float = 1.0) -> None:
+    from PySide6.QtCore import QCoreApplication
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        QCoreApplication.processEvents()
+        time.sleep(0.02)
+
+
+def catalog_pages(ui: Any, out: Path) -> list[Path]:
+    """The whole menu: every page of "全部" and the themes tab, in the screen's mode and language."""
+    vm, files = ui.vm, []
+    mode = "elderly" if vm.elderly else "standard"
+    vm.touchStart()
+    vm.refresh_services()
+    _settle(ui, 3.0)
+    for tab in ("all", "theme"):
+        vm.catalog.setCategory(tab)
+        _settle(ui)
+        for page in range(vm.catalog.pages):
+            files.append(ui.grab(out / f"menu_{tab}_{page + 1}_{mode}_{vm.lang}.png"))
+            vm.catalog.turnPage(1)
+            _settle(ui, 0.5)
+    return files
+
+
+def docs_screenshots(out: Path, services: list[str]) -> list[Path]:
+    """docs/screenshots: the whole menu in both modes and languages, and every
+    screen of each of ``services`` along its shipped script (standard, Chinese)."""
+    from flows.runner import load_script, shipped_script
+
+    files: list[Path] = []
+    with _screen() as (app, ui, work):
+        for elderly in (False, True):
+            for lang in ("zh", "en"):
+                ui.vm.setElderly(elderly)
+                ui.vm.setLang(lang)
+                files += catalog_pages(ui, out)
+        ui.vm.setElderly(False)
+        ui.vm.setLang("zh")
+        ui.vm.catalog.reset()
+        for sid in services:
+            shots, report = _play(app, ui, app.catalog[sid], load_script(shipped_script(sid)), out / sid, work)
+            if report is None or not report.ok:
+                raise RuntimeError(f"{sid}: {getattr(report, 'error', None)}")
+            files += shots
+    return files
+
+
+if __name__ == "__main__":   # python -m ui.preview OUT SERVICE... (make docs-screenshots)
+    import sys
+
+    folder = Path(__file__).resolve().parents[1] / "flows" / "catalog"
+    data_only = [p.stem for p in sorted(folder.glob("*.yaml"))   # no "@function" of their own
+                 if "@" not in p.read_text("utf-8").replace('"@document"', "") and "bundle:" not in p.read_text("utf-8")]
+    for f in docs_screenshots(Path(sys.argv[1]), sys.argv[2:] or data_only):
+        print(f)

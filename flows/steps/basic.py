@@ -126,6 +126,11 @@ class ResultStep(MessageStep):
         "actions": [Choice("next", "flows.action.continue")],
     }
 
+    def enter(self, s: Session) -> None:
+        super().enter(s)
+        if self.view == "preview" and not s.local.get("preview"):
+            s.local["view"] = "result"   # no document to show: the rows are what the resident checks
+
 
 class TakePaperStep(Step):
     view = "take_paper"

@@ -169,6 +169,8 @@ class ShowStep(ResultStep):
             s.local["actions"] = ["finish_enquiry"]
         if self.view == "preview" and s.data.get("document"):
             s.show_document("preview", s.data["document"])
+        elif self.view == "preview":   # nothing to preview: the rows are what the resident checks
+            s.local["view"] = "result"
 
 
 class PickStep(Step):
