@@ -91,7 +91,7 @@ def _screen(lang: str = "zh", elderly: bool = False, orientation: str | None = N
 
     with tempfile.TemporaryDirectory(prefix="kiosk-preview-") as data:
         config = load_config(env={"KIOSK_DATA_DIR": data}, remote=False, overrides={"mode": "demo"})
-        app = KioskApp(config, auto_pay_s=1.0).start()
+        app = KioskApp(config, auto_pay_s=600.0).start()   # the script pays
         ui = None
         try:
             ui = build_ui(config, EngineBackend(app), lang=lang, elderly=elderly, orientation=orientation)
