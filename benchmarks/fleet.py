@@ -377,7 +377,8 @@ def main() -> None:
             print(f"CPU per request (all kinds, {done} requests): server processes {cpu[0] / done * 1000:.2f} ms,"
                   f" PostgreSQL {cpu[1] / done * 1000:.2f} ms: on {os.cpu_count()} idle cores about"
                   f" {os.cpu_count() / ((cpu[0] + cpu[1]) / done):.0f} requests/s (offered"
-                  f" {done / (args.minutes * 60):.0f}/s)")
+                  f" {args.terminals * (1 / HEARTBEAT_S + 1 / CONFIG_EVERY_S + 0.05 * 1.1 / BATCH_EVERY_S):.0f}/s,"
+                  f" served {done / (args.minutes * 60):.0f}/s)")
             print(f"machine load after the run: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}"
                   f" {os.getloadavg()[2]:.2f}")
             t0 = time.perf_counter()
