@@ -3,15 +3,19 @@
 A printed photo or a still image on a phone has fixed landmarks: its eye
 aspect ratio (EAR) never dips and its yaw never swings both ways, so it fails.
 
-Blink: EAR = (|p2-p6| + |p3-p5|) / (2 |p1-p4|) per eye from the 68-point
-landmarks, averaged over both eyes, then divided by the face's own
-height-to-width (eye midpoint to chin over the eye span): a printed photo
-tilted towards or away from the camera squeezes the eyes and the face alike,
-so its reading stays put, while a real blink moves only the lids. The open
-level is the person's own
-(high percentile of what was seen so far), so glasses or narrow eyes do not
-matter; a blink is a dip below ``closed_ratio`` of it followed by a return
-above ``open_ratio``.
+Blink: the eyes are compared with themselves, not with a landmark ratio.
+Each frame is mapped onto the first one by the homography that fits the
+face's stable landmarks (jaw, brows, nose, eye corners, mouth corners), and
+both eye regions are cut from it at a fixed size. A blink is an eye region
+that stops looking like the person's usual (median) one, more than the nose
+region did in the same frame, and then looks like it again. A print
+rectified this way shows the same eyes in every frame, however it is tipped.
+Two more guards: a frame only counts while the face is close to the first
+frame's geometry (``move_gate``: landmarks off a similarity fit by under
+3.5% of the eye span), and a face whose landmarks move as a rigid plane
+(far off a similarity, yet a homography fits them: a print tipped in a
+hand) in ``flat_frames`` frames is refused outright. The eye aspect ratio
+(EAR) is still measured for the technicians' stats.
 
 Turn: yaw (quality.yaw) must pass ``-turn_yaw`` and ``+turn_yaw`` in the window.
 
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import time
 
+import cv2
 import numpy as np
 
 from . import quality as q
@@ -51,16 +56,64 @@ def eye_openness(points: np.ndarray) -> float:
     return eye_aspect_ratio(points) * span / height
 
 
+# landmarks that neither a blink nor speech moves: jaw, brows, nose, eye corners, mouth corners
+STABLE = np.array([*range(0, 36), 36, 39, 42, 45, 48, 54])
+EYE_PATCH = (32, 16)
+NOSE_PATCH = (48, 14)
+
+
+def _unit(patch: np.ndarray) -> np.ndarray:
+    v = patch.astype(np.float64).ravel()
+    v = v - v.mean()
+    n = float(np.linalg.norm(v))
+    return v / n if n > 1e-9 else v
+
+
+def _fit_residuals(pts: np.ndarray, ref: np.ndarray) -> tuple[float, float, np.ndarray | None]:
+    """RMS residual (pixels) of the best similarity and of the best homography from ``pts`` to ``ref``."""
+    src, dst = pts[STABLE].astype(np.float32), ref[STABLE].astype(np.float32)
+    sim, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.LMEDS)
+    hom, _ = cv2.findHomography(src, dst, 0)
+    if sim is None or hom is None:
+        return float("inf"), float("inf"), None
+    s_res = float(np.sqrt(((src @ sim[:, :2].T + sim[:, 2] - dst) ** 2).sum(1).mean()))
+    proj = cv2.perspectiveTransform(src.reshape(-1, 1, 2).astype(np.float64), hom).reshape(-1, 2)
+    h_res = float(np.sqrt(((proj - dst) ** 2).sum(1).mean()))
+    return s_res, h_res, hom
+
+
+def _cut(grey: np.ndarray, hom: np.ndarray, centre, w: float, h: float, size: tuple[int, int]) -> np.ndarray:
+    """The ``w`` x ``h`` region around ``centre`` (reference frame coordinates) of ``grey``, at ``size``."""
+    sx, sy = size[0] / w, size[1] / h
+    to_patch = np.array([[sx, 0, -(centre[0] - w / 2) * sx], [0, sy, -(centre[1] - h / 2) * sy], [0, 0, 1]])
+    return cv2.warpPerspective(grey, to_patch @ hom, size, flags=cv2.INTER_AREA)
+
+
+def eye_regions(grey: np.ndarray, hom: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(both eyes, nose) as unit vectors, cut from ``grey`` mapped onto the reference landmarks ``ref``."""
+    eyes = []
+    for a, b in ((36, 39), (42, 45)):
+        w = float(np.linalg.norm(ref[b] - ref[a])) * 1.5
+        eyes.append(_unit(_cut(grey, hom, (ref[a] + ref[b]) / 2, w, w / 2, EYE_PATCH)))
+    span = float(np.linalg.norm(ref[45] - ref[36]))
+    nose = _unit(_cut(grey, hom, ref[29], span * 1.2, span * 0.35, NOSE_PATCH))
+    return np.concatenate(eyes) / np.sqrt(2), nose
+
+
 class LivenessChecker:
     def __init__(self, mode: str = "blink", seconds: float | None = 6.0, verifier: FaceVerifier | None = None, *,
-                 closed_ratio: float = 0.7, open_ratio: float = 0.85, turn_yaw: float = 0.2):
+                 closed_change: float = 0.15, open_change: float = 0.08, move_gate: float = 0.035,
+                 flat_ratio: float = 0.5, flat_frames: int = 3, turn_yaw: float = 0.2):
         if mode not in MODES:
             raise ValueError(f"liveness mode must be one of {', '.join(MODES)}")
         self.mode = mode
         self.seconds = seconds
         self.verifier = verifier or FaceVerifier()
-        self.closed_ratio = closed_ratio
-        self.open_ratio = open_ratio
+        self.closed_change = closed_change
+        self.open_change = open_change
+        self.move_gate = move_gate
+        self.flat_ratio = flat_ratio
+        self.flat_frames = flat_frames
         self.turn_yaw = turn_yaw
         self.reset()
 
@@ -71,6 +124,12 @@ class LivenessChecker:
         self._start: float | None = None
         self._last_ts: float | None = None
         self._ears: list[float] = []
+        self._ref: np.ndarray | None = None
+        self._eyes: list[np.ndarray] = []
+        self._noses: list[np.ndarray] = []
+        self._changes: list[float] = []
+        self._flat = 0
+        self._far = 0
         self._closed_seen = False
         self._passed = False
         self._yaw_min = 0.0
@@ -115,23 +174,48 @@ class LivenessChecker:
             return self.progress()
         self.with_face += 1
         if self.mode == "blink":
-            self._feed_blink(eye_openness(a.landmarks))
+            self._ears.append(eye_openness(a.landmarks))
+            self._feed_blink(frame_bgr, a.landmarks)
         else:
             turn = q.yaw(a.landmarks)
             self._yaw_min, self._yaw_max = min(self._yaw_min, turn), max(self._yaw_max, turn)
             self._passed = self._yaw_min <= -self.turn_yaw and self._yaw_max >= self.turn_yaw
         return self.progress()
 
-    def _feed_blink(self, ear: float) -> None:
-        self._ears.append(ear)
-        if len(self._ears) < 2:
+    def _feed_blink(self, frame_bgr: np.ndarray, pts: np.ndarray) -> None:
+        if self._ref is None:
+            self._ref = pts.copy()
+        span = float(np.linalg.norm(self._ref[45] - self._ref[36]))
+        s_res, h_res, hom = _fit_residuals(pts, self._ref)
+        if hom is None or span <= 1e-6:
             return
-        open_level = float(np.percentile(self._ears, 90))
-        if open_level <= 0:
+        moved = s_res / span
+        if moved > self.move_gate:
+            if h_res < self.flat_ratio * s_res:  # tipped like a card: a flat picture
+                self._flat += 1
+            else:
+                self._far += 1
+                if self._far >= 3:  # the person settled elsewhere: compare with the new pose from here on
+                    self._ref, self._far = pts.copy(), 0
+                    self._eyes.clear()
+                    self._noses.clear()
             return
-        if ear < self.closed_ratio * open_level:
+        self._far = 0
+        grey = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY) if frame_bgr.ndim == 3 else frame_bgr
+        eyes, nose = eye_regions(grey, hom, self._ref)
+        self._eyes.append(eyes)
+        self._noses.append(nose)
+        if len(self._eyes) < 3:
+            return
+        usual_eyes = _unit(np.median(self._eyes, axis=0))
+        usual_nose = _unit(np.median(self._noses, axis=0))
+        change = (1.0 - float(eyes @ usual_eyes)) - (1.0 - float(nose @ usual_nose))
+        self._changes.append(change)
+        if self._flat >= self.flat_frames:
+            return
+        if change >= self.closed_change:
             self._closed_seen = True
-        elif self._closed_seen and ear >= self.open_ratio * open_level:
+        elif self._closed_seen and change <= self.open_change:
             self._passed = True
 
     def result(self) -> tuple[bool, str]:
@@ -151,6 +235,10 @@ class LivenessChecker:
         if self._ears:
             out["ear_min"] = round(min(self._ears), 3)
             out["ear_max"] = round(max(self._ears), 3)
+        if self._changes:
+            out["eye_change_max"] = round(max(self._changes), 3)
+        if self.mode == "blink":
+            out["flat_frames"] = self._flat
         if self.mode == "turn":
             out["yaw_range"] = [round(self._yaw_min, 3), round(self._yaw_max, 3)]
         return out

@@ -76,6 +76,21 @@ def test_printed_photo_held_to_the_camera_fails(verifier, obama_frame, mode):
     assert not live and reason == f"face.liveness.no_{mode}"
 
 
+def test_printed_photo_with_glasses_tipped_hard_fails_but_a_blink_with_glasses_passes(verifier, obama_frame):
+    # glasses used to pull the eyelid landmarks enough for a print tipped 30 degrees to "blink";
+    # the eyes are now compared with themselves on the face's own plane, and a plane is refused
+    pts = verifier.analyse(obama_frame, landmarks="68").landmarks
+    worn = variants.draw_glasses(obama_frame, pts)
+    frames = [variants.held_photo(worn, dx=40 * np.sin(t), rotate=12 * np.sin(1.3 * t), tilt=30 * np.sin(0.9 * t),
+                                  pan=35 * np.cos(t)) for t in np.linspace(0, 2 * np.pi, 18, endpoint=False)]
+    checker = LivenessChecker("blink", seconds=None, verifier=verifier)
+    assert run(checker, frames) == (False, "face.liveness.no_blink")
+    assert checker.stats()["flat_frames"] >= 3  # seen to move as a rigid plane
+    shut = variants.draw_glasses(scenes.close_eyes(obama_frame.copy(), [pts[36:42], pts[42:48]]), pts)
+    blink = LivenessChecker("blink", seconds=None, verifier=verifier)
+    assert run(blink, [worn] * 5 + [shut] * 3 + [worn] * 5) == (True, "face.liveness.ok")
+
+
 def test_printed_photo_of_a_frontal_face_cannot_fake_a_turn(verifier, photos):
     # turned in plane and swung side to side, a flat face never shows a turned head
     frame = scenes.compose(photos["biden_2"], verifier.analyse(photos["biden_2"]).faces)
