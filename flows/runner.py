@@ -10,7 +10,7 @@ Script::
 
     service: no_property_proof
     lang: zh
-    setup: {idcard: remove, camera: obama_blink}
+    setup: {idcard: remove, camera: resident_blink}
     steps:
       - expect: card                 # wait until this step is on screen (and not busy)
       - card: resident               # the ID-card simulator: present a packaged card

@@ -391,7 +391,7 @@ _FAULT_SCRIPTS: dict[str, dict] = {
     },
     "sms_down": {
         "service": "no_property_proof",
-        "setup": {"idcard": "remove", "camera": "obama_blink"},
+        "setup": {"idcard": "remove", "camera": "resident_blink"},
         "steps": [{"expect": "card"}, {"card": "resident"}, {"expect": "consent"}, {"tap": "decline"},
                   {"expect": "other_way"}, {"tap": "sms"}, {"expect": "sms_phone"},
                   {"input": {"phone": "13812345678"}}, {"submit": True},

@@ -67,7 +67,7 @@ def _frames_for(what, width: int, height: int) -> list[np.ndarray]:
 
 class CameraSimulator:
     def __init__(self, folder: Path, fps: float = 25.0, width: int = scenes.FRAME_W, height: int = scenes.FRAME_H,
-                 scene="obama"):
+                 scene="resident"):
         self.folder = Path(folder)
         self.fps = float(fps)
         self.width, self.height = int(width), int(height)
@@ -108,7 +108,7 @@ class CameraSimulator:
                 p.unlink(missing_ok=True)
 
     def show(self, what) -> None:
-        """Make the camera see a scene (``obama``, ``biden``, ``two_people``,
+        """Make the camera see a scene (``resident``, ``obama``, ``biden``, ``two_people``,
         ``empty``, ``obama_blink``, ...), an image, a folder or a video."""
         with self._lock:
             frames = _frames_for(what, self.width, self.height)
@@ -153,11 +153,11 @@ def start_for_device(name: str, options: dict, workdir: Path) -> CameraSimulator
     return CameraSimulator(folder, fps=float(options.get("sim_fps", 25)),
                            width=int(options.get("sim_width", scenes.FRAME_W)),
                            height=int(options.get("sim_height", scenes.FRAME_H)),
-                           scene=options.get("sim_scene", "obama"))
+                           scene=options.get("sim_scene", "resident"))
 
 
 @click.command("camera")
-@click.option("--scene", default="obama", show_default=True,
+@click.option("--scene", default="resident", show_default=True,
               help=f"Scene ({', '.join(scenes.SCENES)}) or an image, folder or video path.")
 @click.option("--dir", "folder", type=click.Path(file_okay=False), default=None,
               help="Folder for the synthetic frames (default: a temporary folder, removed on exit).")

@@ -235,7 +235,7 @@ class FaceVerifier:
     def _rehearse(self) -> None:
         from devices.camera import scenes
 
-        frame = scenes.render("obama")
+        frame = scenes.render("resident")
         blank = IdFace(np.zeros(128), {}, (0, 0))  # no card photo involved: nothing to keep or wipe
         self.verify(blank, frame)
         self.analyse(frame, landmarks="68")  # liveness' landmarks

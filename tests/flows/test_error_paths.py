@@ -78,7 +78,7 @@ def test_a4_fault_mid_flow_retry_keeps_one_case(runner, kiosk_app):
     before = len(cases_of(kiosk_app, "no_property_proof"))
     flow = {
         "service": "no_property_proof",
-        "setup": {"idcard": "remove", "camera": "obama_blink"},
+        "setup": {"idcard": "remove", "camera": "resident_blink"},
         "steps": [
             {"expect": "card"}, {"card": "resident"}, {"expect": "consent"}, {"tap": "agree"},
             {"expect": "result"},

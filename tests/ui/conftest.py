@@ -242,7 +242,7 @@ def real_kiosk(core, make_ui):
         config, app = core
         sims = app.devices.simulators
         sims["idcard"].present("resident")
-        sims["camera"].show("obama_blink")
+        sims["camera"].show("resident_blink")
         sims["ticket_printer"].set_paper("ok")
         from ui.backend import EngineBackend
 

@@ -19,8 +19,8 @@ import cv2
 import numpy as np
 
 FRAME_W, FRAME_H = 1280, 720
-PEOPLE = ("obama", "biden", "two_people")
-SCENES = PEOPLE + ("empty", "obama_blink", "biden_blink", "dark")
+PEOPLE = ("resident", "obama", "biden", "two_people")  # resident: synthetic, no real person (composite.py)
+SCENES = PEOPLE + ("empty", "resident_blink", "obama_blink", "biden_blink", "dark")
 
 
 def _folder():
@@ -83,7 +83,7 @@ def fit(frame: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def render(name: str, width: int = FRAME_W, height: int = FRAME_H) -> np.ndarray:
-    """One BGR frame of a scene (``obama``, ``biden``, ``two_people``, ``empty``, ``dark``)."""
+    """One BGR frame of a scene (``resident``, ``obama``, ``biden``, ``two_people``, ``empty``, ``dark``)."""
     base = name[:-len("_blink")] if name.endswith("_blink") else name
     if base not in SCENES:
         raise KeyError(f"unknown scene {name!r} (known: {', '.join(SCENES)})")
@@ -194,7 +194,7 @@ def id_card_crop(photo: np.ndarray, box) -> np.ndarray:
 
 
 def id_photo(name: str) -> bytes:
-    """JPEG bytes of the 102x126 ID-card-style photo of ``obama`` or ``biden``."""
+    """JPEG bytes of the 102x126 ID-card-style photo of ``resident``, ``obama`` or ``biden``."""
     try:
         file = _meta()["id_photos"][name]
     except KeyError:

@@ -1,5 +1,9 @@
 """Rebuild the packaged camera scenes from the face_recognition test photos.
 
+The default scene, "resident", is no real person: a composite of all the
+test photos (composite.py), with its ID-card photo (also written to
+devices/idcard/photos/resident.png) a second picture of that composite.
+
 Run once by a maintainer (needs dlib and the photos); the kiosk itself only
 reads the results: person crops already scaled for a 1280x720 frame,
 102x126 ID-card-sized photos, and scenes.json (where each crop goes in the
@@ -21,18 +25,22 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2]))
 from devices.camera import scenes  # noqa: E402
+from devices.camera.scenes import composite  # noqa: E402
 from devices.face.verifier import model_dir  # noqa: E402
 
 FRAME_W, FRAME_H = scenes.FRAME_W, scenes.FRAME_H
 
-# scene -> (source photo, face width in the 1280x720 frame, face centre in the frame)
+# scene -> (source photo, face width in the 1280x720 frame, face centre in the frame);
+# "resident" is the synthetic demo resident (composite.py), the simulator's default
 SCENES = {
+    "resident": ("resident", 250, (640, 300)),
     "obama": ("obama_1.jpg", 250, (640, 300)),
     "biden": ("biden_2.jpg", 250, (640, 300)),
     "two_people": ("two_people.jpg", 170, (640, 260)),
 }
 # ID photos come from a different photo than the live scene, as on a real card
-ID_PHOTOS = {"obama": "obama_2.jpg", "biden": "biden_1.jpg"}
+ID_PHOTOS = {"obama": "obama_2.jpg", "biden": "biden_1.jpg", "resident": "resident_id"}
+CARD_PHOTOS = HERE.parents[1] / "idcard" / "photos"
 
 
 def _faces(detector, predictor, rgb):
@@ -43,13 +51,28 @@ def _faces(detector, predictor, rgb):
     return out
 
 
+def synthetic(src: Path, detector, predictor) -> dict[str, np.ndarray]:
+    """The demo resident's two pictures, built from the test photos (composite.py)."""
+    def landmarks(bgr, index):
+        return _faces(detector, predictor, bgr[:, :, ::-1].copy())[index][1]
+
+    photos = {name: cv2.imread(str(src / name)) for name, _, _ in composite.SHOTS}
+    portrait, _ = composite.build(photos, landmarks)
+    return {"resident": portrait, "resident_id": composite.other_picture(portrait)}
+
+
 def main(src_dir: str) -> None:
     src = Path(src_dir)
     detector = dlib.get_frontal_face_detector()
     predictor = dlib.shape_predictor(str(model_dir() / "shape_predictor_68_face_landmarks.dat"))
     meta: dict = {"frame": [FRAME_W, FRAME_H], "scenes": {}, "id_photos": {}}
+    made = synthetic(src, detector, predictor)
+
+    def read(photo: str) -> np.ndarray:
+        return made[photo] if photo in made else cv2.imread(str(src / photo))
+
     for name, (photo, face_w, centre) in SCENES.items():
-        bgr = cv2.imread(str(src / photo))
+        bgr = read(photo)
         faces = _faces(detector, predictor, bgr[:, :, ::-1].copy())
         s, ox, oy = scenes.placement([box for box, _ in faces], face_w, centre)
         scaled = cv2.resize(bgr, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
@@ -67,10 +90,13 @@ def main(src_dir: str) -> None:
             })
         meta["scenes"][name] = entry
     for name, photo in ID_PHOTOS.items():
-        bgr = cv2.imread(str(src / photo))
+        bgr = read(photo)
         box, _ = max(_faces(detector, predictor, bgr[:, :, ::-1].copy()), key=lambda f: f[0][2] - f[0][0])
-        cv2.imwrite(str(HERE / f"id_{name}.jpg"), scenes.id_card_crop(bgr, box), [cv2.IMWRITE_JPEG_QUALITY, 85])
+        card = scenes.id_card_crop(bgr, box)
+        cv2.imwrite(str(HERE / f"id_{name}.jpg"), card, [cv2.IMWRITE_JPEG_QUALITY, 85])
         meta["id_photos"][name] = f"id_{name}.jpg"
+        if name == "resident":  # the ID-card simulator's photo of the sample card
+            cv2.imwrite(str(CARD_PHOTOS / "resident.png"), card)
     (HERE / "scenes.json").write_text(json.dumps(meta, indent=1) + "\n")
 
 

@@ -13,6 +13,7 @@ from devices.face import quality as q
 from devices.face.rule import ACCEPT, REJECT
 from devices.face.session import MORE
 from devices.face.verifier import FaceError, FaceSession, FaceVerifier, load_image
+from devices.idcard import wlt
 from kiosk.core.config import load_config
 
 SINGLE = ("obama_1", "obama_2", "obama_3_480p", "biden_1", "biden_2")
@@ -69,6 +70,17 @@ def test_kiosk_scenes_and_packaged_id_photos(verifier):
     assert verifier.verify(obama, scenes.render("obama", 640, 480)).match
     empty = verifier.verify(obama, scenes.render("empty"))
     assert empty.quality == [q.NO_FACE] and empty.prompt.en
+
+
+def test_demo_resident_is_nobody_real(verifier):
+    # the simulator's default face is a synthetic composite: its card photo (a second picture of
+    # it) verifies against the camera scene, and neither source person is taken for it
+    card = verifier.encode_id_photo(wlt.packaged_photo("resident"))
+    assert verifier.verify(card, scenes.render("resident")).verdict == ACCEPT
+    for person in ("obama", "biden"):
+        assert verifier.verify(card, scenes.render(person)).verdict == REJECT
+        own_card = verifier.encode_id_photo(scenes.id_photo(person))
+        assert verifier.verify(own_card, scenes.render("resident")).verdict == REJECT
 
 
 def _far_away(frame):
