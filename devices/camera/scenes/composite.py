@@ -90,8 +90,8 @@ def _warp(img: np.ndarray, src: np.ndarray, dst: np.ndarray, tris) -> np.ndarray
     return out
 
 
-def _backdrop(img: np.ndarray, pts: np.ndarray) -> np.ndarray:
-    """Everything outside a soft head-and-shoulders outline becomes a plain wall (no ghosted backgrounds)."""
+def outline(pts: np.ndarray) -> np.ndarray:
+    """A soft head-and-shoulders mask (H x W x 1, 0..1) around the composite's landmarks ``pts``."""
     span = pts[45, 0] - pts[36, 0]
     mask = np.zeros((H, W), np.float32)
     top = pts[17:27, 1].min()
@@ -99,14 +99,21 @@ def _backdrop(img: np.ndarray, pts: np.ndarray) -> np.ndarray:
                 (int(span * 1.25), int((pts[8, 1] - top) * 0.5 + span * 0.75)), 0, 0, 360, 1.0, -1)
     cv2.ellipse(mask, (int(pts[27, 0]), int(pts[8, 1] + span * 1.9)), (int(span * 2.6), int(span * 1.6)),
                 0, 0, 360, 1.0, -1)
-    mask = cv2.GaussianBlur(mask, (0, 0), span / 10)[:, :, None]
-    wall = np.empty_like(img)
-    wall[:] = BACKDROP
-    return (img * mask + wall * (1 - mask)).astype(np.uint8)
+    mask = cv2.GaussianBlur(mask, (0, 0), span / 10)
+    mask *= np.clip((H - 1 - np.arange(H, dtype=np.float32)) / (0.18 * H), 0, 1)[:, None]  # shoulders fade out
+    return mask[:, :, None]
+
+
+def on_backdrop(img: np.ndarray, mask: np.ndarray, backdrop: np.ndarray | None = None) -> np.ndarray:
+    """The head and shoulders on ``backdrop`` (default: a plain light wall), nothing of the photos' backgrounds."""
+    if backdrop is None:
+        backdrop = np.empty_like(img)
+        backdrop[:] = BACKDROP
+    return (img * mask + backdrop * (1 - mask)).astype(np.uint8)
 
 
 def build(photos: dict[str, np.ndarray], landmarks) -> tuple[np.ndarray, np.ndarray]:
-    """(portrait W x H, its 68 landmarks) of the synthetic resident.
+    """(portrait W x H, its head-and-shoulders mask) of the synthetic resident.
 
     ``photos`` maps file names of SHOTS to BGR images; ``landmarks(bgr, index)``
     gives the 68 points of the index-th face from the left."""
@@ -123,7 +130,7 @@ def build(photos: dict[str, np.ndarray], landmarks) -> tuple[np.ndarray, np.ndar
     tris = _triangles(dst)
     acc = sum(w * _warp(img, np.r_[s, _border()], dst, tris) for img, s, w in zip(aligned, shapes, weights))
     portrait = np.clip(acc / sum(weights), 0, 255).astype(np.uint8)
-    return _backdrop(portrait, target), target
+    return portrait, outline(target)
 
 
 def other_picture(portrait: np.ndarray) -> np.ndarray:

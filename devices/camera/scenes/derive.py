@@ -57,8 +57,20 @@ def synthetic(src: Path, detector, predictor) -> dict[str, np.ndarray]:
         return _faces(detector, predictor, bgr[:, :, ::-1].copy())[index][1]
 
     photos = {name: cv2.imread(str(src / name)) for name, _, _ in composite.SHOTS}
-    portrait, _ = composite.build(photos, landmarks)
-    return {"resident": portrait, "resident_id": composite.other_picture(portrait)}
+    portrait, mask = composite.build(photos, landmarks)
+    # the camera scene: the head set on the hall wall itself, so no photo edge shows in the frame
+    box, _ = _faces(detector, predictor, portrait[:, :, ::-1].copy())[0]
+    s, ox, oy = scenes.placement([box], 250, (640, 300))
+    size = (int(round(portrait.shape[1] * s)), int(round(portrait.shape[0] * s)))
+    wall = scenes._wall(FRAME_W, FRAME_H).copy()
+    person = np.zeros_like(wall)
+    alpha = np.zeros(wall.shape[:2] + (1,), np.float32)
+    scaled, m = cv2.resize(portrait, size, interpolation=cv2.INTER_AREA), cv2.resize(mask, size)[:, :, None]
+    x0, y0, x1, y1 = max(0, ox), max(0, oy), min(FRAME_W, ox + size[0]), min(FRAME_H, oy + size[1])
+    person[y0:y1, x0:x1] = scaled[y0 - oy:y1 - oy, x0 - ox:x1 - ox]
+    alpha[y0:y1, x0:x1] = m[y0 - oy:y1 - oy, x0 - ox:x1 - ox]
+    return {"resident": composite.on_backdrop(person, alpha, wall),
+            "resident_id": composite.other_picture(composite.on_backdrop(portrait, mask))}
 
 
 def main(src_dir: str) -> None:
@@ -75,6 +87,8 @@ def main(src_dir: str) -> None:
         bgr = read(photo)
         faces = _faces(detector, predictor, bgr[:, :, ::-1].copy())
         s, ox, oy = scenes.placement([box for box, _ in faces], face_w, centre)
+        if photo in made:  # already a whole frame on the wall: kept as it is
+            s, ox, oy = 1.0, 0, 0
         scaled = cv2.resize(bgr, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
         # keep only the part of the scaled photo that lands inside the frame
         x0, y0 = max(0, -ox), max(0, -oy)
@@ -82,7 +96,7 @@ def main(src_dir: str) -> None:
         cv2.imwrite(str(HERE / f"{name}.jpg"), scaled[y0:y1, x0:x1], [cv2.IMWRITE_JPEG_QUALITY, 90])
         entry = {"file": f"{name}.jpg", "at": [ox + x0, oy + y0], "faces": []}
         # eye outlines as the predictor sees them in the finished frame
-        frame = scenes.compose(bgr, [box for box, _ in faces], face_w, centre)
+        frame = bgr if photo in made else scenes.compose(bgr, [box for box, _ in faces], face_w, centre)
         for box, pts in _faces(detector, predictor, frame[:, :, ::-1].copy()):
             entry["faces"].append({
                 "box": [box[0], box[1], box[2] - box[0], box[3] - box[1]],
