@@ -103,7 +103,7 @@ def eye_regions(grey: np.ndarray, hom: np.ndarray, ref: np.ndarray) -> tuple[np.
 class LivenessChecker:
     def __init__(self, mode: str = "blink", seconds: float | None = 6.0, verifier: FaceVerifier | None = None, *,
                  closed_change: float = 0.15, open_change: float = 0.08, move_gate: float = 0.035,
-                 flat_ratio: float = 0.5, flat_frames: int = 3, turn_yaw: float = 0.2):
+                 flat_ratio: float = 0.5, flat_frames: int = 3, closed_frames: int = 2, turn_yaw: float = 0.2):
         if mode not in MODES:
             raise ValueError(f"liveness mode must be one of {', '.join(MODES)}")
         self.mode = mode
@@ -114,6 +114,7 @@ class LivenessChecker:
         self.move_gate = move_gate
         self.flat_ratio = flat_ratio
         self.flat_frames = flat_frames
+        self.closed_frames = closed_frames
         self.turn_yaw = turn_yaw
         self.reset()
 
@@ -130,6 +131,7 @@ class LivenessChecker:
         self._changes: list[float] = []
         self._flat = 0
         self._far = 0
+        self._shut_run = 0
         self._closed_seen = False
         self._passed = False
         self._yaw_min = 0.0
@@ -213,7 +215,9 @@ class LivenessChecker:
         self._changes.append(change)
         if self._flat >= self.flat_frames:
             return
-        if change >= self.closed_change:
+        # a lid stays down 100-400 ms: two frames in a row, so one noisy frame is no blink
+        self._shut_run = self._shut_run + 1 if change >= self.closed_change else 0
+        if self._shut_run >= self.closed_frames:
             self._closed_seen = True
         elif self._closed_seen and change <= self.open_change:
             self._passed = True

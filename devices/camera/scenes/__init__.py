@@ -147,7 +147,7 @@ def turn_head(frame: np.ndarray, points, amount: float) -> np.ndarray:
 
 
 def blink_sequence(name: str, width: int = FRAME_W, height: int = FRAME_H,
-                   open_frames: int = 12, closed_frames: int = 3) -> list[np.ndarray]:
+                   open_frames: int = 12, closed_frames: int = 5) -> list[np.ndarray]:
     """Frames of one blink: eyes open, shut for ``closed_frames``, open again."""
     base = name[:-len("_blink")] if name.endswith("_blink") else name
     if base not in PEOPLE:
