@@ -109,7 +109,7 @@ class CameraSimulator:
 
     def show(self, what) -> None:
         """Make the camera see a scene (``resident``, ``obama``, ``biden``, ``two_people``,
-        ``empty``, ``obama_blink``, ...), an image, a folder or a video."""
+        ``empty``, ``resident_blink``, ...), an image, a folder or a video."""
         with self._lock:
             frames = _frames_for(what, self.width, self.height)
             self._current = what
