@@ -11,7 +11,7 @@ process leaked, RSS growth <= 20 MB after the first 200 sessions, no failed
 session apart from injected faults, every fault visible and recovered within
 two health intervals. Exit 1 when a goal is missed.
 
-    python benchmarks/soak.py [--sessions 5000] [--seed 1] [--every 100] [--ui]
+    python benchmarks/soak.py [--sessions 5000] [--seed 1] [--every 100] [--ui] [--liveness off]
 
 ``--ui`` runs the same soak inside one ``kiosk run`` process (Qt offscreen),
 sessions opened and events sent through the QML view-model.
@@ -46,7 +46,7 @@ def run_core(args) -> int:
     data = Path(tempfile.mkdtemp(prefix="kiosk-soak-"))
     env = {k: v for k, v in os.environ.items() if k not in ("KIOSK_CONFIG", "KIOSK_CENTRAL_URL")}
     env["KIOSK_DATA_DIR"] = str(data)
-    config = load_config(env=env)
+    config = load_config(env=env, overrides={"face": {"liveness": args.liveness}} if args.liveness else None)
     logging.basicConfig(filename=str(data / "soak.log"), level=logging.INFO)  # faults log loudly by design
     started = time.monotonic()
     app = KioskApp(config).start()
@@ -75,6 +75,10 @@ def run_ui(args) -> int:
     env = {k: v for k, v in os.environ.items() if k not in ("KIOSK_CONFIG", "KIOSK_CENTRAL_URL", "DISPLAY")}
     env.update(KIOSK_DATA_DIR=data, QT_QPA_PLATFORM="offscreen", QT_QUICK_BACKEND="software",
                PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""))
+    if args.liveness:  # a demo site file with only that changed
+        site = Path(data) / "soak.toml"
+        site.write_text(f'mode = "demo"\n[face]\nliveness = "{args.liveness}"\n', "utf-8")
+        env["KIOSK_CONFIG"] = str(site)
     cmd = [sys.executable, "-m", "kiosk.cli", "run", "--windowed", "--soak", str(args.sessions),
            "--soak-seed", str(args.seed), "--soak-every", str(args.every)]
     print(f"soak through the UI: {' '.join(cmd[2:])}, data in {data}", flush=True)
@@ -95,6 +99,9 @@ def main() -> int:
     ap.add_argument("--fault-share", type=float, default=0.08, help="share of sessions preceded by a fault")
     ap.add_argument("--ui", action="store_true", help="through the QML view-model in one `kiosk run` process")
     ap.add_argument("--json", help="also write samples and faults to this file")
+    ap.add_argument("--liveness", choices=("blink", "turn", "off"),
+                    help="face liveness challenge (default: the configured one); 'off' on a machine too loaded "
+                         "for a real-time blink")
     args = ap.parse_args()
     return run_ui(args) if args.ui else run_core(args)
 

@@ -109,39 +109,16 @@ def _central_up(soak: Soak) -> None:
 
 
 def _disk_full(soak: Soak) -> None:
-    """The store's file may not grow, and ballast fills its last free pages
-    (the store's own full-disk test technique, without a tiny file system)."""
-    import sqlite3
-
+    """The store's file may not grow and ballast fills its last free pages;
+    its own probe must then find no room."""
     store = soak.app.store
-    with store._lock:
-        conn = store._connection()
-        conn.execute("CREATE TABLE IF NOT EXISTS soak_ballast (b BLOB)")
-        pages = conn.execute("PRAGMA page_count").fetchone()[0]
-        conn.execute(f"PRAGMA max_page_count = {pages}")
-        conn.execute("PRAGMA synchronous = OFF")  # ballast need not survive a power cut
-        for size in (65536, 4096, 256, 16):
-            try:
-                while True:
-                    conn.execute("INSERT INTO soak_ballast VALUES (zeroblob(?))", (size,))
-            except sqlite3.OperationalError:  # "database or disk is full": the statement is undone
-                continue
-        conn.execute("PRAGMA synchronous = FULL")
-    # A case commit would now fail and mark the store; mark it as that commit
-    # would, and let the store's own probe confirm there is no room.
-    from offline_cache.store import StoreUnavailable
-
-    store._problem = StoreUnavailable("disk_full")
+    store.simulate_full_disk(True)
     if store.recheck():
         raise RuntimeError("the store still has room after filling it")
 
 
 def _disk_freed(soak: Soak) -> None:
-    store = soak.app.store
-    with store._lock:
-        conn = store._connection()
-        conn.execute("PRAGMA max_page_count = 1073741823")
-        conn.execute("DROP TABLE IF EXISTS soak_ballast")
+    soak.app.store.simulate_full_disk(False)
 
 
 def _clock_step(seconds: float) -> Callable[[Soak], None]:
@@ -279,6 +256,8 @@ class Soak:
         self.runner = Runner(app, None, expect_timeout_s=20)
         self.scripts = [load_script(p) for p in demo_scripts()]
         self.clock_offset = 0.0
+        # After each session: what is wrong with the screen (None: back at the start).
+        self.screen_check: Callable[[], str | None] | None = None
         self._machine_ms: list[float] = []
         store = app.store
         self.wal = Path(str(store.path) + "-wal") if store is not None else None
@@ -294,10 +273,17 @@ class Soak:
         return Sample(sessions, fig["rss_mb"], fig["fds"], fig["threads"], fig["children"], fig["wal_kb"],
                       statistics.median(recent), p95)
 
+    def every_fault_once(self, sessions: int) -> dict[int, Fault]:
+        """A seeded schedule with each kind of fault once, spread over
+        ``sessions`` (the short soak in ``make test`` covers every kind)."""
+        slots = self.rng.sample(range(1, sessions + 1), len(self.faults))
+        return dict(zip(sorted(slots), self.rng.sample(self.faults, len(self.faults)), strict=True))
+
     def run(self, sessions: int, every: int = 100, warmup: int | None = None,
-            result: SoakResult | None = None) -> SoakResult:
+            result: SoakResult | None = None, schedule: dict[int, Fault] | None = None) -> SoakResult:
         """``warmup`` sessions (default: one round of every service, twice) run
         before the first sample, so lazily built things are not counted as growth.
+        ``schedule`` (session number -> fault) replaces the random faults.
         Pass ``result`` to keep what was measured when the run is interrupted."""
         result = result if result is not None else SoakResult()
         warmup = 2 * len(self.scripts) if warmup is None else warmup
@@ -306,7 +292,10 @@ class Soak:
         result.samples.append(self.sample(0))
         self.out(result.samples[-1].line() + "  (after warm-up)")
         for i in range(1, sessions + 1):
-            if self.rng.random() < self.fault_share:
+            if schedule is not None:
+                if i in schedule:
+                    self._fault(schedule[i], i, result)
+            elif self.rng.random() < self.fault_share:
                 self._fault(self.rng.choice(self.faults), i, result)
             self._session(self.scripts[i % len(self.scripts)], result)
             result.sessions = i
@@ -315,8 +304,16 @@ class Soak:
                 self.out(result.samples[-1].line())
         return result
 
-    def _session(self, script: dict, result: SoakResult, count: bool = True, expect_ok: bool = True):
+    def _play(self, script: dict):
+        """One session; a screen left on a step after it ended fails it."""
         report = self.runner.run(script)
+        stuck = self.screen_check() if self.screen_check is not None else None
+        if stuck and report.ok:
+            report.ok, report.error = False, stuck
+        return report
+
+    def _session(self, script: dict, result: SoakResult, count: bool = True, expect_ok: bool = True):
+        report = self._play(script)
         if report.ok and count:
             self._machine_ms.append(report.machine_ms)
         if expect_ok and not report.ok:
@@ -360,7 +357,7 @@ class Soak:
                 raise AssertionError(f"{fault.affects[0]} unavailable without a reason")
             return reason["zh"]
         script = _fault_script(fault.session)
-        report = self.runner.run(script)
+        report = self._play(script)
         if not report.ok:
             raise AssertionError(f"{script['service']}: {report.error}")
         return report.outcome or ""

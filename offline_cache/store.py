@@ -39,6 +39,7 @@ from typing import Any
 from kiosk.core.i18n import text
 from kiosk.core.masking import mask_mapping
 
+from . import ballast
 from .crypto import DecryptError, KeyMissing, KeyRing
 from .migrations import LATEST, migrate
 from .records import (
@@ -217,6 +218,14 @@ class CaseStore:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+    def simulate_full_disk(self, full: bool = True) -> None:
+        """Demo and test harnesses only: fill the store as a full disk would
+        (marked as a failed commit would mark it), or give the room back."""
+        with self._lock:
+            (ballast.fill if full else ballast.release)(self._connection())
+            if full:
+                self._problem = StoreUnavailable("disk_full")
 
     # -- status ------------------------------------------------------------
     @property

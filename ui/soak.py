@@ -54,6 +54,18 @@ def through_screen(runner, app, ui, backend) -> None:
     runner.opener, runner.sender = opener, sender
 
 
+def screen_left_on_step(ui, timeout_s: float = 10.0) -> str | None:
+    """After a session ended (however it ended): None once the screen has
+    left the step page, else what it is stuck on."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if ui.vm.page != "step":
+            return None
+        time.sleep(0.02)
+    raw = ui.vm.session.raw
+    return f"the screen stayed on {raw.get('step')} ({raw.get('view')}) after the session ended"
+
+
 def start_ui_soak(app, ui, backend, sessions: int, seed: int, every: int) -> threading.Thread:
     """Run the soak on a thread; the app quits with 0 (goals met) or 1 when it is done."""
     from kiosk.soak import Soak, SoakResult, child_pids, process_figures
@@ -65,6 +77,7 @@ def start_ui_soak(app, ui, backend, sessions: int, seed: int, every: int) -> thr
         click.echo(f"idle: app process {idle['rss_mb']:.0f} MB RSS; child processes {children or 'none'}")
         soak = Soak(app, seed=seed, out=lambda line: click.echo(line))
         through_screen(soak.runner, soak.app, ui, backend)
+        soak.screen_check = lambda: screen_left_on_step(ui)
         started = time.monotonic()
         code = 1
         result = SoakResult()
