@@ -52,6 +52,11 @@ def run_core(args) -> int:
     app = KioskApp(config).start()
     signal.signal(signal.SIGTERM, _interrupted)  # stop the simulators on the way out
     try:
+        missing = [name for name, spec in config.devices.items()
+                   if spec["url"].startswith("sim://") and name not in app.devices.simulators]
+        if missing:  # e.g. both machine-wide virtual smart-card slots taken by other runs
+            print(f"soak: no simulator for {', '.join(missing)}; their services would fail, not starting")
+            return 2
         print(f"soak: {args.sessions} sessions through one core, seed {args.seed}, data in {data}", flush=True)
         result = SoakResult()
         try:
