@@ -68,7 +68,8 @@ def run_core(args) -> int:
         print("\n".join(lines), flush=True)
         if args.json:
             Path(args.json).write_text(json.dumps({"samples": [s.__dict__ for s in result.samples],
-                                                   "faults": result.faults, "failures": result.failures}))
+                                                   "faults": result.faults, "failures": result.failures,
+                                                   "warmup_failures": result.warmup_failures}))
     finally:
         app.stop()
     return 0 if ok else 1

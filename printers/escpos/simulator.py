@@ -15,6 +15,7 @@ reads state changes on stdin: ``paper out``, ``paper ok``, ``cover open``,
 from __future__ import annotations
 
 import collections
+import concurrent.futures as cf
 import logging
 import socket
 import socketserver
@@ -68,17 +69,21 @@ class EscPosSimulator:
     ``set_paper()``, ``set_cover()``, ``pages()``, ``last_text()``)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, paper: str = "ok", cover_open: bool = False,
-                 paper_mm: int = 80, out_dir: str | Path | None = None):
+                 paper_mm: int = 80, out_dir: str | Path | None = None, keep_files: int | None = None):
         self.paper_mm = paper_mm
         self.out_dir = Path(out_dir) if out_dir else None
+        self.keep_files = keep_files  # only the last this many PNG files in out_dir (None: all)
         self._lock = threading.RLock()
         self._paper = PAPER_STATES[paper]
         self._cover_open = cover_open
         # A simulator in a kiosk that runs for months keeps only recent output.
         self._pages: collections.deque[Page] = collections.deque(maxlen=KEEP_PAGES)
-        # a page's image is drawn when asked for, not while the printer should answer its status
-        self._pngs: collections.deque[bytes | Page] = collections.deque(maxlen=KEEP_PAGES)
+        self._pngs: collections.deque[bytes] = collections.deque(maxlen=KEEP_PAGES)
         self.pages_printed = 0  # every page since start, also those no longer kept
+        # Pages become PNGs on a worker of their own: drawing one (the first
+        # loads the fonts) must not hold up the status answer after a cut.
+        self._renderer = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="escpos-sim-render")
+        self._rendering: list[cf.Future] = []
         # continue numbering in a folder that already holds pages from earlier runs
         self._first_page = len(list(self.out_dir.glob("page-*.png"))) if self.out_dir and self.out_dir.is_dir() else 0
         self.received = bytearray()  # the last KEEP_BYTES received
@@ -107,6 +112,7 @@ class EscPosSimulator:
         self._server.server_close()
         if self._thread:
             self._thread.join(timeout=5)
+        self._renderer.shutdown(wait=True)
 
     def __enter__(self) -> EscPosSimulator:
         return self.start()
@@ -142,22 +148,24 @@ class EscPosSimulator:
             return {"paper": self._paper, "cover": "open" if self._cover_open else "closed",
                     "pages": self.pages_printed}
 
+    def _rendered(self) -> None:
+        """Until every page printed so far has its PNG."""
+        with self._lock:
+            pending = list(self._rendering)
+        cf.wait(pending)
+
     def pages(self) -> list[bytes]:
         """PNG images of the last pages printed (at most KEEP_PAGES)."""
+        self._rendered()
         with self._lock:
-            return self._images()
+            return list(self._pngs)
 
     def pages_since(self, printed: int) -> list[bytes]:
         """The pages printed after ``pages_printed`` was ``printed`` (those still kept)."""
+        self._rendered()
         with self._lock:
             new = self.pages_printed - printed
-            return self._images()[-new:] if new > 0 else []
-
-    def _images(self) -> list[bytes]:
-        for i, item in enumerate(self._pngs):
-            if isinstance(item, Page):
-                self._pngs[i] = page_png(item, self.paper_mm)
-        return list(self._pngs)  # type: ignore[arg-type]
+            return list(self._pngs)[-new:] if new > 0 else []
 
     def page_texts(self) -> list[str]:
         with self._lock:
@@ -197,15 +205,23 @@ class EscPosSimulator:
                 del self.received[:-KEEP_BYTES]
             return self.it.feed(data)
 
-    def _page_done(self, page: Page) -> None:
+    def _page_done(self, page: Page) -> None:  # under the lock
         self._pages.append(page)
-        self._pngs.append(page)
         self.pages_printed += 1
+        self._rendering = [f for f in self._rendering if not f.done()]
+        self._rendering.append(self._renderer.submit(self._draw, page, self._first_page + self.pages_printed))
+
+    def _draw(self, page: Page, number: int) -> None:
+        png = page_png(page, self.paper_mm)
+        with self._lock:
+            self._pngs.append(png)
         if self.out_dir is not None:
-            png = page_png(page, self.paper_mm)
             self.out_dir.mkdir(parents=True, exist_ok=True)
             suffix = "" if page.complete else "-torn"
-            (self.out_dir / f"page-{self._first_page + self.pages_printed:04d}{suffix}.png").write_bytes(png)
+            (self.out_dir / f"page-{number:04d}{suffix}.png").write_bytes(png)
+            if self.keep_files is not None:  # a demo terminal prints for months
+                for old in ("", "-torn"):
+                    (self.out_dir / f"page-{number - self.keep_files:04d}{old}.png").unlink(missing_ok=True)
 
 
 def start_for_device(name: str, options: dict, workdir: Path) -> EscPosSimulator:
@@ -218,7 +234,8 @@ def start_for_device(name: str, options: dict, workdir: Path) -> EscPosSimulator
     options.setdefault("spool_dir", str(Path(workdir) / f"{name}-spool"))
     return EscPosSimulator(
         paper=options.get("sim_paper", "ok"), cover_open=bool(options.get("sim_cover_open", False)),
-        paper_mm=int(options.get("paper_width_mm", 80)), out_dir=out).start()
+        paper_mm=int(options.get("paper_width_mm", 80)), out_dir=out,
+        keep_files=None if options.get("sim_out") else KEEP_PAGES).start()
 
 
 def apply_command(sim: EscPosSimulator, line: str) -> str:

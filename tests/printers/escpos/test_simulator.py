@@ -116,6 +116,7 @@ def test_paper_runs_out_mid_page(sim):
     send(sim, Encoder().init().line("A001").feed(10).line("never").cut().bytes())
     assert sim.state()["paper"] == "out"
     assert sim.page_texts() == ["A001"] and sim.complete_page_texts() == []
+    assert len(sim.pages()) == 1  # drawn (on the simulator's drawing thread) and saved
     assert (Path(sim.out_dir) / "page-0001-torn.png").exists()
 
 
