@@ -72,6 +72,12 @@ def start_ui_soak(app, ui, backend, sessions: int, seed: int, every: int) -> thr
 
     def run() -> None:
         app.wait_ready()
+        missing = [name for name, spec in app.config.devices.items()
+                   if spec["url"].startswith("sim://") and name not in app.devices.simulators]
+        if missing:  # e.g. both machine-wide virtual smart-card slots taken by other runs
+            click.echo(f"soak: no simulator for {', '.join(missing)}; their services would fail, not starting")
+            ui.vm.run_on_gui(lambda: ui.qapp.exit(2))
+            return
         idle = process_figures()
         children = ", ".join(f"{pid}: {_rss_mb(pid):.0f} MB" for pid in child_pids())
         click.echo(f"idle: app process {idle['rss_mb']:.0f} MB RSS; child processes {children or 'none'}")
