@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install demo bench soak screenshots clean
+.PHONY: run test install demo bench soak screenshots audit clean
 
 run: install
 	$(BIN)/kiosk run
@@ -19,6 +19,12 @@ demo: install
 
 screenshots: install
 	KIOSK_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider tests/ui
+
+# The screen audit's full matrix: every step of every shipped script at four
+# sizes, zh/en, standard/elderly; prints a summary, PNGs in out/audit (make test
+# runs a reduced matrix).
+audit: install
+	QT_QPA_PLATFORM=offscreen QT_QUICK_BACKEND=software $(BIN)/python -m ui.audit_matrix --full --shots out/audit
 
 bench: install
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done

@@ -100,6 +100,13 @@ def step_speech(state: dict, lang: str) -> list[tuple[str | None, str]]:
     its title, its instruction (prompt, hint, message, what went wrong) and
     what to do next (the button to press, or the choice to make)."""
     parts = [_part(state.get(k), lang) for k in ("title", "prompt", "hint", "message")]
+    if state.get("view") == "result":   # what the screen's table says, line by line (a guide, a balance)
+        result = state.get("result") or {}
+        parts.append(_part(result.get("headline"), lang))
+        for row in result.get("rows") or []:
+            label, value = _part(row.get("label"), lang), _part(row.get("value"), lang)
+            if label and value:
+                parts.append((None, f"{label[1]}{'：' if lang == 'zh' else ': '}{value[1]}"))
     for error in (state.get("errors") or {}).values():
         parts.append(_part(error, lang))
     for f in state.get("fields") or []:

@@ -65,10 +65,8 @@ def guide_detail(s: Session) -> None:
     entry = _guide(s)["entries"][s.data["guide_service"]]
     rows = [{"label": text(f"doors.guide.field.{f}").as_dict(), "value": raw_text(entry[f]["zh"], entry[f]["en"])}
             for f in FIELDS]
+    # shown once, as the table; the voice reads the table's rows aloud
     s.set_result(status="ok", headline=raw_text(entry["title"]["zh"], entry["title"]["en"]), rows=rows)
-    # the voice reads the message: the whole guide, in the resident's language
-    s.set_message(text("doors.guide.read", summary="".join(_lines(entry, "zh")),
-                       summary_en=" ".join(_lines(entry, "en"))))
 
 
 @fn

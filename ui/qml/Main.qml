@@ -16,6 +16,7 @@ Rectangle {
         objectName: "topBar"
         anchors { left: parent.left; right: parent.right; top: parent.top }
         compact: root.width < 1400
+        slim: compact && !root.portrait && root.height < 900
         z: 2
     }
 

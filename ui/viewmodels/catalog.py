@@ -85,8 +85,10 @@ class CatalogViewModel(QObject):
         return [s for s in self.items if s.get("category") == self._category]
 
     def _per_page(self) -> int:
-        per = int(self._theme_per_page())
-        return max(1, min(per, self._fit)) if self._fit else per
+        # The grid says how many whole rows fit (never more rows than the
+        # theme's page needs), so a page fills every slot it draws: two
+        # columns show ten tiles, not nine and a gap.
+        return max(1, self._fit) if self._fit else int(self._theme_per_page())
 
     def _pages(self) -> int:
         return max(1, -(-len(self._filtered()) // self._per_page()))

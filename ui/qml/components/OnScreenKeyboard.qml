@@ -23,8 +23,20 @@ Rectangle {
     signal clear()
     signal done()
 
-    readonly property var provinces: [["京","津","沪","渝","冀","豫","云","辽","黑","湘","皖"],
-        ["鲁","新","苏","浙","赣","鄂","桂","甘","晋","蒙","陕"], ["吉","闽","贵","粤","青","藏","川","宁","琼"]]
+    readonly property var provinceKeys: ["京","津","沪","渝","冀","豫","云","辽","黑","湘","皖","鲁","新","苏","浙","赣",
+        "鄂","桂","甘","晋","蒙","陕","吉","闽","贵","粤","青","藏","川","宁","琼"]
+    // the smallest key a finger may get: 60 px, 88 px in elderly mode
+    readonly property int minKey: theme.elderly ? 88 : 60
+    // The 31 province characters in rows of at most 11, as many rows as keep
+    // every key at least minKey wide, filled evenly (8-8-8-7, not 10-10-10-1).
+    readonly property var provinces: {
+        var fit = Math.max(4, Math.min(11, Math.floor((width - kb.margin * 2 + gap) / (minKey + gap))))
+        var count = Math.ceil(provinceKeys.length / fit)
+        var per = Math.ceil(provinceKeys.length / count)
+        var out = []
+        for (var i = 0; i < provinceKeys.length; i += per) out.push(provinceKeys.slice(i, i + per))
+        return out
+    }
     // Plates never use I or O (they look like 1 and 0).
     readonly property var plateRows: [["1","2","3","4","5","6","7","8","9","0"], ["Q","W","E","R","T","Y","U","P"],
         ["A","S","D","F","G","H","J","K","L"], ["Z","X","C","V","B","N","M"]]
@@ -54,10 +66,10 @@ Rectangle {
     // Side keys (delete, clear, confirm) go beside the keys when the keys keep
     // their full size there; on a narrow screen they go in a row underneath,
     // and the widest rows (11 province characters) narrow their keys but
-    // never below 60 px; the height stays a full finger target.
+    // never below minKey; the height stays a full finger target.
     readonly property real besideW: keyWidth(width - sideW - theme.spacing - kb.margin * 2)
     readonly property bool stacked: besideW < theme.minTarget
-    readonly property int keyW: Math.max(60, stacked ? keyWidth(width - kb.margin * 2) : besideW)
+    readonly property int keyW: Math.max(minKey, stacked ? keyWidth(width - kb.margin * 2) : besideW)
     readonly property int keyH: Math.max(theme.elderly ? 88 : 60, rowHeight)
     readonly property int sideCount: mode === "plate" || (chineseInput && mode === "text") ? 4 : 3
     readonly property real sideKeyW: stacked ? (grid.width - gap * (sideCount - 1)) / sideCount : sideW
@@ -176,6 +188,7 @@ Rectangle {
                                 Accessible.name: text
                                 anchors.centerIn: parent
                                 text: kb.composing && modelData >= "A" && modelData <= "Z" ? modelData.toLowerCase() : modelData
+                                property string audit: "data"   // a plate's province character, in any language
                                 font.family: theme.font
                                 font.pixelSize: Math.min(kb.keyH * 0.5, theme.title)
                                 font.bold: true

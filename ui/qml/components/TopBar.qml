@@ -8,21 +8,26 @@ import QtQuick
 Rectangle {
     id: bar
     property bool compact: false
+    // slim: a short landscape screen (1366x768) keeps one row - the emblem,
+    // then the buttons - and leaves the clock to the attract screen, so an
+    // elderly resident's step keeps the height it needs
+    property bool slim: false
     readonly property int brandH: theme.elderly ? 128 : 88
     readonly property bool showHome: vm.page === "catalog" || vm.page === "step"
     readonly property int count: (showHome ? 1 : 0) + (vm.voiceOn ? 1 : 0) + 3
     readonly property int wideH: theme.elderly ? 144 : 104
     readonly property int actionH: compact ? Math.max(theme.minTarget, theme.elderly ? 104 : 80) : wideH - 24
     // compact: every button gets an equal share of the row
-    readonly property real shareW: (width - theme.spacing * 2 - actions.spacing * (count - 1)) / count
+    readonly property real shareW: (width - theme.spacing * 2 - (slim ? emblem.width + theme.spacing : 0)
+                                    - actions.spacing * (count - 1)) / count
     color: theme.header
-    height: compact ? brandH + actionH + theme.spacing : wideH
+    height: slim ? actionH + theme.spacing : compact ? brandH + actionH + theme.spacing : wideH
 
     Row {
         id: brand
         objectName: "brand"
         x: theme.spacing
-        height: bar.compact ? bar.brandH : bar.height
+        height: bar.compact && !bar.slim ? bar.brandH : bar.height
         spacing: theme.spacing
         // operator's logo (branding.logo) on a light plate; built-in emblem otherwise
         Rectangle {
@@ -57,6 +62,7 @@ Rectangle {
                 Accessible.name: vm.brandName
                 anchors.centerIn: parent
                 text: "政"
+                property string audit: "bilingual"   // the emblem's character, on every language's screen
                 font.family: theme.font
                 font.pixelSize: parent.height * 0.55
                 font.bold: true
@@ -64,6 +70,7 @@ Rectangle {
             }
         }
         Column {
+            visible: !bar.slim
             anchors.verticalCenter: parent.verticalCenter
             Text {
                 Accessible.role: Accessible.StaticText
@@ -96,7 +103,7 @@ Rectangle {
         objectName: "topActions"
         anchors.right: parent.right
         anchors.rightMargin: theme.spacing
-        y: bar.compact ? bar.brandH : (bar.height - bar.actionH) / 2
+        y: bar.compact && !bar.slim ? bar.brandH : (bar.height - bar.actionH) / 2
         spacing: theme.spacing / 2
         // wide layout: natural widths; compact: the row shared in proportion
         // to the labels, so "呼叫工作人员" or "Volume 80%" stay on one line
@@ -126,6 +133,7 @@ Rectangle {
         KButton {
             id: btnLang
             objectName: "btnLang"
+            property string audit: "bilingual"   // names the other language, in that language
             kind: "secondary"; height: bar.actionH; fontSize: theme.small
             width: actions.w(implicitWidth)
             text: vm.t["ui.top.language"]

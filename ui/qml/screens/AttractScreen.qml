@@ -123,6 +123,7 @@ Item {
                     anchors.horizontalCenter: parent.horizontalCenter
                     visible: !screen.tight
                     text: vm.otherStart
+                    property string audit: "bilingual"   // "touch to start" in the other language, on purpose
                     font.family: theme.font
                     font.pixelSize: theme.body
                     color: theme.onPrimary

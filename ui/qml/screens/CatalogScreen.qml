@@ -13,10 +13,13 @@ Item {
     readonly property bool showTitle: height >= 700
     // the tabs (and the search box) stand in a rail when the screen is wide
     // and tall enough for all of them; otherwise in rows above the tiles
-    readonly property real railRoom: height - title.height - theme.spacing * 5
+    // (rail tabs are a finger target high, closer together than in rows, so a
+    // 768 px screen keeps the rail and two rows of big tiles in elderly mode)
+    readonly property real railRoom: height - title.height - theme.spacing * 4
     readonly property int railItems: catalog.tabs.length + (searchBox.visible ? 1 : 0)
-    readonly property bool rail: width >= 1200 && width > height
-                                 && railItems * (theme.button + theme.spacing / 2) <= railRoom
+    readonly property real railGap: theme.spacing / 3
+    readonly property bool rail: width >= 1200 && width > height && (theme.elderly || width >= 1600)
+                                 && railItems * (theme.minTarget + railGap) <= railRoom
     property bool typing: false
     readonly property int columns: theme.elderly ? (portrait ? 1 : 2) : (portrait ? 2 : 3)
 
@@ -42,12 +45,13 @@ Item {
         width: screen.rail ? Math.min(parent.width * 0.22, theme.elderly ? 460 : 340)
                            : parent.width - theme.spacing * 4
         flow: screen.rail ? Flow.TopToBottom : Flow.LeftToRight
-        spacing: theme.spacing / 2
+        spacing: screen.rail ? screen.railGap : theme.spacing / 2
         Repeater {
             model: catalog.tabs
             delegate: KButton {
                 objectName: "tab_" + modelData.id
                 width: screen.rail ? tabs.width : implicitWidth
+                height: screen.rail ? theme.minTarget : implicitHeight
                 padding: theme.spacing * 1.5
                 kind: catalog.category === modelData.id ? "primary" : "secondary"
                 fontSize: theme.small
@@ -63,7 +67,7 @@ Item {
             objectName: "searchBox"
             visible: !theme.elderly
             width: screen.rail || screen.portrait ? tabs.width : Math.min(560, tabs.width * 0.34)
-            height: theme.button
+            height: screen.rail ? theme.minTarget : theme.button
             radius: theme.radius
             color: theme.surface
             border.color: screen.typing ? theme.accent : theme.border
@@ -75,6 +79,7 @@ Item {
                 width: parent.width - theme.spacing * 2
                 elide: Text.ElideRight
                 wrapMode: Text.NoWrap
+                property string audit: "elide"   // a long search keeps its end in view; the box says what it is
                 text: catalog.search !== "" ? catalog.search : vm.t["ui.catalog.search"]
                 color: catalog.search !== "" ? theme.text : theme.muted
                 font.pixelSize: theme.small

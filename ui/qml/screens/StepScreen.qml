@@ -14,7 +14,7 @@ Item {
         id: head
         anchors { left: parent.left; right: parent.right; top: parent.top; margins: theme.spacing * 2 }
         spacing: theme.spacing / 2
-        Row {
+        Flow {   // wraps: an English service name, the step and "acting for" may not share one line
             spacing: theme.spacing
             width: parent.width
             KText {

@@ -7,7 +7,11 @@ Item {
     objectName: "chooseView"
     readonly property var s: session.state
     readonly property var all: s.choices || []
-    readonly property int per: theme.elderly ? 4 : 8
+    // as many as fit with a line of label and one of detail (four at most in
+    // elderly mode, eight in standard), whole rows only
+    readonly property real rowMin: Math.max(theme.minTarget, theme.body * 1.4 + theme.small * 1.4 + theme.spacing * 1.5)
+    readonly property int per: Math.max(columns, Math.min(theme.elderly ? 4 : 8,
+                                        Math.floor((height + theme.spacing) / (rowMin + theme.spacing)) * columns))
     property int page: 0
     readonly property int pages: Math.max(1, Math.ceil(all.length / per))
     readonly property var shown: all.slice(page * per, page * per + per)
@@ -70,6 +74,7 @@ Item {
                         width: parent.width
                         maximumLineCount: 1
                         elide: Text.ElideRight
+                        property string audit: "elide"   // one line of detail; the accessible description has it all
                         visible: text !== ""
                         text: modelData.enabled ? (modelData.detail || "") : (modelData.reason || modelData.detail || "")
                         font.pixelSize: theme.small

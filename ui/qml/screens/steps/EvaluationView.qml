@@ -23,7 +23,7 @@ Item {
                 Accessible.onPressAction: session.send("tap", {"action": modelData.id})
                 width: view.stacked ? Math.min(view.width, 900) : (view.width - theme.spacing * 4) / Math.max(5, view.levels.length)
                 height: view.stacked ? Math.max(theme.minTarget, Math.min(theme.button * 2, (view.height - theme.spacing * 4) / Math.max(5, view.levels.length)))
-                                     : Math.min(view.height * 0.8, theme.elderly ? 380 : 320)
+                                     : Math.max(theme.minTarget, Math.min(view.height, theme.elderly ? 380 : 320))
                 radius: theme.radius
                 color: modelData.selected ? view.tints[index % 5] : theme.surface
                 border.color: view.tints[index % 5]
@@ -37,12 +37,15 @@ Item {
                     verticalItemAlignment: Grid.AlignVCenter
                     Smiley {
                         objectName: "face_" + modelData.id
-                        width: view.stacked ? theme.title * 1.3 : theme.huge * 1.2
+                        // a short screen shrinks the face, never the words
+                        width: view.stacked ? theme.title * 1.3
+                             : Math.max(theme.title * 0.8, Math.min(theme.huge * 1.2, parent.parent.height - label.height - theme.spacing * 2))
                         height: width
                         mood: [2, 1, 0, -1, -2][index % 5]
                         ink: modelData.selected ? "#FFFFFF" : view.tints[index % 5]
                     }
                     KText {
+                        id: label
                         width: Math.min(implicitWidth, view.stacked ? view.width * 0.8 : (view.width - theme.spacing * 4) / 5 - theme.spacing)
                         text: modelData.label || modelData.id
                         font.bold: true

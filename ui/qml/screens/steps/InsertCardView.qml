@@ -10,8 +10,9 @@ Item {
         objectName: "cardReaderPicture"
         anchors.horizontalCenter: parent.horizontalCenter
         anchors.bottom: parent.bottom
-        anchors.bottomMargin: parent.height * 0.12
+        anchors.bottomMargin: Math.max(parent.height * 0.12, hint.height + theme.spacing)
         width: cardW * 1.3; height: cardW * 0.32
+        z: 1   // the card slides behind the reader's face, so its label stays readable
         radius: theme.radius
         color: theme.text
         Text {
@@ -45,6 +46,7 @@ Item {
         }
     }
     KText {
+        id: hint
         anchors.bottom: parent.bottom
         anchors.horizontalCenter: parent.horizontalCenter
         text: vm.t["ui.card.hint"]

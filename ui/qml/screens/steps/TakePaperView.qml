@@ -2,13 +2,17 @@ import QtQuick
 import "../../components"
 
 Item {
+    id: view
     objectName: "takePaperView"
+    // the slot, the paper rising out of it and the arrow above fit the
+    // view's height too (a short screen in elderly mode leaves little)
+    readonly property real room: height * 0.9 - 26 - arrow.implicitHeight
     Rectangle {
         id: slot
         anchors.horizontalCenter: parent.horizontalCenter
         anchors.bottom: parent.bottom
         anchors.bottomMargin: parent.height * 0.1
-        width: Math.min(parent.width * 0.5, 520); height: 26; radius: 13
+        width: Math.max(120, Math.min(parent.width * 0.5, 520, view.room / 0.7)); height: 26; radius: 13
         color: theme.text
     }
     Rectangle {
@@ -23,13 +27,14 @@ Item {
         }
     }
     Text {
+        id: arrow
         Accessible.role: Accessible.Graphic
         Accessible.name: session.state.title || ""
         anchors.horizontalCenter: parent.horizontalCenter
         anchors.bottom: slot.top
-        anchors.bottomMargin: paper.height * 1.4
+        anchors.bottomMargin: paper.height * 1.15
         text: "↑"
-        font.pixelSize: theme.huge * 1.4
+        font.pixelSize: Math.min(theme.huge * 1.4, Math.max(theme.title, view.height * 0.25))
         font.bold: true
         color: theme.success
     }
