@@ -11,7 +11,7 @@ Item {
     // elderly mode, eight in standard), whole rows only
     readonly property real rowMin: Math.max(theme.minTarget, theme.body * 1.4 + theme.small * 1.4 + theme.spacing * 1.5)
     readonly property int per: Math.max(columns, Math.min(theme.elderly ? 4 : 8,
-                                        Math.floor((height + theme.spacing) / (rowMin + theme.spacing)) * columns))
+                                        Math.floor((grid.height + theme.spacing) / (rowMin + theme.spacing)) * columns))
     property int page: 0
     readonly property int pages: Math.max(1, Math.ceil(all.length / per))
     readonly property var shown: all.slice(page * per, page * per + per)
