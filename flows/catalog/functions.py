@@ -253,7 +253,13 @@ def pf_confirm(s: Session) -> None:
                  rows=[row("flows.label.amount", f"¥{s.data['amount']:.2f}"),
                        row("flows.label.purpose", text_dict(f"flows.fund.purpose.{s.data.get('purpose', 'rent')}")),
                        row("flows.label.bank_card", mask_card_number(card.get("pan", ""))),
-                       row("flows.label.bank", card.get("scheme", "") or card.get("label", ""))])
+                       row("flows.label.bank", _scheme(card))])
+
+
+def _scheme(card: dict) -> Any:
+    """The card network as a resident reads it (银联 on a Chinese screen, and spoken so)."""
+    scheme = card.get("scheme", "") or card.get("label", "")
+    return raw_text("银联", scheme) if scheme == "UnionPay" else scheme
 
 
 @fn
