@@ -89,7 +89,7 @@ def serve(obj, port, host, db_url, workers, auto_pay_s, faults, tls_cert, tls_ke
                                                    "timeout_worker_healthcheck": 60}
     scheme = "https" if tls_cert else "http"
     click.echo(f"central platform on {scheme}://{host}:{port} ({workers} worker{'s' if workers > 1 else ''};"
-               f" db {_masked(db_url)}; report at /report)", err=True)
+               f" db {_masked(db_url)}; report at /console/report)", err=True)
     try:
         # uvicorn stops gracefully on SIGINT and SIGTERM once it serves; before that
         # (and after) they end the command the same quiet way.

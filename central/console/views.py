@@ -61,6 +61,11 @@ def _ctx(request: Request) -> Ctx:
     return Ctx(sandbox(request))
 
 
+def signed_in(request: Request) -> bool:
+    """An operator is signed in to the console on this request."""
+    return _ctx(request).who(request) is not None
+
+
 def address(request: Request) -> str:
     return request.client.host if request.client else "?"
 

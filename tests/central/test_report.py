@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ import pytest
 import requests
 
 from central.app import create_app
+from central.console import accounts
 from central.embedded import serve_in_thread
 from central.fleet_report import read_fleet
 from central.report import (
@@ -234,12 +236,14 @@ def test_read_report_from_the_sandbox_database(history):
 
 
 def test_v1_report_json_shape(history):
-    url, _ = history
-    r = requests.get(f"{url}/v1/report", params={"window": "24h"}, headers=auth(url, "T-A0001"), timeout=5)
+    url, sb = history
+    operator = {"Authorization": f"Bearer {sb.auth.operator_token}"}
+    r = requests.get(f"{url}/v1/report", params={"window": "24h"}, headers=operator, timeout=5)
     assert r.status_code == 200
     data = r.json()
     assert set(data) == {"generated_at", "stale_after_s", "windows", "terminals"}
     assert data["windows"] == {"24h": 86400.0} and data["stale_after_s"] == 3 * 3600
+    assert [t["terminal_id"] for t in data["terminals"]] == ["T-A0001", "T-B0002"]
     term = data["terminals"][0]
     for key in ("terminal_id", "state", "stale", "last_heartbeat_at", "last_heartbeat_age_s", "software_version",
                 "devices", "outbox", "windows", "services"):
@@ -247,14 +251,21 @@ def test_v1_report_json_shape(history):
     svc = term["services"]["no_property_proof"]
     assert svc["title"]["zh"] and svc["now"] == "available"
     assert set(svc["windows"]["24h"]) >= {"availability", "sessions", "evaluations"}
-    only = requests.get(f"{url}/v1/report", params={"terminal": "T-B0002"}, headers=auth(url, "T-A0001"),
-                        timeout=5).json()
+    only = requests.get(f"{url}/v1/report", params={"terminal": "T-B0002"}, headers=operator, timeout=5).json()
     assert [t["terminal_id"] for t in only["terminals"]] == ["T-B0002"]
-    assert requests.get(f"{url}/v1/report", params={"terminal": "T-NONE"}, headers=auth(url, "T-A0001"),
+    assert requests.get(f"{url}/v1/report", params={"terminal": "T-NONE"}, headers=operator,
                         timeout=5).status_code == 404
-    assert requests.get(f"{url}/v1/report", params={"window": "1y"}, headers=auth(url, "T-A0001"),
-                        timeout=5).status_code == 400
+    assert requests.get(f"{url}/v1/report", params={"window": "1y"}, headers=operator, timeout=5).status_code == 400
     assert requests.get(f"{url}/v1/report", timeout=5).status_code == 401
+
+
+def test_a_terminal_reads_only_its_own_report(history):
+    url, _ = history
+    own = requests.get(f"{url}/v1/report", headers=auth(url, "T-A0001"), timeout=5)
+    assert own.status_code == 200
+    assert [t["terminal_id"] for t in own.json()["terminals"]] == ["T-A0001"]
+    other = requests.get(f"{url}/v1/report", params={"terminal": "T-B0002"}, headers=auth(url, "T-A0001"), timeout=5)
+    assert other.status_code == 403 and "T-B0002" not in other.text
 
 
 def test_the_fleet_summary_adds_up_the_full_report(history):
@@ -293,8 +304,16 @@ def assert_sums(full: dict, data: dict) -> None:
 
 
 def test_report_page_shows_terminals_and_percentages(history):
-    url, _ = history
-    r = requests.get(f"{url}/report", timeout=5)
+    url, sb = history
+    anyone = requests.get(f"{url}/report", timeout=5)   # the old address leads to the console's login
+    assert anyone.url.startswith(f"{url}/console/login") and "T-A0001" not in anyone.text
+    accounts.add_operator(sb.db, "alice", "correct horse battery", sb.clock())
+    browser = requests.Session()
+    login = browser.get(f"{url}/console/login", timeout=5).text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', login).group(1)
+    browser.post(f"{url}/console/login", data={"csrf": csrf, "name": "alice", "password": "correct horse battery",
+                                               "next": "/console/report"}, timeout=10)
+    r = browser.get(f"{url}/report", timeout=5)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     page = r.text
     assert "T-A0001" in page and "T-B0002" in page
