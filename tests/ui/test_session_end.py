@@ -45,8 +45,9 @@ def test_session_closed_by_the_terminal_returns_to_the_start_screen(kiosk, cause
     assert kiosk.ui.backend.session is None
     assert kiosk.ui.vm.session.view == ""  # nothing of the step is kept
     kiosk.shot("session_ended_elsewhere")
-    # the next resident starts afresh
+    # the next resident starts afresh, without the last one's notice
     open_queue(kiosk)
+    assert kiosk.absent("noticeText") or not kiosk.text("noticeText")
     kiosk.tap("btnHome")
     kiosk.wait_page("attract")
 

@@ -191,6 +191,7 @@ class KioskViewModel(QObject):
         def started(ok: bool) -> None:
             if ok:
                 self.catalog.opened(service_id)
+                self.show_notice("")  # the last resident's "session ended" line is not this one's
         self.session.open(service_id, self._lang, self._elderly, then=started)
 
     def _on_step(self) -> None:
