@@ -30,6 +30,10 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from kiosk.soak import child_pids  # noqa: E402
+
 GOAL_MB = 350.0
 ENCODER_ARG = "devices.face.encoder"
 
@@ -49,24 +53,8 @@ def status_kb(pid: int) -> dict[str, int]:
     return out
 
 
-def children(pid: int) -> list[int]:
-    """Direct children of ``pid``."""
-    out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
-                fields = f.read().rsplit(")", 1)[-1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            out.append(int(entry))
-    return out
-
-
 def encoder_child(pid: int) -> int | None:
-    for child in children(pid):
+    for child in child_pids(pid):
         try:
             with open(f"/proc/{child}/cmdline", "rb") as f:
                 if ENCODER_ARG.encode() in f.read():

@@ -65,7 +65,7 @@ def _restarted_by_design(pid: int) -> bool:
     again minutes later, so its coming and going is not a leak."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return b"devices.face.verifier" in f.read()
+            return b"devices.face.encoder" in f.read()
     except OSError:
         return False
 

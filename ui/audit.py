@@ -318,3 +318,19 @@ def audit_view(view, elderly: bool, lang: str) -> list[str]:
 def audit_screen(ui) -> list[str]:
     """Every finding on the kiosk's window in its current language and mode."""
     return audit_view(ui.view, bool(ui.vm.elderly), ui.vm.lang)
+
+
+def images_loaded(ui) -> bool:
+    """No visible image on ``ui``'s screen is still loading (a rendering
+    taken before that shows empty frames)."""
+    from PySide6.QtQml import QQmlEngine, QQmlExpression
+
+    stack = [ui.view.rootObject()]
+    while stack:
+        item = stack.pop()
+        if item.isVisible() and item.metaObject().className().startswith("QQuickImage"):
+            loading = QQmlExpression(QQmlEngine.contextForObject(item), item, "status === Image.Loading")
+            if loading.evaluate()[0]:
+                return False
+        stack.extend(item.childItems())
+    return True

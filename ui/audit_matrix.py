@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .audit import audit_screen
+from .audit import audit_screen, images_loaded
 
 SIZES = ((1920, 1080), (1366, 768), (1280, 1024), (1080, 1920))
 COMBOS = tuple((w, h, lang, elderly) for (w, h), elderly, lang in
@@ -77,20 +77,6 @@ def pump(ui, until: Callable[[], bool], timeout: float = 20.0) -> bool:
             return True
         time.sleep(0.01)
     return until()
-
-
-def images_loaded(ui) -> bool:
-    from PySide6.QtQml import QQmlEngine, QQmlExpression
-
-    stack = [ui.view.rootObject()]
-    while stack:
-        item = stack.pop()
-        if item.isVisible() and item.metaObject().className().startswith("QQuickImage"):
-            loading = QQmlExpression(QQmlEngine.contextForObject(item), item, "status === Image.Loading")
-            if loading.evaluate()[0]:
-                return False
-        stack.extend(item.childItems())
-    return True
 
 
 def settle(ui) -> None:

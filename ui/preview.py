@@ -21,22 +21,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .audit import images_loaded
+
 SETTLE_S = 15.0
 QUIET = {"expect", "assert", "assert_in", "input", "wait", "sleep", "central_faults", "sms_gateway", "printer", "a4"}
-
-
-def _images_loaded(ui: Any) -> bool:
-    from PySide6.QtQml import QQmlEngine, QQmlExpression
-
-    stack = [ui.view.rootObject()]
-    while stack:
-        item = stack.pop()
-        if item.isVisible() and item.metaObject().className().startswith("QQuickImage"):
-            loading = QQmlExpression(QQmlEngine.contextForObject(item), item, "status === Image.Loading")
-            if loading.evaluate()[0]:
-                return False
-        stack.extend(item.childItems())
-    return True
 
 
 class Shooter:
@@ -68,7 +56,7 @@ class Shooter:
             while time.monotonic() < deadline:
                 shown = self.ui.vm.session.raw
                 if self.ui.vm.page == "step" and shown.get("step") == step and shown.get("view") == view \
-                        and _images_loaded(self.ui):
+                        and images_loaded(self.ui):
                     break
                 QCoreApplication.processEvents()
                 time.sleep(0.02)

@@ -56,17 +56,9 @@ class Driver:
 
     def images_loaded(self) -> bool:
         """No visible image on the screen is still loading."""
-        from PySide6.QtQml import QQmlEngine, QQmlExpression
+        from ui.audit import images_loaded
 
-        stack = [self.ui.view.rootObject()]
-        while stack:
-            item = stack.pop()
-            if item.isVisible() and item.metaObject().className().startswith("QQuickImage"):
-                loading = QQmlExpression(QQmlEngine.contextForObject(item), item, "status === Image.Loading")
-                if loading.evaluate()[0]:
-                    return False
-            stack.extend(item.childItems())
-        return True
+        return images_loaded(self.ui)
 
     def item(self, name: str, timeout: float = 5.0):
         found = {}
