@@ -127,18 +127,24 @@ def _sums(tx, start: float, end: float) -> dict:
     where, weight, args, wargs = _rows(start, end)
     services: dict[str, list[float]] = {}
     terminals: dict[str, list[float]] = {}
-    for tid, sid, up, off in tx.all(f"SELECT terminal_id, service, SUM(available_s * {weight}),"
-                                    f" SUM(not_offered_s * {weight}) FROM availability_rollups WHERE {where}"
-                                    " GROUP BY terminal_id, service", wargs + wargs + args):
-        term = terminals.setdefault(tid, [0.0, 0.0, 0.0, 0.0])
-        if sid == TERMINAL:
-            term[3] += float(up or 0.0)
-            continue
-        svc = services.setdefault(sid, [0.0, 0.0, 0.0])
-        svc[0] += float(up or 0.0)
-        svc[1] += float(off or 0.0)
-        term[0] += float(up or 0.0)
-        term[1] += float(off or 0.0)
+    # per terminal and per service at once, never per pair: a province's pairs are
+    # 10^5 groups the database would hash (and spill) and Python would add up again
+    sums = (f"SUM(available_s * {weight}) FILTER (WHERE service <> '{TERMINAL}'),"
+            f" SUM(not_offered_s * {weight}) FILTER (WHERE service <> '{TERMINAL}'),"
+            f" SUM(available_s * {weight}) FILTER (WHERE service = '{TERMINAL}')")
+    source = f" FROM availability_rollups WHERE {where}"
+    if tx.dialect == "postgresql":  # one scan for both groupings
+        query, params = (f"SELECT terminal_id, service, {sums}{source} GROUP BY GROUPING SETS ((terminal_id), (service))",
+                         wargs * 3 + args)
+    else:
+        query, params = (f"SELECT terminal_id, NULL, {sums}{source} GROUP BY terminal_id UNION ALL"
+                         f" SELECT NULL, service, {sums}{source} GROUP BY service", (wargs * 3 + args) * 2)
+    for tid, sid, up, off, reported in tx.all(query, params):
+        up, off = float(up or 0.0), float(off or 0.0)
+        if tid is not None:
+            terminals[tid] = [up, off, 0.0, float(reported or 0.0)]
+        elif sid != TERMINAL:
+            services[sid] = [up, off, 0.0]
     # seconds each pair could count: from the later of the window's start, the terminal's first
     # heartbeat and the service's first report
     hi, lo = ("GREATEST", "LEAST") if tx.dialect == "postgresql" else ("MAX", "MIN")

@@ -160,12 +160,15 @@ class Clock:
 
 
 @pytest.fixture
-def sandbox(tmp_path):
+def sandbox(tmp_path, request):
     """A sandbox whose database lives where the embedded one would
-    (<data dir>/central/central.db), its clock under the test's control;
+    (<data dir>/central/central.db), or on PostgreSQL for a test that asks
+    (``indirect`` "postgresql"), its clock under the test's control;
     heartbeats hourly, so the staleness limit is 3 hours."""
     clock = Clock(NOW - 2 * DAY)
-    app = create_app(f"sqlite:///{tmp_path / 'central' / 'central.db'}", clock=clock, auto_pay_s=0,
+    db_url = request.getfixturevalue("pg_url") if getattr(request, "param", "sqlite") == "postgresql" \
+        else f"sqlite:///{tmp_path / 'central' / 'central.db'}"
+    app = create_app(db_url, clock=clock, auto_pay_s=0,
                      report_stale_s=3 * 3600)
     server, thread, port = serve_in_thread(app)
     _SANDBOXES[f"http://127.0.0.1:{port}"] = app.state.sandbox
@@ -268,6 +271,7 @@ def test_a_terminal_reads_only_its_own_report(history):
     assert other.status_code == 403 and "T-B0002" not in other.text
 
 
+@pytest.mark.parametrize("sandbox", ["sqlite", "postgresql"], indirect=True)
 def test_the_fleet_summary_adds_up_the_full_report(history):
     """GET /v1/report/fleet (operator): per service and per terminal, the sums of
     the full report's entries, without listing every terminal x service."""
