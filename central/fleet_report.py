@@ -134,11 +134,12 @@ def _sums(tx, start: float, end: float) -> dict:
             f" SUM(available_s * {weight}) FILTER (WHERE service = '{TERMINAL}')")
     source = f" FROM availability_rollups WHERE {where}"
     if tx.dialect == "postgresql":  # one scan for both groupings
-        query, params = (f"SELECT terminal_id, service, {sums}{source} GROUP BY GROUPING SETS ((terminal_id), (service))",
-                         wargs * 3 + args)
+        query = f"SELECT terminal_id, service, {sums}{source} GROUP BY GROUPING SETS ((terminal_id), (service))"
+        params = wargs * 3 + args
     else:
-        query, params = (f"SELECT terminal_id, NULL, {sums}{source} GROUP BY terminal_id UNION ALL"
-                         f" SELECT NULL, service, {sums}{source} GROUP BY service", (wargs * 3 + args) * 2)
+        query = (f"SELECT terminal_id, NULL, {sums}{source} GROUP BY terminal_id UNION ALL"
+                 f" SELECT NULL, service, {sums}{source} GROUP BY service")
+        params = (wargs * 3 + args) * 2
     for tid, sid, up, off, reported in tx.all(query, params):
         up, off = float(up or 0.0), float(off or 0.0)
         if tid is not None:
