@@ -37,6 +37,7 @@ import json
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -48,6 +49,10 @@ import yaml
 from .availability import ServiceUnavailable
 from .journal import Journal
 from .session import Session
+
+# The last code shown to each scanner, across runners: a script run right after
+# another that showed the same code must wait out the scanner's repeat window.
+_LAST_SCANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 EXPECT_TIMEOUT_S = 40.0
 
@@ -502,14 +507,16 @@ class Runner:
         dev = next(iter(self.app.devices.by_family("scanner")), None)
         if dev is None or not dev.wait_listening(self.expect_timeout_s):
             raise ScriptError("the scanner is not waiting for a code")
-        if text == getattr(self, "_last_scan", (None, 0.0))[0]:
+        last_text, last_at = _LAST_SCANS.get(dev, (None, 0.0))
+        if text == last_text:
             # the scanner takes the same code within its repeat window as one
-            # scan (a phone held still): a second showing comes after it
-            left = self._last_scan[1] + dev.repeat_window_s + 0.1 - time.monotonic()
+            # scan (a phone held still), whichever script showed it: a second
+            # showing comes after it
+            left = last_at + dev.repeat_window_s + 0.1 - time.monotonic()
             if left > 0:
                 time.sleep(left)
         self.sim("scanner").scan(text, "qr")
-        self._last_scan = (text, time.monotonic())
+        _LAST_SCANS[dev] = (text, time.monotonic())
 
     def _appointment_slip(self, spec: dict) -> str:
         """The QR of a slip for an appointment starting in a few minutes (sandbox)."""

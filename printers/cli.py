@@ -87,6 +87,7 @@ class _Session:
     def saved_pages(self, before: int) -> list[Path]:
         if self.sim is None:
             return []
+        self.sim.wait_drawn()  # pages are drawn on the simulator's own worker
         return sorted(self.out_dir.glob("page-*.png"))[before:] if self.out_dir.is_dir() else []
 
 

@@ -148,21 +148,21 @@ class EscPosSimulator:
             return {"paper": self._paper, "cover": "open" if self._cover_open else "closed",
                     "pages": self.pages_printed}
 
-    def _rendered(self) -> None:
-        """Until every page printed so far has its PNG."""
+    def wait_drawn(self) -> None:
+        """Until every page printed so far has its PNG (and its file in ``out_dir``)."""
         with self._lock:
             pending = list(self._rendering)
         cf.wait(pending)
 
     def pages(self) -> list[bytes]:
         """PNG images of the last pages printed (at most KEEP_PAGES)."""
-        self._rendered()
+        self.wait_drawn()
         with self._lock:
             return list(self._pngs)
 
     def pages_since(self, printed: int) -> list[bytes]:
         """The pages printed after ``pages_printed`` was ``printed`` (those still kept)."""
-        self._rendered()
+        self.wait_drawn()
         with self._lock:
             new = self.pages_printed - printed
             return list(self._pngs)[-new:] if new > 0 else []
