@@ -85,6 +85,12 @@ class ScannerDevice(Device):
         """True once a read is waiting for a scan (earlier scans are discarded)."""
         return self._listening.wait(timeout)
 
+    def cancel(self) -> None:
+        # a read being cancelled no longer waits for a code: a code shown now is
+        # for the next read, which drops what came before it
+        self._listening.clear()
+        super().cancel()
+
     # --- to implement ----------------------------------------------------------
     def _configure(self) -> str:
         """Check the URL/options; return a problem ("" when fine)."""
