@@ -515,8 +515,17 @@ class Runner:
             left = last_at + dev.repeat_window_s + 0.1 - time.monotonic()
             if left > 0:
                 time.sleep(left)
-        self.sim("scanner").scan(text, "qr")
-        _LAST_SCANS[dev] = (text, time.monotonic())
+        for _showing in range(2):
+            before = dev.scans
+            self.sim("scanner").scan(text, "qr")
+            _LAST_SCANS[dev] = (text, time.monotonic())
+            deadline = time.monotonic() + 5.0
+            while dev.scans == before and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if dev.scans != before or not dev.wait_listening(self.expect_timeout_s):
+                return
+            # not taken (it reached a read that was ending): shown again, as a resident would
+            time.sleep(dev.repeat_window_s + 0.1)
 
     def _appointment_slip(self, spec: dict) -> str:
         """The QR of a slip for an appointment starting in a few minutes (sandbox)."""
